@@ -1,0 +1,15 @@
+//! Schema migrations for Portcullis. The same migrations run on SQLite and PostgreSQL.
+//! This crate imports nothing from the server: a migration is a fixed point in history.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_accounts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_accounts::Migration)]
+    }
+}

@@ -1,0 +1,419 @@
+//! Typed settings, layered: built-in defaults (`config/default.toml`) < `--config FILE` <
+//! environment variables. Every environment variable is listed in [`ENV_VARS`], so the
+//! names in the defaults file, the README and the code are one list.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::Deserialize;
+use url::Url;
+
+use crate::secret::Secret;
+
+/// The defaults, compiled in so the binary runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub issuer: String,
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub database_url: Secret,
+    pub secret_key: Secret,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+    pub http: HttpSettings,
+    pub session: SessionSettings,
+    pub password: PasswordSettings,
+    pub login: LoginSettings,
+    pub mail: MailSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Auto,
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub form_body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+    pub trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    pub idle_timeout_secs: i64,
+    pub absolute_timeout_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSettings {
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub hash_concurrency: usize,
+    pub min_length: usize,
+    pub max_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSettings {
+    pub free_failures: u32,
+    pub ip_max_failures: u32,
+    pub ip_window_secs: i64,
+    pub device_cookie_days: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub server: String,
+    pub port: u16,
+    pub username: String,
+    pub password: Secret,
+    pub default_sender: String,
+}
+
+/// How an environment variable's text becomes a setting value.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Text,
+    Number,
+    Bool,
+    /// Comma-separated list of strings.
+    List,
+}
+
+/// Every environment variable Portcullis reads, and the setting it overrides.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("PORTCULLIS_ISSUER", "issuer"),
+    ("PORTCULLIS_BIND", "bind"),
+    ("PORTCULLIS_DATA_DIR", "data_dir"),
+    ("DATABASE_URL", "database_url"),
+    ("SECRET_KEY", "secret_key"),
+    ("PORTCULLIS_DB_MAX_CONNECTIONS", "database.max_connections"),
+    ("PORTCULLIS_DB_ACQUIRE_TIMEOUT", "database.acquire_timeout_secs"),
+    ("PORTCULLIS_MIGRATE_ON_START", "database.migrate_on_start"),
+    ("PORTCULLIS_LOG_FORMAT", "log.format"),
+    ("PORTCULLIS_LOG", "log.level"),
+    ("PORTCULLIS_FORM_BODY_LIMIT", "http.form_body_limit_bytes"),
+    ("PORTCULLIS_REQUEST_TIMEOUT", "http.request_timeout_secs"),
+    ("PORTCULLIS_TRUSTED_PROXIES", "http.trusted_proxies"),
+    ("PORTCULLIS_SESSION_IDLE_TIMEOUT", "session.idle_timeout_secs"),
+    ("PORTCULLIS_SESSION_ABSOLUTE_TIMEOUT", "session.absolute_timeout_secs"),
+    ("PORTCULLIS_ARGON2_MEMORY_KIB", "password.argon2_memory_kib"),
+    ("PORTCULLIS_ARGON2_ITERATIONS", "password.argon2_iterations"),
+    ("PORTCULLIS_ARGON2_PARALLELISM", "password.argon2_parallelism"),
+    ("PORTCULLIS_HASH_CONCURRENCY", "password.hash_concurrency"),
+    ("PORTCULLIS_PASSWORD_MIN_LENGTH", "password.min_length"),
+    ("PORTCULLIS_PASSWORD_MAX_BYTES", "password.max_bytes"),
+    ("PORTCULLIS_LOGIN_FREE_FAILURES", "login.free_failures"),
+    ("PORTCULLIS_LOGIN_IP_MAX_FAILURES", "login.ip_max_failures"),
+    ("PORTCULLIS_LOGIN_IP_WINDOW", "login.ip_window_secs"),
+    ("PORTCULLIS_DEVICE_COOKIE_DAYS", "login.device_cookie_days"),
+    ("MAIL_SERVER", "mail.server"),
+    ("MAIL_PORT", "mail.port"),
+    ("MAIL_USERNAME", "mail.username"),
+    ("MAIL_PASSWORD", "mail.password"),
+    ("MAIL_DEFAULT_SENDER", "mail.default_sender"),
+];
+
+/// Used as the SMTP password when `MAIL_PASSWORD` is unset (SendGrid/Mailgun style).
+pub const API_KEY_VAR: &str = "EMAIL_SERVICE_API_KEY";
+
+fn kind_of(key: &str) -> Kind {
+    match key {
+        "http.trusted_proxies" => Kind::List,
+        "database.migrate_on_start" => Kind::Bool,
+        "database.max_connections"
+        | "database.acquire_timeout_secs"
+        | "http.form_body_limit_bytes"
+        | "http.request_timeout_secs"
+        | "session.idle_timeout_secs"
+        | "session.absolute_timeout_secs"
+        | "password.argon2_memory_kib"
+        | "password.argon2_iterations"
+        | "password.argon2_parallelism"
+        | "password.hash_concurrency"
+        | "password.min_length"
+        | "password.max_bytes"
+        | "login.free_failures"
+        | "login.ip_max_failures"
+        | "login.ip_window_secs"
+        | "login.device_cookie_days"
+        | "mail.port" => Kind::Number,
+        _ => Kind::Text,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("environment variable {var}: {reason}")]
+    Env { var: String, reason: String },
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(err: figment::Error) -> Self {
+        // One line per problem, naming the key and where its value came from.
+        let lines: Vec<String> = err
+            .into_iter()
+            .map(|e| {
+                let place = e.metadata.as_ref().and_then(|m| m.source.as_ref()).map(|s| format!(" (from {s})"));
+                let key = if e.path.is_empty() { String::new() } else { format!("`{}`: ", e.path.join(".")) };
+                format!("{key}{}{}", e.kind, place.unwrap_or_default())
+            })
+            .collect();
+        ConfigError::Invalid(format!("invalid configuration: {}", lines.join("; ")))
+    }
+}
+
+impl Settings {
+    /// The built-in defaults alone, as tests start from.
+    pub fn defaults() -> Result<Self, ConfigError> {
+        Figment::from(Toml::string(DEFAULT_TOML)).extract::<Settings>()?.checked()
+    }
+
+    /// Defaults < optional file < the given environment (pass `std::env::vars()`).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::MissingFile(path.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let env: std::collections::HashMap<String, String> = env.into_iter().collect();
+        for (var, key) in ENV_VARS {
+            if let Some(raw) = env.get(*var) {
+                figment = figment.merge(Serialized::default(key, env_value(var, key, raw)?));
+            }
+        }
+        if let (false, Some(key)) = (env.contains_key("MAIL_PASSWORD"), env.get(API_KEY_VAR)) {
+            figment = figment.merge(Serialized::default("mail.password", key.clone()));
+        }
+        let settings: Settings = figment.extract()?;
+        settings.checked()
+    }
+
+    /// Cross-field checks that serde cannot express.
+    fn checked(self) -> Result<Self, ConfigError> {
+        let issuer = Url::parse(&self.issuer)
+            .map_err(|e| ConfigError::Invalid(format!("`issuer`: not an absolute URL ({e})")))?;
+        if !matches!(issuer.scheme(), "http" | "https") || issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(ConfigError::Invalid("`issuer`: must be an http(s) URL without query or fragment".into()));
+        }
+        self.bind_addr()?;
+        self.trusted_proxies()?;
+        if self.session.idle_timeout_secs <= 0 || self.session.absolute_timeout_secs <= 0 {
+            return Err(ConfigError::Invalid("`session`: timeouts must be positive".into()));
+        }
+        if self.password.min_length < 8 {
+            return Err(ConfigError::Invalid("`password.min_length`: must be at least 8".into()));
+        }
+        if self.password.max_bytes < 64 {
+            return Err(ConfigError::Invalid("`password.max_bytes`: must allow at least 64 bytes".into()));
+        }
+        Ok(self)
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.bind
+            .parse()
+            .map_err(|_| ConfigError::Invalid(format!("`bind`: {:?} is not an address:port", self.bind)))
+    }
+
+    /// True when the issuer is https: cookies become Secure with the `__Host-` prefix.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    /// The issuer without a trailing slash, the base for every absolute link.
+    pub fn public_url(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    /// The database URL, or the SQLite file in the data directory when none is set.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("portcullis.db").display())
+        } else {
+            self.database_url.expose().to_string()
+        }
+    }
+
+    pub fn trusted_proxies(&self) -> Result<Vec<IpNet>, ConfigError> {
+        self.http
+            .trusted_proxies
+            .iter()
+            .map(|s| {
+                IpNet::parse(s).ok_or_else(|| {
+                    ConfigError::Invalid(format!("`http.trusted_proxies`: {s:?} is not an IP address or CIDR"))
+                })
+            })
+            .collect()
+    }
+}
+
+fn env_value(var: &str, key: &str, raw: &str) -> Result<serde_json::Value, ConfigError> {
+    let err = |reason: &str| ConfigError::Env { var: var.to_string(), reason: reason.to_string() };
+    Ok(match kind_of(key) {
+        Kind::Text => serde_json::Value::String(raw.to_string()),
+        Kind::Number => raw.trim().parse::<i64>().map(Into::into).map_err(|_| err("expected a whole number"))?,
+        Kind::Bool => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true.into(),
+            "false" | "0" | "no" | "off" => false.into(),
+            _ => return Err(err("expected true or false")),
+        },
+        Kind::List => raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| serde_json::Value::String(s.to_string()))
+            .collect::<Vec<_>>()
+            .into(),
+    })
+}
+
+/// An IP network: an address with a prefix length (a bare address is a /32 or /128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(s: &str) -> Option<Self> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (s.parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Self { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
+            if prefix == 0 { 0 } else { bits >> (width - prefix) }
+        }
+        let ip = match (self.addr, ip) {
+            (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            _ => ip,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                masked(u32::from(net) as u128, self.prefix, 32) == masked(u32::from(ip) as u128, self.prefix, 32)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                masked(u128::from(net), self.prefix, 128) == masked(u128::from(ip), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_just_work() {
+        let s = Settings::defaults().unwrap();
+        assert_eq!(s.bind, "127.0.0.1:5000");
+        assert_eq!(s.issuer, "http://127.0.0.1:5000");
+        assert_eq!(s.password.argon2_memory_kib, 19456);
+        assert!(s.database_url().starts_with("sqlite://data/portcullis.db"));
+        assert!(!s.secure_cookies());
+    }
+
+    #[test]
+    fn environment_overrides_with_the_documented_names() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("PORTCULLIS_BIND", "0.0.0.0:8080"),
+                ("SECRET_KEY", "12345"),
+                ("MAIL_PORT", "2525"),
+                ("EMAIL_SERVICE_API_KEY", "SG.key"),
+                ("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1"),
+                ("PORTCULLIS_MIGRATE_ON_START", "false"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.bind, "0.0.0.0:8080");
+        assert_eq!(s.secret_key.expose(), "12345");
+        assert_eq!(s.mail.port, 2525);
+        assert_eq!(s.mail.password.expose(), "SG.key");
+        assert_eq!(s.http.trusted_proxies.len(), 2);
+        assert!(!s.database.migrate_on_start);
+    }
+
+    #[test]
+    fn mail_password_wins_over_the_api_key() {
+        let s = Settings::load(None, env(&[("MAIL_PASSWORD", "pw"), ("EMAIL_SERVICE_API_KEY", "key")])).unwrap();
+        assert_eq!(s.mail.password.expose(), "pw");
+    }
+
+    #[test]
+    fn unknown_keys_in_a_file_are_an_error_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("extra.toml");
+        std::fs::write(&path, "[session]\nidle_timeout = 5\n").unwrap();
+        let err = Settings::load(Some(&path), Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("idle_timeout"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_number_in_the_environment_names_the_variable() {
+        let err = Settings::load(None, env(&[("MAIL_PORT", "twenty")])).unwrap_err().to_string();
+        assert!(err.contains("MAIL_PORT"), "{err}");
+    }
+
+    #[test]
+    fn ip_networks_match_addresses_inside_them() {
+        let net = IpNet::parse("10.0.0.0/8").unwrap();
+        assert!(net.contains("10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        assert!(IpNet::parse("::1").unwrap().contains("::1".parse().unwrap()));
+        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(IpNet::parse("10.0.0.0/33").is_none());
+        assert!(IpNet::parse("nonsense").is_none());
+    }
+}

@@ -1,0 +1,134 @@
+//! Layers every response passes through.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, Response, header};
+use axum::middleware::Next;
+use axum::response::IntoResponse;
+
+use crate::config::IpNet;
+use crate::state::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static CURRENT_REQUEST_ID: String;
+}
+
+/// The id of the request being handled, for error pages and problem bodies.
+pub fn current_request_id() -> String {
+    CURRENT_REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Gives every request a fresh id (a client-sent one is replaced, never trusted), makes it
+/// available to handlers, and returns it in `X-Request-Id`.
+pub async fn request_id(mut req: Request, next: Next) -> axum::response::Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert(REQUEST_ID, value.clone());
+        let mut res = CURRENT_REQUEST_ID.scope(id, next.run(req)).await;
+        res.headers_mut().insert(REQUEST_ID, value);
+        return res;
+    }
+    next.run(req).await
+}
+
+pub fn make_span(req: &Request) -> tracing::Span {
+    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+}
+
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+/// Security headers on every response; `Cache-Control: no-store` unless a handler chose a
+/// cache policy (static assets do).
+pub async fn security_headers(req: Request, next: Next) -> axum::response::Response {
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    let fixed = [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// The client's address: the TCP peer, or, when the peer is a trusted proxy, the nearest
+/// untrusted address in `X-Forwarded-For`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> axum::response::Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let forwarded = req.headers().get_all(HeaderName::from_static("x-forwarded-for"));
+    let chain: Vec<&str> = forwarded.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
+    let ip = resolve_client_ip(peer, &chain, &state.trusted_proxies);
+    req.extensions_mut().insert(ClientIp(ip));
+    next.run(req).await
+}
+
+pub fn resolve_client_ip(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarded_for.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+/// A panic becomes a bare 500 without details; the panic message goes to the log only.
+pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response<axum::body::Body> {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = detail, "handler panicked");
+    super::pages::PageError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted = [IpNet::parse("10.0.0.0/8").unwrap()];
+        let peer_proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(resolve_client_ip(stranger, &["1.2.3.4"], &trusted), stranger, "untrusted peer");
+        assert_eq!(resolve_client_ip(peer_proxy, &["1.2.3.4"], &trusted), "1.2.3.4".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            resolve_client_ip(peer_proxy, &["6.6.6.6", "1.2.3.4", "10.0.0.7"], &trusted),
+            "1.2.3.4".parse::<IpAddr>().unwrap(),
+            "spoofed leftmost entries are ignored"
+        );
+        assert_eq!(resolve_client_ip(peer_proxy, &[], &trusted), peer_proxy);
+        assert_eq!(resolve_client_ip(peer_proxy, &["garbage"], &trusted), peer_proxy);
+    }
+}

@@ -1,0 +1,45 @@
+//! HTTP surfaces. Each surface has its own router and error adapter; this module stacks
+//! them and adds the layers every response passes through.
+
+/// Static assets compiled into the binary.
+mod assets;
+/// `/health/live` and `/health/ready`.
+mod health;
+/// Request id, security headers, client address, panic guard.
+pub mod layers;
+/// Hosted HTML pages: session cookie + CSRF; errors render a page.
+pub mod pages;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.settings.http.request_timeout_secs);
+    let body_limit = state.settings.http.form_body_limit_bytes;
+    Router::new()
+        .merge(pages::router(state.clone()))
+        .merge(health::router())
+        .merge(assets::router())
+        .fallback(pages::not_found)
+        .layer(
+            ServiceBuilder::new()
+                .layer(CatchPanicLayer::custom(layers::panic_response))
+                .layer(middleware::from_fn(layers::request_id))
+                .layer(TraceLayer::new_for_http().make_span_with(layers::make_span))
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+                .layer(middleware::from_fn(layers::security_headers))
+                .layer(middleware::from_fn_with_state(state.clone(), layers::client_ip))
+                .layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .with_state(state)
+}

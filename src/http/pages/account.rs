@@ -1,0 +1,242 @@
+//! Home, registration, login and logout.
+
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use tower_sessions::cookie::{Cookie, SameSite};
+
+use super::error::render;
+use super::form::FormData;
+use super::paths;
+use super::session::{BrowserSession, CSRF_FIELD};
+use super::views::{Chrome, FieldErrors, HomePage, LoginPage, LogoutPage, RegisterPage};
+use super::{PageError, cookie_name};
+use crate::http::layers::ClientIp;
+use crate::identity::accounts::{LoginAttempt, LoginError, RegisterError};
+use crate::identity::email::Email;
+use crate::identity::password::Password;
+use crate::identity::user::{DisplayName, NewUser, User, Username};
+use crate::secret::Secret;
+use crate::state::AppState;
+
+const DEVICE_COOKIE: &str = "portcullis_device";
+/// One message for unknown user, wrong password, disabled and throttled accounts.
+const LOGIN_FAILED: &str = "The username or password is not correct. After several failed attempts, \
+    sign-in from a new device is slowed down for a while: wait a little and try again.";
+
+pub fn chrome(user: Option<&User>) -> Chrome {
+    Chrome { user_name: user.map(|u| u.name().to_string()) }
+}
+
+/// Only our own absolute paths may be a return address (no `//host`, no `/\host`).
+pub fn safe_next(raw: &str) -> Option<&str> {
+    let ok = raw.starts_with('/')
+        && !raw.starts_with("//")
+        && !raw.contains('\\')
+        && !raw.chars().any(|c| c.is_control() || c.is_whitespace());
+    ok.then_some(raw)
+}
+
+pub fn login_url(next: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
+    format!("{}?{query}", paths::LOGIN)
+}
+
+pub async fn home(session: BrowserSession) -> Result<Response, PageError> {
+    let user = session.user().await?;
+    Ok(render(StatusCode::OK, &HomePage { chrome: chrome(user.as_ref()) }))
+}
+
+pub async fn register_form(session: BrowserSession) -> Result<Response, PageError> {
+    if session.user().await?.is_some() {
+        return Ok(Redirect::to(paths::PROFILE).into_response());
+    }
+    let page = RegisterPage { csrf: session.csrf_token().await?, ..Default::default() };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, PageError> {
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let mut errors = FieldErrors::default();
+    let mut field = |name: &'static str| match form.text(name) {
+        Ok(v) => Some(v.to_string()),
+        Err(problem) => {
+            errors.add(name, problem.message());
+            None
+        }
+    };
+    let (username, email, display_name, password) =
+        (field("username"), field("email"), field("display_name"), field("password"));
+
+    let username = username.and_then(|v| Username::parse(&v).map_err(|m| errors.add("username", m)).ok());
+    let email = email.and_then(|v| Email::parse(&v).map_err(|m| errors.add("email", m)).ok());
+    let display_name = display_name.and_then(|v| DisplayName::parse(&v).map_err(|m| errors.add("display_name", m)).ok());
+    let context = [username.as_ref().map_or("", |u| u.as_str()), email.as_ref().map_or("", |e| e.as_str())];
+    let password = password.and_then(|v| {
+        Password::new_for(&v, state.accounts.password_policy(), &context)
+            .map_err(|p| errors.add("password", p.to_string()))
+            .ok()
+    });
+
+    let again = |errors: FieldErrors, form_error: Option<String>, status: StatusCode, csrf: String| {
+        let page = RegisterPage {
+            chrome: Chrome::default(),
+            csrf,
+            username: form.shown("username"),
+            email: form.shown("email"),
+            display_name: form.shown("display_name"),
+            errors,
+            form_error,
+        };
+        render(status, &page)
+    };
+    let csrf = session.csrf_token().await?;
+    let (Some(username), Some(email), Some(display_name), Some(password)) = (username, email, display_name, password)
+    else {
+        return Ok(again(errors, None, StatusCode::BAD_REQUEST, csrf));
+    };
+
+    let new = NewUser { username, email, display_name, is_admin: false, email_verified: false };
+    match state.accounts.register(new, password).await {
+        Ok(user) => {
+            session.log_in(&user).await?;
+            let device = state.accounts.remember_device(user.id).await?;
+            let mut res = Redirect::to(paths::PROFILE).into_response();
+            set_device_cookie(&state, res.headers_mut(), &device);
+            Ok(res)
+        }
+        Err(RegisterError::UsernameTaken) => {
+            let mut errors = FieldErrors::default();
+            errors.add("username", "This username is taken. Choose another.");
+            Ok(again(errors, None, StatusCode::CONFLICT, csrf))
+        }
+        Err(RegisterError::EmailTaken) => Ok(again(
+            FieldErrors::default(),
+            Some("We could not create an account with these details. If you already have an account, sign in instead.".into()),
+            StatusCode::CONFLICT,
+            csrf,
+        )),
+        Err(RegisterError::Internal(e)) => Err(PageError::Internal(e)),
+    }
+}
+
+pub async fn login_form(session: BrowserSession, OriginalUri(uri): OriginalUri) -> Result<Response, PageError> {
+    let query = FormData::from_query(uri.query());
+    let next = query.text("next").ok().and_then(safe_next).unwrap_or(paths::PROFILE).to_string();
+    if session.user().await?.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    let page = LoginPage { csrf: session.csrf_token().await?, next, ..Default::default() };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    Extension(ClientIp(client_ip)): Extension<ClientIp>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, PageError> {
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let next = form.text("next").ok().and_then(safe_next).unwrap_or(paths::PROFILE).to_string();
+    let mut errors = FieldErrors::default();
+    let login_name = form.text("username").map_err(|p| errors.add("username", p.message())).unwrap_or_default();
+    let password = form.text("password").map_err(|p| errors.add("password", p.message())).unwrap_or_default();
+    let page = |status: StatusCode, errors: FieldErrors, form_error: Option<String>, csrf: String| {
+        let page = LoginPage { chrome: Chrome::default(), csrf, login_name: form.shown("username"), next: next.clone(), errors, form_error };
+        render(status, &page)
+    };
+    if !errors.is_empty() {
+        return Ok(page(StatusCode::BAD_REQUEST, errors, None, session.csrf_token().await?));
+    }
+
+    let attempt = LoginAttempt {
+        login_name: login_name.to_string(),
+        password: Secret::new(password),
+        client_ip,
+        device_token: read_cookie(&headers, &cookie_name(state.settings.secure_cookies(), DEVICE_COOKIE)).map(Secret::new),
+    };
+    match state.accounts.login(attempt).await {
+        Ok(logged_in) => {
+            session.log_in(&logged_in.user).await?;
+            let mut res = Redirect::to(&next).into_response();
+            if let Some(device) = &logged_in.new_device_token {
+                set_device_cookie(&state, res.headers_mut(), device);
+            }
+            Ok(res)
+        }
+        Err(LoginError::InvalidCredentials) => {
+            Ok(page(StatusCode::UNAUTHORIZED, FieldErrors::default(), Some(LOGIN_FAILED.into()), session.csrf_token().await?))
+        }
+        Err(LoginError::TooManyFromAddress { retry_after_secs }) => {
+            let minutes = (retry_after_secs + 59) / 60;
+            let message = format!(
+                "Too many failed sign-in attempts came from your network. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            let mut res = page(StatusCode::TOO_MANY_REQUESTS, FieldErrors::default(), Some(message), session.csrf_token().await?);
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Ok(res)
+        }
+        Err(LoginError::Internal(e)) => Err(PageError::Internal(e)),
+    }
+}
+
+/// GET /logout asks; only the POST (with its CSRF token) signs out.
+pub async fn logout_form(session: BrowserSession) -> Result<Response, PageError> {
+    let user = session.user().await?;
+    let page = LogoutPage { chrome: chrome(user.as_ref()), csrf: session.csrf_token().await?, signed_in: user.is_some() };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn logout(session: BrowserSession, form: FormData) -> Result<Response, PageError> {
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    session.log_out().await?;
+    Ok(Redirect::to(paths::HOME).into_response())
+}
+
+fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn set_device_cookie(state: &AppState, headers: &mut HeaderMap, token: &Secret) {
+    let secure = state.settings.secure_cookies();
+    let cookie = Cookie::build((cookie_name(secure, DEVICE_COOKIE), token.expose().to_string()))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(time::Duration::days(state.settings.login.device_cookie_days))
+        .build();
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        headers.append(header::SET_COOKIE, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_return_addresses() {
+        assert_eq!(safe_next("/profile"), Some("/profile"));
+        assert_eq!(safe_next("/authorize?client_id=x"), Some("/authorize?client_id=x"));
+        for bad in ["https://evil.test", "//evil.test", "/\\evil.test", "profile", "/a b", ""] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The page surface's error type: every failure becomes a friendly page with the request
+//! id, never a stack trace. Internal errors are logged once, here, with their whole chain.
+
+use askama::Template;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use super::views::ErrorPage;
+use crate::http::layers::current_request_id;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("CSRF token missing or wrong")]
+    Csrf,
+    #[error("login required")]
+    LoginRequired { next: String },
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<tower_sessions::session::Error> for PageError {
+    fn from(err: tower_sessions::session::Error) -> Self {
+        Self::Internal(anyhow::Error::new(err).context("session store"))
+    }
+}
+
+impl PageError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            Self::NotFound => (StatusCode::NOT_FOUND, "Page not found", "There is no page at this address."),
+            Self::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "Not allowed", "This page cannot be used that way.")
+            }
+            Self::Csrf => (
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form has expired or did not come from this site. Go back, reload the page and try again.",
+            ),
+            Self::LoginRequired { .. } => (StatusCode::SEE_OTHER, "Sign in", "Please sign in."),
+            Self::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "Too much data", "The form sent more data than this server accepts.")
+            }
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported form",
+                "This page accepts ordinary HTML form submissions only.",
+            ),
+            Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "Bad request", message),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The server could not complete this request. Please try again in a moment.",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::LoginRequired { next } => return Redirect::to(&super::account::login_url(next)).into_response(),
+            Self::Internal(err) => tracing::error!(error = %format!("{err:#}"), "request failed"),
+            other => tracing::debug!(error = %other, "request refused"),
+        }
+        let (status, title, message) = self.parts();
+        let page = ErrorPage { chrome: Default::default(), title, message, request_id: current_request_id() };
+        render(status, &page)
+    }
+}
+
+/// Renders a page with a status. A template that fails to render is a bug: logged, and a
+/// bare 500 goes out.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], Html(html)).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+        }
+    }
+}

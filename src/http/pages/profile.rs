@@ -1,0 +1,152 @@
+//! The profile page: view the account, edit the display name, change the password or the
+//! e-mail address (both need the current password).
+
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use time::format_description::well_known::Iso8601;
+
+use super::account::chrome;
+use super::error::render;
+use super::form::FormData;
+use super::paths;
+use super::session::{BrowserSession, CSRF_FIELD};
+use super::views::{FieldErrors, ProfilePage};
+use super::PageError;
+use crate::identity::accounts::ChangeError;
+use crate::identity::email::Email;
+use crate::identity::user::{DisplayName, User};
+use crate::secret::Secret;
+use crate::state::AppState;
+
+/// Notices after a redirect, chosen by a fixed code so no text travels in the URL.
+fn notice(code: &str) -> Option<&'static str> {
+    match code {
+        "name" => Some("Your display name was saved."),
+        "password" => Some("Your password was changed. Other sessions were signed out."),
+        "email" => Some("Your e-mail address was changed."),
+        _ => None,
+    }
+}
+
+async fn page(session: &BrowserSession, user: &User, errors: FieldErrors) -> Result<ProfilePage, PageError> {
+    let member_since = time::OffsetDateTime::from_unix_timestamp(user.created_at)
+        .ok()
+        .and_then(|t| t.date().format(&Iso8601::DATE).ok())
+        .unwrap_or_default();
+    Ok(ProfilePage {
+        chrome: chrome(Some(user)),
+        csrf: session.csrf_token().await?,
+        username: user.username.clone(),
+        email: user.email.clone(),
+        email_verified: user.email_verified,
+        display_name: user.display_name.clone(),
+        member_since,
+        notice: None,
+        new_email: String::new(),
+        errors,
+    })
+}
+
+fn done(code: &str) -> Response {
+    Redirect::to(&format!("{}?done={code}", paths::PROFILE)).into_response()
+}
+
+pub async fn show(session: BrowserSession, OriginalUri(uri): OriginalUri) -> Result<Response, PageError> {
+    let user = session.require_user(paths::PROFILE).await?;
+    let query = FormData::from_query(uri.query());
+    let mut view = page(&session, &user, FieldErrors::default()).await?;
+    view.notice = query.text("done").ok().and_then(notice);
+    Ok(render(StatusCode::OK, &view))
+}
+
+pub async fn update_display_name(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let user = session.require_user(paths::PROFILE).await?;
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let parsed = form.text("display_name").map_err(|p| p.message()).and_then(DisplayName::parse);
+    match parsed {
+        Ok(name) => {
+            state.accounts.change_display_name(&user, &name).await?;
+            Ok(done("name"))
+        }
+        Err(message) => {
+            let mut errors = FieldErrors::default();
+            errors.add("display_name", message);
+            let mut view = page(&session, &user, errors).await?;
+            view.display_name = form.shown("display_name");
+            Ok(render(StatusCode::BAD_REQUEST, &view))
+        }
+    }
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let user = session.require_user(paths::PROFILE).await?;
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let mut errors = FieldErrors::default();
+    let mut field = |name: &'static str| form.text(name).map_err(|p| errors.add(name, p.message())).unwrap_or_default();
+    let (current, new, confirm) = (field("current_password"), field("new_password"), field("confirm_password"));
+    if errors.is_empty() && new != confirm {
+        errors.add("confirm_password", "The two new passwords do not match.");
+    }
+    if errors.is_empty() {
+        let result = state
+            .accounts
+            .change_password(&user, &Secret::new(current), &Secret::new(new), session.id())
+            .await;
+        match result {
+            Ok(()) => {
+                session.cycle().await?;
+                return Ok(done("password"));
+            }
+            Err(ChangeError::WrongCurrentPassword) => errors.add("current_password", "The current password is not correct."),
+            Err(ChangeError::Policy(problem)) => errors.add("new_password", problem.to_string()),
+            Err(ChangeError::EmailTaken) => {}
+            Err(ChangeError::Internal(e)) => return Err(PageError::Internal(e)),
+        }
+    }
+    Ok(render(StatusCode::BAD_REQUEST, &page(&session, &user, errors).await?))
+}
+
+pub async fn change_email(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let user = session.require_user(paths::PROFILE).await?;
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let mut errors = FieldErrors::default();
+    let email = match form.text("email") {
+        Ok(raw) => Email::parse(raw).map_err(|m| errors.add("email", m)).ok(),
+        Err(p) => {
+            errors.add("email", p.message());
+            None
+        }
+    };
+    let current = form.text("email_current_password").map_err(|p| errors.add("email_current_password", p.message()));
+    let mut status = StatusCode::BAD_REQUEST;
+    if let (Some(email), Ok(current)) = (email, current) {
+        match state.accounts.change_email(&user, &Secret::new(current), &email).await {
+            Ok(()) => return Ok(done("email")),
+            Err(ChangeError::WrongCurrentPassword) => {
+                errors.add("email_current_password", "The current password is not correct.")
+            }
+            Err(ChangeError::EmailTaken) => {
+                status = StatusCode::CONFLICT;
+                errors.add("email", "This e-mail address cannot be used. Choose another.");
+            }
+            Err(ChangeError::Policy(_)) => {}
+            Err(ChangeError::Internal(e)) => return Err(PageError::Internal(e)),
+        }
+    }
+    let mut view = page(&session, &user, errors).await?;
+    view.new_email = form.shown("email");
+    Ok(render(status, &view))
+}

@@ -1,0 +1,102 @@
+//! The browser session as the pages use it: who is logged in, the CSRF token, and the two
+//! transitions (login cycles the id; logout destroys the server-side record).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use tower_sessions::Session;
+use tower_sessions::session::Id;
+
+use super::PageError;
+use crate::identity::user::{User, UserId};
+use crate::secret::{constant_time_eq, random_token};
+use crate::state::AppState;
+use crate::store::sessions::USER_ID_KEY;
+
+const CSRF_KEY: &str = "csrf";
+const AUTH_TIME_KEY: &str = "auth_time";
+/// The form field every state-changing form carries.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+pub struct BrowserSession {
+    session: Session,
+    state: AppState,
+}
+
+impl FromRequestParts<AppState> for BrowserSession {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| PageError::Internal(anyhow::anyhow!("session layer missing: {msg}")))?;
+        Ok(Self { session, state: state.clone() })
+    }
+}
+
+impl BrowserSession {
+    /// The token to embed in this page's forms (created on first use).
+    pub async fn csrf_token(&self) -> Result<String, PageError> {
+        if let Some(token) = self.session.get::<String>(CSRF_KEY).await? {
+            return Ok(token);
+        }
+        let token = random_token();
+        self.session.insert(CSRF_KEY, &token).await?;
+        Ok(token)
+    }
+
+    /// Refuses the request unless `submitted` is this session's token.
+    pub async fn verify_csrf(&self, submitted: Result<&str, impl Sized>) -> Result<(), PageError> {
+        let expected = self.session.get::<String>(CSRF_KEY).await?;
+        match (expected, submitted) {
+            (Some(expected), Ok(given)) if !given.is_empty() && constant_time_eq(&expected, given) => Ok(()),
+            _ => Err(PageError::Csrf),
+        }
+    }
+
+    /// The logged-in user, if any. A session whose user is gone or disabled is ended.
+    pub async fn user(&self) -> Result<Option<User>, PageError> {
+        let Some(id) = self.session.get::<String>(USER_ID_KEY).await? else { return Ok(None) };
+        let user = match UserId::parse(&id) {
+            Some(id) => self.state.accounts.find(id).await?,
+            None => None,
+        };
+        match user {
+            Some(user) if !user.disabled => Ok(Some(user)),
+            _ => {
+                self.session.flush().await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The logged-in user, or a redirect to the login page that comes back to `here`.
+    pub async fn require_user(&self, here: &str) -> Result<User, PageError> {
+        self.user().await?.ok_or_else(|| PageError::LoginRequired { next: here.to_string() })
+    }
+
+    /// After a successful authentication: a new session id (no fixation), the user, the
+    /// time of authentication, and a new CSRF token.
+    pub async fn log_in(&self, user: &User) -> Result<(), PageError> {
+        self.session.cycle_id().await?;
+        self.session.insert(USER_ID_KEY, user.id.to_string()).await?;
+        self.session.insert(AUTH_TIME_KEY, self.state.clock.unix()).await?;
+        self.session.insert(CSRF_KEY, random_token()).await?;
+        Ok(())
+    }
+
+    /// Ends the session on the server; the cookie is cleared with the response.
+    pub async fn log_out(&self) -> Result<(), PageError> {
+        self.session.flush().await?;
+        Ok(())
+    }
+
+    /// A new id for the same session (after a password change).
+    pub async fn cycle(&self) -> Result<(), PageError> {
+        self.session.cycle_id().await?;
+        Ok(())
+    }
+
+    pub fn id(&self) -> Option<Id> {
+        self.session.id()
+    }
+}

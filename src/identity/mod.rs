@@ -1,0 +1,13 @@
+//! The account domain: who users are, how they prove it, and how we slow down those who
+//! guess. Nothing here knows about HTTP or SeaORM; handlers call [`accounts::Accounts`].
+
+/// Registration, login, profile changes: the use cases the surfaces call.
+pub mod accounts;
+/// E-mail addresses, parsed and normalized for uniqueness.
+pub mod email;
+/// Password policy, normalization and argon2id hashing.
+pub mod password;
+/// Per-account and per-IP login throttling and known devices.
+pub mod throttle;
+/// The user record and its small value types.
+pub mod user;

@@ -1,0 +1,24 @@
+//! Portcullis: a self-hosted OAuth 2.0 / OpenID Connect authorization server with hosted
+//! account pages. The binary in `main.rs` is a thin shell around this library, and the
+//! integration tests build the very same [`startup::Application`].
+
+/// Command-line interface: `serve`, `migrate`, `user …`.
+pub mod cli;
+/// Injectable wall clock, so expiry logic takes `now` as a parameter.
+pub mod clock;
+/// Typed, layered settings: defaults < config file < environment.
+pub mod config;
+/// HTTP surfaces: hosted pages, health, static assets, shared layers.
+pub mod http;
+/// Users, passwords, login throttling: the account domain.
+pub mod identity;
+/// Secret values that redact themselves in logs and `Debug` output.
+pub mod secret;
+/// Builds and runs the application (listener, state, router).
+pub mod startup;
+/// Shared application state handed to every handler.
+pub mod state;
+/// Database connection, migrations and repositories.
+pub mod store;
+/// Logging setup.
+pub mod telemetry;

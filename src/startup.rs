@@ -1,0 +1,173 @@
+//! Building and running the application. `Services::build` assembles the domain (shared by
+//! the CLI and the server); `Application::build` binds the listener first, so tests can ask
+//! for port 0 and read the real port before running.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::identity::accounts::Accounts;
+use crate::identity::password::{PasswordHasher, PasswordPolicy};
+use crate::secret::{Secret, random_token};
+use crate::state::AppState;
+use crate::store::sessions::SessionRepo;
+use crate::store::{self, Db};
+
+/// How often expired sessions and stale counters are purged.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+
+/// Everything but the HTTP listener.
+pub struct Services;
+
+impl Services {
+    /// Opens (and, when `migrate`, migrates) the database and assembles the state.
+    pub async fn build(settings: Settings, clock: SharedClock, migrate: bool) -> anyhow::Result<AppState> {
+        prepare_data_dir(&settings.data_dir)?;
+        let secret_key = if settings.secret_key.is_empty() {
+            load_or_generate_secret(&settings.data_dir)?
+        } else {
+            settings.secret_key.clone()
+        };
+        let url = settings.database_url();
+        store::ensure_sqlite_dir(&url)?;
+        let db = Db::connect(&url, &settings.database).await?;
+        if migrate {
+            db.migrate().await?;
+        }
+        let p = &settings.password;
+        let hasher = PasswordHasher::new(p.argon2_memory_kib, p.argon2_iterations, p.argon2_parallelism, p.hash_concurrency)
+            .context("configuring password hashing")?;
+        let sessions = SessionRepo::new(
+            db.clone(),
+            clock.clone(),
+            settings.session.idle_timeout_secs,
+            settings.session.absolute_timeout_secs,
+        );
+        let policy = PasswordPolicy { min_length: p.min_length, max_bytes: p.max_bytes };
+        let accounts = Accounts::new(db.clone(), hasher, sessions.clone(), clock.clone(), policy, settings.login.clone());
+        let trusted_proxies = settings.trusted_proxies()?.into();
+        Ok(AppState { settings: Arc::new(settings), db, accounts, sessions, clock, secret_key, trusted_proxies })
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let bind = settings.bind_addr()?;
+        let migrate = settings.database.migrate_on_start;
+        let state = Services::build(settings, clock, migrate).await?;
+        let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let app = crate::http::router(self.state.clone());
+        if let Ok(addr) = self.listener.local_addr() {
+            tracing::info!(%addr, issuer = %self.state.settings.issuer, "Portcullis is listening");
+        }
+        let served = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP");
+        housekeeping.abort();
+        tracing::info!("Portcullis stopped");
+        served
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
+    loop {
+        tick.tick().await;
+        match state.sessions.purge_expired().await {
+            Ok(n) if n > 0 => tracing::info!(purged = n, "expired sessions removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "purging sessions failed"),
+        }
+        let now = state.clock.unix();
+        if let Err(e) = store::throttle::purge_stale(&state.db, now, state.settings.login.ip_window_secs).await {
+            tracing::warn!(error = %format!("{e:#}"), "purging login counters failed");
+        }
+    }
+}
+
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("restricting {}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The generated key in `data_dir/secret_key`, created (mode 0600) on first start.
+fn load_or_generate_secret(dir: &Path) -> anyhow::Result<Secret> {
+    let path = dir.join("secret_key");
+    if path.exists() {
+        let key = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let key = key.trim();
+        anyhow::ensure!(key.len() >= 32, "{} is too short to be a secret key", path.display());
+        tracing::warn!(path = %path.display(), "SECRET_KEY is not set; using the generated key. Production must set SECRET_KEY.");
+        return Ok(Secret::new(key));
+    }
+    let key = random_token();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(key.as_bytes()).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", path.display()))?;
+    tracing::warn!(path = %path.display(), "SECRET_KEY is not set; generated one. Production must set SECRET_KEY.");
+    Ok(Secret::new(key))
+}

@@ -1,0 +1,22 @@
+//! What every handler gets: cheap-to-clone handles, no globals.
+
+use std::sync::Arc;
+
+use crate::clock::SharedClock;
+use crate::config::{IpNet, Settings};
+use crate::identity::accounts::Accounts;
+use crate::secret::Secret;
+use crate::store::Db;
+use crate::store::sessions::SessionRepo;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub accounts: Accounts,
+    pub sessions: SessionRepo,
+    pub clock: SharedClock,
+    /// Root key material (`SECRET_KEY` or the generated one).
+    pub secret_key: Secret,
+    pub trusted_proxies: Arc<[IpNet]>,
+}

@@ -1,0 +1,146 @@
+//! The `users` table.
+
+use anyhow::Context;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use super::Db;
+use super::entity::user::{self, Entity as Users};
+use crate::identity::email::Email;
+use crate::identity::user::{DisplayName, NewUser, User, UserId, Username};
+
+/// A write that hit a uniqueness rule, or failed for an infrastructure reason.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("username taken")]
+    UsernameTaken,
+    #[error("e-mail taken")]
+    EmailTaken,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+fn write_error(err: sea_orm::DbErr, doing: &'static str) -> WriteError {
+    match super::unique_violation(&err) {
+        Some(detail) if detail.contains("email") => WriteError::EmailTaken,
+        Some(detail) if detail.contains("username") => WriteError::UsernameTaken,
+        _ => WriteError::Other(anyhow::Error::new(err).context(doing)),
+    }
+}
+
+fn to_domain(m: user::Model) -> anyhow::Result<User> {
+    Ok(User {
+        id: UserId::parse(&m.id).with_context(|| format!("user id {:?} is not a UUID", m.id))?,
+        username: m.username,
+        email: m.email,
+        email_verified: m.email_verified,
+        display_name: m.display_name,
+        is_admin: m.is_admin,
+        disabled: m.disabled,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+/// Inserts a user in one statement: either the whole row exists afterwards or nothing does.
+pub async fn insert(db: &Db, new: &NewUser, password_hash: &str, now: i64) -> Result<User, WriteError> {
+    let model = user::ActiveModel {
+        id: Set(UserId::generate().to_string()),
+        username: Set(new.username.as_str().to_string()),
+        email: Set(new.email.as_str().to_string()),
+        email_normalized: Set(new.email.normalized().to_string()),
+        email_verified: Set(new.email_verified),
+        password_hash: Set(password_hash.to_string()),
+        display_name: Set(new.display_name.as_str().to_string()),
+        is_admin: Set(new.is_admin),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let inserted = model.insert(db.conn()).await.map_err(|e| write_error(e, "inserting a user"))?;
+    Ok(to_domain(inserted)?)
+}
+
+pub async fn find_by_id(db: &Db, id: UserId) -> anyhow::Result<Option<User>> {
+    Users::find_by_id(id.to_string())
+        .one(db.conn())
+        .await
+        .context("loading a user")?
+        .map(to_domain)
+        .transpose()
+}
+
+/// How a person names their account at login.
+#[derive(Debug, Clone)]
+pub enum LoginName {
+    Username(Username),
+    Email(Email),
+}
+
+/// The user and their password hash, for a login or a re-authentication.
+pub async fn find_credentials(db: &Db, name: &LoginName) -> anyhow::Result<Option<(User, String)>> {
+    let query = match name {
+        LoginName::Username(u) => Users::find().filter(user::Column::Username.eq(u.as_str())),
+        LoginName::Email(e) => Users::find().filter(user::Column::EmailNormalized.eq(e.normalized())),
+    };
+    let Some(model) = query.one(db.conn()).await.context("looking up login credentials")? else {
+        return Ok(None);
+    };
+    let hash = model.password_hash.clone();
+    Ok(Some((to_domain(model)?, hash)))
+}
+
+pub async fn password_hash(db: &Db, id: UserId) -> anyhow::Result<Option<String>> {
+    Ok(Users::find_by_id(id.to_string())
+        .one(db.conn())
+        .await
+        .context("loading a password hash")?
+        .map(|m| m.password_hash))
+}
+
+pub async fn set_display_name(db: &Db, id: UserId, name: &DisplayName, now: i64) -> anyhow::Result<()> {
+    let model = user::ActiveModel {
+        id: Set(id.to_string()),
+        display_name: Set(name.as_str().to_string()),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    model.update(db.conn()).await.context("updating a display name")?;
+    Ok(())
+}
+
+pub async fn set_password_hash(db: &Db, id: UserId, hash: &str, now: i64) -> anyhow::Result<()> {
+    let model = user::ActiveModel {
+        id: Set(id.to_string()),
+        password_hash: Set(hash.to_string()),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    model.update(db.conn()).await.context("updating a password hash")?;
+    Ok(())
+}
+
+/// Changes the address; it is unverified until proven again.
+pub async fn set_email(db: &Db, id: UserId, email: &Email, now: i64) -> Result<(), WriteError> {
+    let model = user::ActiveModel {
+        id: Set(id.to_string()),
+        email: Set(email.as_str().to_string()),
+        email_normalized: Set(email.normalized().to_string()),
+        email_verified: Set(false),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    model.update(db.conn()).await.map_err(|e| write_error(e, "updating an e-mail address"))?;
+    Ok(())
+}
+
+/// Every user, oldest first (UUID v7 ids sort by creation).
+pub async fn list(db: &Db) -> anyhow::Result<Vec<User>> {
+    Users::find()
+        .order_by_asc(user::Column::Id)
+        .all(db.conn())
+        .await
+        .context("listing users")?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
