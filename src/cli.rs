@@ -91,8 +91,9 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
                     let display_name = DisplayName::parse(display_name.as_deref().unwrap_or_default())
                         .map_err(|m| anyhow::anyhow!("--display-name: {m}"))?;
                     let raw = read_password()?;
-                    let password = Password::new_for(&raw, state.accounts.password_policy(), &[username.as_str(), email.as_str()])
-                        .map_err(|p| anyhow::anyhow!("password: {p}"))?;
+                    let password =
+                        Password::new_for(&raw, state.accounts.password_policy(), &[username.as_str(), email.as_str()])
+                            .map_err(|p| anyhow::anyhow!("password: {p}"))?;
                     let new = NewUser { username, email, display_name, is_admin: admin, email_verified: verified };
                     let user = match state.accounts.register(new, password).await {
                         Ok(user) => user,
@@ -105,7 +106,10 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
                 }
                 UserCommand::List => {
                     let users = state.accounts.list().await?;
-                    println!("{:<36}  {:<20}  {:<32}  {:<8}  {:<5}  {:<8}", "ID", "USERNAME", "EMAIL", "VERIFIED", "ADMIN", "DISABLED");
+                    println!(
+                        "{:<36}  {:<20}  {:<32}  {:<8}  {:<5}  {:<8}",
+                        "ID", "USERNAME", "EMAIL", "VERIFIED", "ADMIN", "DISABLED"
+                    );
                     for u in users {
                         println!(
                             "{:<36}  {:<20}  {:<32}  {:<8}  {:<5}  {:<8}",

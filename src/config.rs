@@ -204,10 +204,7 @@ impl Settings {
     }
 
     /// Defaults < optional file < the given environment (pass `std::env::vars()`).
-    pub fn load(
-        file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
         if let Some(path) = file {
             if !path.is_file() {
@@ -250,9 +247,7 @@ impl Settings {
     }
 
     pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.bind
-            .parse()
-            .map_err(|_| ConfigError::Invalid(format!("`bind`: {:?} is not an address:port", self.bind)))
+        self.bind.parse().map_err(|_| ConfigError::Invalid(format!("`bind`: {:?} is not an address:port", self.bind)))
     }
 
     /// True when the issuer is https: cookies become Secure with the `__Host-` prefix.

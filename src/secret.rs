@@ -106,10 +106,7 @@ mod tests {
     fn tokens_are_unique_and_hashes_are_stable() {
         assert_ne!(random_token(), random_token());
         assert_eq!(random_token().len(), 43);
-        assert_eq!(
-            token_hash("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(token_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

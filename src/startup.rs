@@ -42,8 +42,9 @@ impl Services {
             db.migrate().await?;
         }
         let p = &settings.password;
-        let hasher = PasswordHasher::new(p.argon2_memory_kib, p.argon2_iterations, p.argon2_parallelism, p.hash_concurrency)
-            .context("configuring password hashing")?;
+        let hasher =
+            PasswordHasher::new(p.argon2_memory_kib, p.argon2_iterations, p.argon2_parallelism, p.hash_concurrency)
+                .context("configuring password hashing")?;
         let sessions = SessionRepo::new(
             db.clone(),
             clock.clone(),
@@ -51,7 +52,8 @@ impl Services {
             settings.session.absolute_timeout_secs,
         );
         let policy = PasswordPolicy { min_length: p.min_length, max_bytes: p.max_bytes };
-        let accounts = Accounts::new(db.clone(), hasher, sessions.clone(), clock.clone(), policy, settings.login.clone());
+        let accounts =
+            Accounts::new(db.clone(), hasher, sessions.clone(), clock.clone(), policy, settings.login.clone());
         let trusted_proxies = settings.trusted_proxies()?.into();
         Ok(AppState { settings: Arc::new(settings), db, accounts, sessions, clock, secret_key, trusted_proxies })
     }
@@ -167,7 +169,9 @@ fn load_or_generate_secret(dir: &Path) -> anyhow::Result<Secret> {
         options.mode(0o600);
     }
     let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(key.as_bytes()).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(key.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
     tracing::warn!(path = %path.display(), "SECRET_KEY is not set; generated one. Production must set SECRET_KEY.");
     Ok(Secret::new(key))
 }

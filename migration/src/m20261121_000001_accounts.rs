@@ -79,10 +79,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for (name, column) in [
-            ("users_username_key", Users::Username),
-            ("users_email_normalized_key", Users::EmailNormalized),
-        ] {
+        for (name, column) in
+            [("users_username_key", Users::Username), ("users_email_normalized_key", Users::EmailNormalized)]
+        {
             manager
                 .create_index(Index::create().name(name).table(Users::Table).col(column).unique().to_owned())
                 .await?;
@@ -108,9 +107,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for (name, column) in [("sessions_user_idx", Sessions::UserId), ("sessions_expires_idx", Sessions::ExpiresAt)] {
-            manager
-                .create_index(Index::create().name(name).table(Sessions::Table).col(column).to_owned())
-                .await?;
+            manager.create_index(Index::create().name(name).table(Sessions::Table).col(column).to_owned()).await?;
         }
 
         manager

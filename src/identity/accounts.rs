@@ -152,7 +152,9 @@ impl Accounts {
         let trusted = matches!((&found, device), (Some((user, _)), Some(d)) if d.user_id == user.id);
 
         if !trusted {
-            if let Some(retry_after_secs) = throttle::address_wait(&self.db, attempt.client_ip, now, &self.login).await? {
+            if let Some(retry_after_secs) =
+                throttle::address_wait(&self.db, attempt.client_ip, now, &self.login).await?
+            {
                 return Err(LoginError::TooManyFromAddress { retry_after_secs });
             }
             let key = throttle::account_key(found.as_ref().map(|(u, _)| u.id.to_string()), &attempt.login_name);
@@ -210,7 +212,8 @@ impl Accounts {
             return Err(ChangeError::WrongCurrentPassword);
         }
         let stored = users::password_hash(&self.db, user.id).await?;
-        let password = Password::attempt(current.expose(), &self.policy).map_err(|_| ChangeError::WrongCurrentPassword)?;
+        let password =
+            Password::attempt(current.expose(), &self.policy).map_err(|_| ChangeError::WrongCurrentPassword)?;
         if self.hasher.verify(&password, stored.as_deref()).await? {
             throttle::reset_account(&self.db, user).await?;
             Ok(())
@@ -228,7 +231,8 @@ impl Accounts {
         new: &Secret,
         keep_session: Option<SessionId>,
     ) -> Result<(), ChangeError> {
-        let new = Password::new_for(new.expose(), &self.policy, &[&user.username, &user.email]).map_err(ChangeError::Policy)?;
+        let new = Password::new_for(new.expose(), &self.policy, &[&user.username, &user.email])
+            .map_err(ChangeError::Policy)?;
         self.check_current_password(user, current).await?;
         let hash = self.hasher.hash(&new).await?;
         users::set_password_hash(&self.db, user.id, &hash, self.clock.unix()).await?;
@@ -244,7 +248,9 @@ impl Accounts {
         match users::set_email(&self.db, user.id, email, self.clock.unix()).await {
             Ok(()) => Ok(()),
             Err(WriteError::EmailTaken) => Err(ChangeError::EmailTaken),
-            Err(WriteError::UsernameTaken) => Err(ChangeError::Internal(anyhow::anyhow!("username conflict on e-mail change"))),
+            Err(WriteError::UsernameTaken) => {
+                Err(ChangeError::Internal(anyhow::anyhow!("username conflict on e-mail change")))
+            }
             Err(WriteError::Other(e)) => Err(ChangeError::Internal(e)),
         }
     }

@@ -92,9 +92,20 @@ mod tests {
     #[test]
     fn malformed_addresses_are_refused() {
         for bad in [
-            "", "plain", "@example.com", "a@", "a@localhost", "a..b@example.com", ".a@example.com",
-            "a b@example.com", "a@exa mple.com", "a@example.com\r\nBcc: x@y.z", "a@-x.com", "a@1.2.3.4",
-            "a@[127.0.0.1]", "\"q\"@example.com",
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@localhost",
+            "a..b@example.com",
+            ".a@example.com",
+            "a b@example.com",
+            "a@exa mple.com",
+            "a@example.com\r\nBcc: x@y.z",
+            "a@-x.com",
+            "a@1.2.3.4",
+            "a@[127.0.0.1]",
+            "\"q\"@example.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }

@@ -126,4 +126,3 @@ mod tests {
         assert_eq!(account_key(Some("id-1".into()), "alice"), "acct:id-1");
     }
 }
-

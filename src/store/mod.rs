@@ -2,10 +2,10 @@
 //! return domain types. SeaORM entities stay private to this module.
 
 mod entity;
-/// Per-key login counters and known devices.
-pub mod throttle;
 /// The tower-sessions store on our `sessions` table.
 pub mod sessions;
+/// Per-key login counters and known devices.
+pub mod throttle;
 /// Users.
 pub mod users;
 
@@ -41,7 +41,9 @@ impl Db {
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
             });
-        let conn = Database::connect(options).await.with_context(|| format!("connecting to the database ({})", redact_url(url)))?;
+        let conn = Database::connect(options)
+            .await
+            .with_context(|| format!("connecting to the database ({})", redact_url(url)))?;
         Ok(Self { conn })
     }
 

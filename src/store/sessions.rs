@@ -51,7 +51,10 @@ impl SessionRepo {
         let keep = keep.map(|id| id_hash(&id)).unwrap_or_default();
         Ok(self
             .db
-            .execute("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2", vec![user.to_string().into(), keep.into()])
+            .execute(
+                "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2",
+                vec![user.to_string().into(), keep.into()],
+            )
             .await?)
     }
 

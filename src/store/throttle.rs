@@ -20,12 +20,21 @@ pub struct Counter {
 
 impl From<login_throttle::Model> for Counter {
     fn from(m: login_throttle::Model) -> Self {
-        Self { failures: m.failures, refused: m.refused, window_started_at: m.window_started_at, locked_until: m.locked_until }
+        Self {
+            failures: m.failures,
+            refused: m.refused,
+            window_started_at: m.window_started_at,
+            locked_until: m.locked_until,
+        }
     }
 }
 
 pub async fn load(db: &Db, key: &str) -> anyhow::Result<Option<Counter>> {
-    Ok(Throttle::find_by_id(key.to_string()).one(db.conn()).await.context("reading a login counter")?.map(Counter::from))
+    Ok(Throttle::find_by_id(key.to_string())
+        .one(db.conn())
+        .await
+        .context("reading a login counter")?
+        .map(Counter::from))
 }
 
 /// Compare-and-swap: records one more failure (and the new lock) only if nobody else
@@ -66,7 +75,9 @@ pub async fn add_refused(db: &Db, key: &str) -> anyhow::Result<()> {
 
 /// A success: the account starts afresh.
 pub async fn reset(db: &Db, key: &str) -> anyhow::Result<()> {
-    db.execute("DELETE FROM login_throttle WHERE bucket = $1", vec![key.into()]).await.context("resetting a login counter")?;
+    db.execute("DELETE FROM login_throttle WHERE bucket = $1", vec![key.into()])
+        .await
+        .context("resetting a login counter")?;
     Ok(())
 }
 
@@ -127,9 +138,12 @@ pub async fn add_device(db: &Db, token_hash: &str, user: UserId, now: i64) -> an
 }
 
 pub async fn touch_device(db: &Db, token_hash: &str, now: i64) -> anyhow::Result<()> {
-    db.execute("UPDATE known_devices SET last_used_at = $1, failures = 0 WHERE token_hash = $2", vec![now.into(), token_hash.into()])
-        .await
-        .context("updating a known device")?;
+    db.execute(
+        "UPDATE known_devices SET last_used_at = $1, failures = 0 WHERE token_hash = $2",
+        vec![now.into(), token_hash.into()],
+    )
+    .await
+    .context("updating a known device")?;
     Ok(())
 }
 
@@ -138,8 +152,11 @@ pub async fn device_failed(db: &Db, token_hash: &str, max: i32) -> anyhow::Resul
     db.execute("UPDATE known_devices SET failures = failures + 1 WHERE token_hash = $1", vec![token_hash.into()])
         .await
         .context("counting a known-device failure")?;
-    db.execute("DELETE FROM known_devices WHERE token_hash = $1 AND failures >= $2", vec![token_hash.into(), max.into()])
-        .await
-        .context("forgetting a known device")?;
+    db.execute(
+        "DELETE FROM known_devices WHERE token_hash = $1 AND failures >= $2",
+        vec![token_hash.into(), max.into()],
+    )
+    .await
+    .context("forgetting a known device")?;
     Ok(())
 }

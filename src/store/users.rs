@@ -61,12 +61,7 @@ pub async fn insert(db: &Db, new: &NewUser, password_hash: &str, now: i64) -> Re
 }
 
 pub async fn find_by_id(db: &Db, id: UserId) -> anyhow::Result<Option<User>> {
-    Users::find_by_id(id.to_string())
-        .one(db.conn())
-        .await
-        .context("loading a user")?
-        .map(to_domain)
-        .transpose()
+    Users::find_by_id(id.to_string()).one(db.conn()).await.context("loading a user")?.map(to_domain).transpose()
 }
 
 /// How a person names their account at login.

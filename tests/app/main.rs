@@ -1,1 +1,13 @@
+//! Portcullis integration tests: one binary, one `spawn_app()` per test (port 0, fresh
+//! database, manual clock). Every scenario runs on SQLite; its PostgreSQL twin runs when
+//! `PORTCULLIS_TEST_POSTGRES_URL` is set and `--ignored` is passed (see `.ci/run`).
 
+mod helpers;
+
+mod account_flow;
+mod bad_input;
+mod cli;
+mod operations;
+mod security;
+mod sessions;
+mod throttling;

@@ -1,9 +1,9 @@
 //! Home, registration, login and logout.
 
+use axum::Extension;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use tower_sessions::cookie::{Cookie, SameSite};
 
 use super::error::render;
@@ -75,7 +75,8 @@ pub async fn register(
 
     let username = username.and_then(|v| Username::parse(&v).map_err(|m| errors.add("username", m)).ok());
     let email = email.and_then(|v| Email::parse(&v).map_err(|m| errors.add("email", m)).ok());
-    let display_name = display_name.and_then(|v| DisplayName::parse(&v).map_err(|m| errors.add("display_name", m)).ok());
+    let display_name =
+        display_name.and_then(|v| DisplayName::parse(&v).map_err(|m| errors.add("display_name", m)).ok());
     let context = [username.as_ref().map_or("", |u| u.as_str()), email.as_ref().map_or("", |e| e.as_str())];
     let password = password.and_then(|v| {
         Password::new_for(&v, state.accounts.password_policy(), &context)
@@ -117,7 +118,10 @@ pub async fn register(
         }
         Err(RegisterError::EmailTaken) => Ok(again(
             FieldErrors::default(),
-            Some("We could not create an account with these details. If you already have an account, sign in instead.".into()),
+            Some(
+                "We could not create an account with these details. If you already have an account, sign in instead."
+                    .into(),
+            ),
             StatusCode::CONFLICT,
             csrf,
         )),
@@ -148,7 +152,14 @@ pub async fn login(
     let login_name = form.text("username").map_err(|p| errors.add("username", p.message())).unwrap_or_default();
     let password = form.text("password").map_err(|p| errors.add("password", p.message())).unwrap_or_default();
     let page = |status: StatusCode, errors: FieldErrors, form_error: Option<String>, csrf: String| {
-        let page = LoginPage { chrome: Chrome::default(), csrf, login_name: form.shown("username"), next: next.clone(), errors, form_error };
+        let page = LoginPage {
+            chrome: Chrome::default(),
+            csrf,
+            login_name: form.shown("username"),
+            next: next.clone(),
+            errors,
+            form_error,
+        };
         render(status, &page)
     };
     if !errors.is_empty() {
@@ -159,7 +170,8 @@ pub async fn login(
         login_name: login_name.to_string(),
         password: Secret::new(password),
         client_ip,
-        device_token: read_cookie(&headers, &cookie_name(state.settings.secure_cookies(), DEVICE_COOKIE)).map(Secret::new),
+        device_token: read_cookie(&headers, &cookie_name(state.settings.secure_cookies(), DEVICE_COOKIE))
+            .map(Secret::new),
     };
     match state.accounts.login(attempt).await {
         Ok(logged_in) => {
@@ -171,7 +183,15 @@ pub async fn login(
             Ok(res)
         }
         Err(LoginError::InvalidCredentials) => {
-            Ok(page(StatusCode::UNAUTHORIZED, FieldErrors::default(), Some(LOGIN_FAILED.into()), session.csrf_token().await?))
+            // The typed name is not shown again: the page is the same, byte for byte, for
+            // every failed login in this session, whichever account was named.
+            let view = LoginPage {
+                csrf: session.csrf_token().await?,
+                next: next.clone(),
+                form_error: Some(LOGIN_FAILED.into()),
+                ..Default::default()
+            };
+            Ok(render(StatusCode::UNAUTHORIZED, &view))
         }
         Err(LoginError::TooManyFromAddress { retry_after_secs }) => {
             let minutes = (retry_after_secs + 59) / 60;
@@ -179,7 +199,8 @@ pub async fn login(
                 "Too many failed sign-in attempts came from your network. Try again in {minutes} minute{}.",
                 if minutes == 1 { "" } else { "s" }
             );
-            let mut res = page(StatusCode::TOO_MANY_REQUESTS, FieldErrors::default(), Some(message), session.csrf_token().await?);
+            let mut res =
+                page(StatusCode::TOO_MANY_REQUESTS, FieldErrors::default(), Some(message), session.csrf_token().await?);
             if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, value);
             }
@@ -192,7 +213,8 @@ pub async fn login(
 /// GET /logout asks; only the POST (with its CSRF token) signs out.
 pub async fn logout_form(session: BrowserSession) -> Result<Response, PageError> {
     let user = session.user().await?;
-    let page = LogoutPage { chrome: chrome(user.as_ref()), csrf: session.csrf_token().await?, signed_in: user.is_some() };
+    let page =
+        LogoutPage { chrome: chrome(user.as_ref()), csrf: session.csrf_token().await?, signed_in: user.is_some() };
     Ok(render(StatusCode::OK, &page))
 }
 

@@ -14,7 +14,6 @@ mod session;
 /// Template structs.
 mod views;
 
-
 use axum::Router;
 use axum::routing::{get, post};
 use tower_sessions::cookie::SameSite;

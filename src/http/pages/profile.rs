@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use time::format_description::well_known::Iso8601;
 
+use super::PageError;
 use super::account::chrome;
 use super::error::render;
 use super::form::FormData;
 use super::paths;
 use super::session::{BrowserSession, CSRF_FIELD};
 use super::views::{FieldErrors, ProfilePage};
-use super::PageError;
 use crate::identity::accounts::ChangeError;
 use crate::identity::email::Email;
 use crate::identity::user::{DisplayName, User};
@@ -97,16 +97,16 @@ pub async fn change_password(
         errors.add("confirm_password", "The two new passwords do not match.");
     }
     if errors.is_empty() {
-        let result = state
-            .accounts
-            .change_password(&user, &Secret::new(current), &Secret::new(new), session.id())
-            .await;
+        let result =
+            state.accounts.change_password(&user, &Secret::new(current), &Secret::new(new), session.id()).await;
         match result {
             Ok(()) => {
                 session.cycle().await?;
                 return Ok(done("password"));
             }
-            Err(ChangeError::WrongCurrentPassword) => errors.add("current_password", "The current password is not correct."),
+            Err(ChangeError::WrongCurrentPassword) => {
+                errors.add("current_password", "The current password is not correct.")
+            }
             Err(ChangeError::Policy(problem)) => errors.add("new_password", problem.to_string()),
             Err(ChangeError::EmailTaken) => {}
             Err(ChangeError::Internal(e)) => return Err(PageError::Internal(e)),

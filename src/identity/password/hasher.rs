@@ -36,7 +36,8 @@ impl std::fmt::Debug for PasswordHasher {
 impl PasswordHasher {
     /// Startup: validates the parameters and computes the dummy hash.
     pub fn new(memory_kib: u32, iterations: u32, parallelism: u32, concurrency: usize) -> Result<Self, HashError> {
-        let params = Params::new(memory_kib, iterations, parallelism, None).map_err(|e| HashError::Params(e.to_string()))?;
+        let params =
+            Params::new(memory_kib, iterations, parallelism, None).map_err(|e| HashError::Params(e.to_string()))?;
         let concurrency = if concurrency == 0 {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
         } else {

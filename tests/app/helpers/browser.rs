@@ -1,0 +1,106 @@
+//! A browser stand-in: its own cookie jar, redirects not followed (every `Location` is
+//! asserted), CSRF tokens read from the pages like a person's browser would submit them.
+
+use std::sync::Arc;
+
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::{CONTENT_TYPE, LOCATION};
+use reqwest::{Client, Response};
+
+pub struct Browser {
+    pub client: Client,
+    pub jar: Arc<Jar>,
+    base: String,
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+/// The CSRF token embedded in a page.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        let jar = Arc::new(Jar::default());
+        let client = Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self { client, jar, base: base.to_string() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn text(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("body")
+    }
+
+    /// The value of one of our cookies in the jar.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let url = self.base.parse().expect("url");
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split(';')
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookie("portcullis_session")
+    }
+
+    /// This session's CSRF token, as any page with a form shows it.
+    pub async fn csrf(&self) -> String {
+        csrf_in(&self.text("/logout").await).expect("the logout page carries a CSRF token")
+    }
+
+    /// Submits a form with this session's CSRF token added.
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(path, &all).await
+    }
+
+    /// Submits exactly these fields (no token added).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.client.post(self.url(path)).form(fields).send().await.expect("POST")
+    }
+
+    /// Submits a raw body, for malformed input.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+        self.client.post(self.url(path)).header(CONTENT_TYPE, content_type).body(body).send().await.expect("POST")
+    }
+
+    pub async fn register(&self, username: &str, email: &str, password: &str) -> Response {
+        self.submit(
+            "/register",
+            &[("username", username), ("email", email), ("display_name", ""), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn login(&self, login_name: &str, password: &str) -> Response {
+        self.submit("/login", &[("username", login_name), ("password", password)]).await
+    }
+
+    pub async fn logout(&self) -> Response {
+        self.submit("/logout", &[]).await
+    }
+}

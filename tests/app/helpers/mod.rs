@@ -1,0 +1,153 @@
+//! Test harness: spawns the real application and drives it like a browser would.
+
+mod browser;
+
+use std::sync::Arc;
+
+pub use browser::{Browser, location};
+use portcullis::clock::ManualClock;
+use portcullis::config::Settings;
+use portcullis::secret::Secret;
+use portcullis::startup::Application;
+use portcullis::state::AppState;
+use sea_orm::{ConnectionTrait, Statement};
+use time::OffsetDateTime;
+
+/// Which database a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares a scenario once; runs it as `<name>::sqlite` and `<name>::postgres`.
+macro_rules! db_test {
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn scenario($backend: $crate::helpers::Backend) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                scenario($crate::helpers::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[ignore = "PostgreSQL: set PORTCULLIS_TEST_POSTGRES_URL and pass --ignored"]
+            async fn postgres() {
+                scenario($crate::helpers::Backend::Postgres).await
+            }
+        }
+    };
+}
+pub(crate) use db_test;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub base: String,
+    pub clock: ManualClock,
+    pub state: AppState,
+    pub database_url: String,
+    pub data_dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings::defaults().expect("default settings");
+    settings.bind = "127.0.0.1:0".into();
+    settings.data_dir = data_dir.path().to_path_buf();
+    settings.secret_key = Secret::new("test-secret-key-test-secret-key-0123456789");
+    settings.database_url = Secret::new(match backend {
+        Backend::Sqlite => String::new(),
+        Backend::Postgres => fresh_postgres_database().await,
+    });
+    customize(&mut settings);
+    let database_url = settings.database_url();
+    let clock = ManualClock::new(OffsetDateTime::now_utc());
+    let app = Application::build(settings, Arc::new(clock.clone())).await.expect("application builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp { base, clock, state, database_url, data_dir }
+}
+
+/// A new, empty database on the PostgreSQL server named by `PORTCULLIS_TEST_POSTGRES_URL`.
+async fn fresh_postgres_database() -> String {
+    let base = std::env::var("PORTCULLIS_TEST_POSTGRES_URL")
+        .expect("PORTCULLIS_TEST_POSTGRES_URL must name a PostgreSQL server for the PostgreSQL variants");
+    let name = format!("portcullis_t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(&base).await.expect("connect to PostgreSQL");
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+    let _ = admin.close().await;
+    let mut url = url::Url::parse(&base).expect("PostgreSQL URL");
+    url.set_path(&name);
+    url.to_string()
+}
+
+impl TestApp {
+    /// A browser with its own cookie jar.
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// One number from a query such as `SELECT COUNT(*) FROM users`.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let conn = self.state.db.conn();
+        let row = conn
+            .query_one_raw(Statement::from_string(conn.get_database_backend(), sql.to_string()))
+            .await
+            .expect("query runs")
+            .expect("one row");
+        row.try_get_by_index::<i64>(0).expect("an integer")
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) FROM {table}")).await
+    }
+
+    /// Every durable record except sessions (which every page view touches), as text:
+    /// equal snapshots mean nothing was written.
+    pub async fn snapshot(&self) -> String {
+        let conn = self.state.db.conn();
+        let mut out = String::new();
+        for sql in [
+            "SELECT id, username, email, email_normalized, email_verified, password_hash, display_name, is_admin, disabled, updated_at FROM users ORDER BY id",
+            "SELECT token_hash, user_id, failures FROM known_devices ORDER BY token_hash",
+        ] {
+            let rows = conn
+                .query_all_raw(Statement::from_string(conn.get_database_backend(), sql.to_string()))
+                .await
+                .expect("snapshot query");
+            for row in rows {
+                out.push_str(&format!("{row:?}\n"));
+            }
+        }
+        out
+    }
+
+    pub async fn user_id(&self, username: &str) -> String {
+        let conn = self.state.db.conn();
+        let row = conn
+            .query_one_raw(Statement::from_sql_and_values(
+                conn.get_database_backend(),
+                "SELECT id FROM users WHERE username = $1",
+                [username.into()],
+            ))
+            .await
+            .expect("query")
+            .expect("user exists");
+        row.try_get_by_index::<String>(0).expect("id")
+    }
+}
