@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::clock::SystemClock;
 use crate::config::Settings;
-use crate::identity::accounts::RegisterError;
+use crate::identity::accounts::{RegisterError, Registration};
 use crate::identity::email::Email;
 use crate::identity::password::Password;
 use crate::identity::user::{DisplayName, NewUser, Username};
@@ -96,9 +96,9 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
                             .map_err(|p| anyhow::anyhow!("password: {p}"))?;
                     let new = NewUser { username, email, display_name, is_admin: admin, email_verified: verified };
                     let user = match state.accounts.register(new, password).await {
-                        Ok(user) => user,
+                        Ok(Registration::Created(user)) => user,
+                        Ok(Registration::EmailInUse) => bail!("an account with that e-mail address exists"),
                         Err(RegisterError::UsernameTaken) => bail!("that username is taken"),
-                        Err(RegisterError::EmailTaken) => bail!("an account with that e-mail address exists"),
                         Err(RegisterError::Internal(e)) => return Err(e),
                     };
                     println!("created user {} ({})", user.username, user.id);

@@ -29,6 +29,7 @@ pub struct Settings {
     pub session: SessionSettings,
     pub password: PasswordSettings,
     pub login: LoginSettings,
+    pub account: AccountSettings,
     pub mail: MailSettings,
 }
 
@@ -92,12 +93,40 @@ pub struct LoginSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct AccountSettings {
+    pub require_verified_email: bool,
+    pub verify_token_lifetime_secs: i64,
+    pub reset_token_lifetime_secs: i64,
+    pub reset_max_per_address: u32,
+    pub reset_max_per_ip: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MailSettings {
     pub server: String,
     pub port: u16,
     pub username: String,
     pub password: Secret,
     pub default_sender: String,
+    pub tls: MailTls,
+    pub send_timeout_secs: u64,
+    pub max_attempts: u32,
+    pub retry_base_secs: i64,
+    pub retry_max_secs: i64,
+    pub poll_interval_ms: u64,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTls {
+    /// Plain connection upgraded with STARTTLS (port 587); required, never optional.
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same host or network.
+    None,
 }
 
 /// How an environment variable's text becomes a setting value.
@@ -137,11 +166,22 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PORTCULLIS_LOGIN_IP_MAX_FAILURES", "login.ip_max_failures"),
     ("PORTCULLIS_LOGIN_IP_WINDOW", "login.ip_window_secs"),
     ("PORTCULLIS_DEVICE_COOKIE_DAYS", "login.device_cookie_days"),
+    ("PORTCULLIS_REQUIRE_VERIFIED_EMAIL", "account.require_verified_email"),
+    ("PORTCULLIS_VERIFY_TOKEN_LIFETIME", "account.verify_token_lifetime_secs"),
+    ("PORTCULLIS_RESET_TOKEN_LIFETIME", "account.reset_token_lifetime_secs"),
+    ("PORTCULLIS_RESET_MAX_PER_ADDRESS", "account.reset_max_per_address"),
+    ("PORTCULLIS_RESET_MAX_PER_IP", "account.reset_max_per_ip"),
     ("MAIL_SERVER", "mail.server"),
     ("MAIL_PORT", "mail.port"),
     ("MAIL_USERNAME", "mail.username"),
     ("MAIL_PASSWORD", "mail.password"),
     ("MAIL_DEFAULT_SENDER", "mail.default_sender"),
+    ("PORTCULLIS_MAIL_TLS", "mail.tls"),
+    ("PORTCULLIS_MAIL_SEND_TIMEOUT", "mail.send_timeout_secs"),
+    ("PORTCULLIS_MAIL_MAX_ATTEMPTS", "mail.max_attempts"),
+    ("PORTCULLIS_MAIL_RETRY_BASE", "mail.retry_base_secs"),
+    ("PORTCULLIS_MAIL_RETRY_MAX", "mail.retry_max_secs"),
+    ("PORTCULLIS_MAIL_POLL_INTERVAL_MS", "mail.poll_interval_ms"),
 ];
 
 /// Used as the SMTP password when `MAIL_PASSWORD` is unset (SendGrid/Mailgun style).
@@ -150,7 +190,7 @@ pub const API_KEY_VAR: &str = "EMAIL_SERVICE_API_KEY";
 fn kind_of(key: &str) -> Kind {
     match key {
         "http.trusted_proxies" => Kind::List,
-        "database.migrate_on_start" => Kind::Bool,
+        "database.migrate_on_start" | "account.require_verified_email" => Kind::Bool,
         "database.max_connections"
         | "database.acquire_timeout_secs"
         | "http.form_body_limit_bytes"
@@ -167,6 +207,15 @@ fn kind_of(key: &str) -> Kind {
         | "login.ip_max_failures"
         | "login.ip_window_secs"
         | "login.device_cookie_days"
+        | "account.verify_token_lifetime_secs"
+        | "account.reset_token_lifetime_secs"
+        | "account.reset_max_per_address"
+        | "account.reset_max_per_ip"
+        | "mail.send_timeout_secs"
+        | "mail.max_attempts"
+        | "mail.retry_base_secs"
+        | "mail.retry_max_secs"
+        | "mail.poll_interval_ms"
         | "mail.port" => Kind::Number,
         _ => Kind::Text,
     }
@@ -240,6 +289,9 @@ impl Settings {
         if self.password.min_length < 8 {
             return Err(ConfigError::Invalid("`password.min_length`: must be at least 8".into()));
         }
+        if self.account.reset_token_lifetime_secs <= 0 || self.account.verify_token_lifetime_secs <= 0 {
+            return Err(ConfigError::Invalid("`account`: token lifetimes must be positive".into()));
+        }
         if self.password.max_bytes < 64 {
             return Err(ConfigError::Invalid("`password.max_bytes`: must allow at least 64 bytes".into()));
         }
@@ -253,6 +305,11 @@ impl Settings {
     /// True when the issuer is https: cookies become Secure with the `__Host-` prefix.
     pub fn secure_cookies(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+
+    /// Where mail goes when no SMTP server is configured.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
     }
 
     /// The issuer without a trailing slash, the base for every absolute link.

@@ -12,6 +12,8 @@ pub mod config;
 pub mod http;
 /// Users, passwords, login throttling: the account domain.
 pub mod identity;
+/// Outgoing mail: typed messages, the durable outbox and its delivery worker.
+pub mod mail;
 /// Secret values that redact themselves in logs and `Debug` output.
 pub mod secret;
 /// Builds and runs the application (listener, state, router).

@@ -15,6 +15,9 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::identity::accounts::Accounts;
 use crate::identity::password::{PasswordHasher, PasswordPolicy};
+use crate::mail::Outbox;
+use crate::mail::transport::Transport;
+use crate::mail::worker::Worker;
 use crate::secret::{Secret, random_token};
 use crate::state::AppState;
 use crate::store::sessions::SessionRepo;
@@ -22,6 +25,8 @@ use crate::store::{self, Db};
 
 /// How often expired sessions and stale counters are purged.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+/// Delivered mail stays in the outbox table this long, for support questions.
+const SENT_MAIL_KEPT_SECS: i64 = 7 * 24 * 3600;
 
 /// Everything but the HTTP listener.
 pub struct Services;
@@ -52,16 +57,34 @@ impl Services {
             settings.session.absolute_timeout_secs,
         );
         let policy = PasswordPolicy { min_length: p.min_length, max_bytes: p.max_bytes };
-        let accounts =
-            Accounts::new(db.clone(), hasher, sessions.clone(), clock.clone(), policy, settings.login.clone());
+        let outbox = Outbox::new(settings.public_url());
+        let accounts = Accounts::new(
+            db.clone(),
+            hasher,
+            outbox.clone(),
+            clock.clone(),
+            policy,
+            settings.login.clone(),
+            settings.account.clone(),
+        );
         let trusted_proxies = settings.trusted_proxies()?.into();
-        Ok(AppState { settings: Arc::new(settings), db, accounts, sessions, clock, secret_key, trusted_proxies })
+        Ok(AppState {
+            settings: Arc::new(settings),
+            db,
+            accounts,
+            outbox,
+            sessions,
+            clock,
+            secret_key,
+            trusted_proxies,
+        })
     }
 }
 
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    mail: Worker,
 }
 
 impl Application {
@@ -69,8 +92,23 @@ impl Application {
         let bind = settings.bind_addr()?;
         let migrate = settings.database.migrate_on_start;
         let state = Services::build(settings, clock, migrate).await?;
+        let transport = Transport::from_settings(&state.settings.mail, state.settings.outbox_dir())
+            .context("configuring mail delivery")?;
+        match &transport {
+            Transport::Directory(dir) => {
+                tracing::info!(outbox = %dir.display(), "no SMTP server configured: mail is written to the outbox directory")
+            }
+            Transport::Smtp { .. } => tracing::info!(server = %state.settings.mail.server, "mail goes out over SMTP"),
+        }
+        let mail = Worker {
+            db: state.db.clone(),
+            transport,
+            clock: state.clock.clone(),
+            settings: state.settings.mail.clone(),
+            wake: state.outbox.waker(),
+        };
         let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
-        Ok(Self { listener, state })
+        Ok(Self { listener, state, mail })
     }
 
     pub fn port(&self) -> u16 {
@@ -84,6 +122,7 @@ impl Application {
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let mail = tokio::spawn(self.mail.run());
         let app = crate::http::router(self.state.clone());
         if let Ok(addr) = self.listener.local_addr() {
             tracing::info!(%addr, issuer = %self.state.settings.issuer, "Portcullis is listening");
@@ -93,6 +132,7 @@ impl Application {
             .await
             .context("serving HTTP");
         housekeeping.abort();
+        mail.abort();
         tracing::info!("Portcullis stopped");
         served
     }
@@ -131,8 +171,16 @@ async fn housekeeping(state: AppState) {
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "purging sessions failed"),
         }
         let now = state.clock.unix();
-        if let Err(e) = store::throttle::purge_stale(&state.db, now, state.settings.login.ip_window_secs).await {
-            tracing::warn!(error = %format!("{e:#}"), "purging login counters failed");
+        let window = state.settings.login.ip_window_secs.max(3600);
+        let results = [
+            ("login counters", store::throttle::purge_stale(&state.db, now, window).await),
+            ("e-mail tokens", store::tokens::purge_expired(&state.db, now).await),
+            ("sent mail", store::outbox::purge_sent(&state.db, now - SENT_MAIL_KEPT_SECS).await),
+        ];
+        for (what, result) in results {
+            if let Err(e) = result {
+                tracing::warn!(error = %format!("{e:#}"), "purging {what} failed");
+            }
         }
     }
 }

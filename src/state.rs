@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::SharedClock;
 use crate::config::{IpNet, Settings};
 use crate::identity::accounts::Accounts;
+use crate::mail::Outbox;
 use crate::secret::Secret;
 use crate::store::Db;
 use crate::store::sessions::SessionRepo;
@@ -14,6 +15,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub accounts: Accounts,
+    pub outbox: Outbox,
     pub sessions: SessionRepo,
     pub clock: SharedClock,
     /// Root key material (`SECRET_KEY` or the generated one).

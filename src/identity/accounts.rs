@@ -1,30 +1,50 @@
-//! The account use cases. Every surface (hosted pages, CLI, later the JSON API) calls these,
-//! so the rules live in one place: registration, login hygiene, profile changes.
+//! The account use cases the surfaces call (hosted pages, CLI, later the JSON API), so the
+//! rules live in one place. This file: the service itself, registration and login; profile
+//! changes are in `profile.rs`, password reset in `recovery.rs`.
 
 use std::net::IpAddr;
 
-use tower_sessions::session::Id as SessionId;
 use tracing::instrument;
 
 use super::email::Email;
-use super::password::{Password, PasswordHasher, PasswordPolicy, PasswordProblem};
+use super::password::{HashError, Password, PasswordHasher, PasswordPolicy, PasswordProblem};
 use super::throttle::{self, Admission, DEVICE_MAX_FAILURES};
 use super::user::{DisplayName, NewUser, User, UserId, Username};
 use crate::clock::SharedClock;
-use crate::config::LoginSettings;
+use crate::config::{AccountSettings, LoginSettings};
+use crate::mail::{Mail, Outbox};
 use crate::secret::{Secret, random_token, token_hash};
-use crate::store::sessions::SessionRepo;
+use crate::store::tokens::{self, Purpose};
 use crate::store::users::{self, LoginName, WriteError};
-use crate::store::{Db, throttle as counters};
+use crate::store::{Db, Store, throttle as counters};
+
+/// Paths the mails link to; the hosted pages serve them.
+pub mod links {
+    pub const LOGIN: &str = "/login";
+    pub const VERIFY_EMAIL: &str = "/verify-email";
+    pub const RESET_PASSWORD: &str = "/reset-password";
+    pub const RESET_PASSWORD_CONFIRM: &str = "/reset-password/confirm";
+}
+
+/// Notices to one address per hour at most (registration attempts with a taken address,
+/// re-sent confirmation links).
+const NOTICES_PER_HOUR: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
     #[error("username taken")]
     UsernameTaken,
-    #[error("e-mail taken")]
-    EmailTaken,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// What a registration did. Surfaces facing the public answer both alike.
+#[derive(Debug)]
+pub enum Registration {
+    /// A new account; a confirmation link went out unless the address was pre-verified.
+    Created(User),
+    /// The address already had an account: nothing was created, its owner was told.
+    EmailInUse,
 }
 
 /// One login attempt as a surface received it.
@@ -53,6 +73,10 @@ pub enum LoginError {
     /// Too many failures from this client address.
     #[error("too many failed logins from this address")]
     TooManyFromAddress { retry_after_secs: i64 },
+    /// Right password, but the configuration requires a confirmed address first (a new
+    /// confirmation link has been sent).
+    #[error("e-mail address not confirmed")]
+    EmailNotVerified,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -63,48 +87,50 @@ pub enum ChangeError {
     WrongCurrentPassword,
     #[error("{0}")]
     Policy(PasswordProblem),
-    #[error("e-mail taken")]
-    EmailTaken,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
-impl From<super::password::HashError> for RegisterError {
-    fn from(e: super::password::HashError) -> Self {
-        Self::Internal(e.into())
-    }
+macro_rules! hash_errors_are_internal {
+    ($($t:ty),*) => {$(
+        impl From<HashError> for $t {
+            fn from(e: HashError) -> Self {
+                Self::Internal(e.into())
+            }
+        }
+    )*};
 }
-impl From<super::password::HashError> for LoginError {
-    fn from(e: super::password::HashError) -> Self {
-        Self::Internal(e.into())
-    }
-}
-impl From<super::password::HashError> for ChangeError {
-    fn from(e: super::password::HashError) -> Self {
-        Self::Internal(e.into())
-    }
-}
+hash_errors_are_internal!(RegisterError, LoginError, ChangeError);
 
 #[derive(Debug, Clone)]
 pub struct Accounts {
-    db: Db,
-    hasher: PasswordHasher,
-    sessions: SessionRepo,
-    clock: SharedClock,
-    policy: PasswordPolicy,
-    login: LoginSettings,
+    pub(super) db: Db,
+    pub(super) hasher: PasswordHasher,
+    pub(super) outbox: Outbox,
+    pub(super) clock: SharedClock,
+    pub(super) policy: PasswordPolicy,
+    pub(super) login: LoginSettings,
+    pub(super) account: AccountSettings,
+}
+
+/// A fresh single-use token and the hash that is stored for it.
+pub(super) fn new_token() -> (String, String) {
+    let token = random_token();
+    let hash = token_hash(&token);
+    (token, hash)
 }
 
 impl Accounts {
     pub fn new(
         db: Db,
         hasher: PasswordHasher,
-        sessions: SessionRepo,
+        outbox: Outbox,
         clock: SharedClock,
         policy: PasswordPolicy,
         login: LoginSettings,
+        account: AccountSettings,
     ) -> Self {
-        Self { db, hasher, sessions, clock, policy, login }
+        Self { db, hasher, outbox, clock, policy, login, account }
     }
 
     pub fn password_policy(&self) -> &PasswordPolicy {
@@ -119,19 +145,75 @@ impl Accounts {
         users::list(&self.db).await
     }
 
-    /// Creates an account. The password is hashed first; the row is written in one insert.
+    /// Queues a confirmation link for `address` on `s` (part of the caller's transaction).
+    pub(super) async fn queue_verification(
+        &self,
+        s: &impl Store,
+        user: &User,
+        address: &Email,
+        purpose: Purpose,
+    ) -> anyhow::Result<()> {
+        let now = self.clock.unix();
+        let (token, hash) = new_token();
+        tokens::void_all(s, user.id, purpose, now).await?;
+        tokens::insert(
+            s,
+            &hash,
+            user.id,
+            purpose,
+            address.as_str(),
+            now,
+            now + self.account.verify_token_lifetime_secs,
+        )
+        .await?;
+        let link = self.outbox.link(links::VERIFY_EMAIL, &[("token", &token)]);
+        let hours = self.account.verify_token_lifetime_secs / 3600;
+        self.outbox.queue(s, address, Mail::VerifyEmail { name: user.name().to_string(), link, hours }, now).await
+    }
+
+    /// Creates an account and sends the confirmation link, in one transaction. A taken
+    /// address creates nothing and notifies its owner instead; the caller cannot tell the
+    /// two apart by timing (both hash the password).
     #[instrument(skip_all, fields(username = new.username.as_str()))]
-    pub async fn register(&self, new: NewUser, password: Password) -> Result<User, RegisterError> {
+    pub async fn register(&self, new: NewUser, password: Password) -> Result<Registration, RegisterError> {
         let hash = self.hasher.hash(&password).await?;
-        match users::insert(&self.db, &new, &hash, self.clock.unix()).await {
-            Ok(user) => {
-                tracing::info!(user_id = %user.id, "user registered");
-                Ok(user)
+        let now = self.clock.unix();
+        let tx = self.db.begin().await?;
+        let user = match users::insert(&tx, &new, &hash, now).await {
+            Ok(user) => user,
+            Err(WriteError::UsernameTaken) => return Err(RegisterError::UsernameTaken),
+            Err(WriteError::EmailTaken) => {
+                drop(tx);
+                self.notify_existing_owner(&new.email).await?;
+                return Ok(Registration::EmailInUse);
             }
-            Err(WriteError::UsernameTaken) => Err(RegisterError::UsernameTaken),
-            Err(WriteError::EmailTaken) => Err(RegisterError::EmailTaken),
-            Err(WriteError::Other(e)) => Err(RegisterError::Internal(e)),
+            Err(WriteError::Other(e)) => return Err(RegisterError::Internal(e)),
+        };
+        if !user.email_verified {
+            self.queue_verification(&tx, &user, &new.email, Purpose::VerifyEmail).await?;
         }
+        tx.commit().await?;
+        self.outbox.wake();
+        tracing::info!(user_id = %user.id, "user registered");
+        Ok(Registration::Created(user))
+    }
+
+    async fn notify_existing_owner(&self, email: &Email) -> anyhow::Result<()> {
+        let now = self.clock.unix();
+        let Some(owner) = users::find_by_email(&self.db, email).await? else { return Ok(()) };
+        let budget = format!("notice:{}", owner.id);
+        if !throttle::take_from_window(&self.db, &budget, NOTICES_PER_HOUR, 3600, now).await? {
+            return Ok(());
+        }
+        let mail = Mail::AccountExists {
+            name: owner.name().to_string(),
+            login_link: self.outbox.link(links::LOGIN, &[]),
+            reset_link: self.outbox.link(links::RESET_PASSWORD, &[]),
+        };
+        let address = Email::parse(&owner.email).map_err(|m| anyhow::anyhow!("stored address unparseable: {m}"))?;
+        self.outbox.queue(&self.db, &address, mail, now).await?;
+        self.outbox.wake();
+        Ok(())
     }
 
     /// Login hygiene in one place: throttling, a dummy hash for unknown users, one answer
@@ -164,19 +246,25 @@ impl Accounts {
             }
         }
 
+        // Over the byte limit: the same work as a wrong password (a dummy check), then fail.
         let password = Password::attempt(attempt.password.expose(), &self.policy).ok();
-        let matched = match &password {
-            Some(pw) => self.hasher.verify(pw, found.as_ref().map(|(_, hash)| hash.as_str())).await?,
-            // Over the byte limit: do the same work as a wrong password, then fail.
-            None => {
-                let filler = Password::attempt("", &self.policy).map_err(|e| anyhow::anyhow!(e.to_string()))?;
-                self.hasher.verify(&filler, None).await?
-            }
+        let stored = found.as_ref().map(|(_, hash)| hash.as_str()).filter(|_| password.is_some());
+        let candidate = match password {
+            Some(pw) => pw,
+            None => Password::attempt("", &self.policy).map_err(|e| anyhow::anyhow!(e.to_string()))?,
         };
+        let matched = self.hasher.verify(&candidate, stored).await?;
 
         match found {
             Some((user, _)) if matched && !user.disabled => {
                 throttle::reset_account(&self.db, &user).await?;
+                if self.account.require_verified_email && !user.email_verified {
+                    match self.resend_verification(&user).await {
+                        Ok(()) | Err(super::profile::ResendError::TooMany) => {}
+                        Err(super::profile::ResendError::Internal(e)) => return Err(LoginError::Internal(e)),
+                    }
+                    return Err(LoginError::EmailNotVerified);
+                }
                 let new_device_token = match (trusted, &device_hash) {
                     (true, Some(hash)) => {
                         counters::touch_device(&self.db, hash, now).await?;
@@ -206,7 +294,7 @@ impl Accounts {
     }
 
     /// Re-authentication for sensitive changes, throttled like a login.
-    async fn check_current_password(&self, user: &User, current: &Secret) -> Result<(), ChangeError> {
+    pub(super) async fn check_current_password(&self, user: &User, current: &Secret) -> Result<(), ChangeError> {
         let key = throttle::account_key(Some(user.id.to_string()), &user.username);
         if throttle::admit_account(&self.db, &key, self.clock.unix(), &self.login).await? == Admission::Refused {
             return Err(ChangeError::WrongCurrentPassword);
@@ -219,39 +307,6 @@ impl Accounts {
             Ok(())
         } else {
             Err(ChangeError::WrongCurrentPassword)
-        }
-    }
-
-    /// Changes the password after checking the current one; every other session ends.
-    #[instrument(skip_all, fields(user_id = %user.id))]
-    pub async fn change_password(
-        &self,
-        user: &User,
-        current: &Secret,
-        new: &Secret,
-        keep_session: Option<SessionId>,
-    ) -> Result<(), ChangeError> {
-        let new = Password::new_for(new.expose(), &self.policy, &[&user.username, &user.email])
-            .map_err(ChangeError::Policy)?;
-        self.check_current_password(user, current).await?;
-        let hash = self.hasher.hash(&new).await?;
-        users::set_password_hash(&self.db, user.id, &hash, self.clock.unix()).await?;
-        let ended = self.sessions.end_all_for_user(user.id, keep_session).await?;
-        tracing::info!(other_sessions_ended = ended, "password changed");
-        Ok(())
-    }
-
-    /// Changes the e-mail address after checking the current password.
-    #[instrument(skip_all, fields(user_id = %user.id))]
-    pub async fn change_email(&self, user: &User, current: &Secret, email: &Email) -> Result<(), ChangeError> {
-        self.check_current_password(user, current).await?;
-        match users::set_email(&self.db, user.id, email, self.clock.unix()).await {
-            Ok(()) => Ok(()),
-            Err(WriteError::EmailTaken) => Err(ChangeError::EmailTaken),
-            Err(WriteError::UsernameTaken) => {
-                Err(ChangeError::Internal(anyhow::anyhow!("username conflict on e-mail change")))
-            }
-            Err(WriteError::Other(e)) => Err(ChangeError::Internal(e)),
         }
     }
 

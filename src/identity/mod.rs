@@ -7,6 +7,10 @@ pub mod accounts;
 pub mod email;
 /// Password policy, normalization and argon2id hashing.
 pub mod password;
+/// Changes users make to their own account; confirming addresses.
+pub mod profile;
+/// Password reset by e-mail link.
+pub mod recovery;
 /// Per-account and per-IP login throttling and known devices.
 pub mod throttle;
 /// The user record and its small value types.

@@ -80,9 +80,23 @@ pub async fn admit_account(db: &Db, key: &str, now: i64, settings: &LoginSetting
 
 /// Seconds until `ip` may try again, when it has used up its failures for the window.
 pub async fn address_wait(db: &Db, ip: IpAddr, now: i64, settings: &LoginSettings) -> anyhow::Result<Option<i64>> {
-    let Some(c) = throttle::load(db, &address_key(ip)).await? else { return Ok(None) };
-    let window_end = c.window_started_at + settings.ip_window_secs;
-    Ok((window_end > now && c.failures >= settings.ip_max_failures as i32).then(|| window_end - now))
+    window_wait(db, &address_key(ip), settings.ip_max_failures, settings.ip_window_secs, now).await
+}
+
+/// For a fixed-window counter: seconds until it accepts events again, once `max` are used.
+pub async fn window_wait(db: &Db, key: &str, max: u32, window: i64, now: i64) -> anyhow::Result<Option<i64>> {
+    let Some(c) = throttle::load(db, key).await? else { return Ok(None) };
+    let window_end = c.window_started_at + window;
+    Ok((window_end > now && c.failures >= max as i32).then(|| window_end - now))
+}
+
+/// Takes one event from a fixed-window budget of `max` per `window`; false when it is spent.
+pub async fn take_from_window(db: &Db, key: &str, max: u32, window: i64, now: i64) -> anyhow::Result<bool> {
+    if window_wait(db, key, max, window, now).await?.is_some() {
+        return Ok(false);
+    }
+    throttle::add_window_failure(db, key, now, window).await?;
+    Ok(true)
 }
 
 pub async fn address_failed(db: &Db, ip: IpAddr, now: i64, settings: &LoginSettings) -> anyhow::Result<()> {

@@ -2,10 +2,14 @@
 //! return domain types. SeaORM entities stay private to this module.
 
 mod entity;
+/// The durable mail outbox.
+pub mod outbox;
 /// The tower-sessions store on our `sessions` table.
 pub mod sessions;
 /// Per-key login counters and known devices.
 pub mod throttle;
+/// Single-use e-mail tokens (verification, password reset).
+pub mod tokens;
 /// Users.
 pub mod users;
 
@@ -15,7 +19,10 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr, Statement};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, SqlErr,
+    Statement, TransactionTrait,
+};
 
 use crate::config::DatabaseSettings;
 
@@ -61,18 +68,69 @@ impl Db {
         &self.conn
     }
 
-    pub(crate) fn backend(&self) -> DbBackend {
-        self.conn.get_database_backend()
-    }
-
-    /// A raw statement with `$1`-style placeholders (SQLite accepts them too).
-    pub(crate) fn statement(&self, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-        Statement::from_sql_and_values(self.backend(), sql, values)
-    }
-
     pub(crate) async fn execute(&self, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, DbErr> {
-        Ok(self.conn.execute_raw(self.statement(sql, values)).await?.rows_affected())
+        execute(self, sql, values).await
     }
+
+    /// Starts a transaction. On SQLite, let its first statement be a write, so it takes the
+    /// write lock at once (a read-then-write upgrade can fail with SQLITE_BUSY).
+    pub async fn begin(&self) -> anyhow::Result<Tx> {
+        Ok(Tx(self.conn.begin().await.context("starting a transaction")?))
+    }
+}
+
+/// An open transaction; dropped without [`Tx::commit`], it rolls back.
+pub struct Tx(DatabaseTransaction);
+
+impl Tx {
+    pub async fn commit(self) -> anyhow::Result<()> {
+        self.0.commit().await.context("committing a transaction")
+    }
+}
+
+/// What repositories run statements on: the pool or an open transaction.
+pub trait Store: Sync {
+    type Conn: ConnectionTrait + Sync;
+    fn connection(&self) -> &Self::Conn;
+}
+
+impl Store for Db {
+    type Conn = DatabaseConnection;
+    fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+}
+
+impl Store for Tx {
+    type Conn = DatabaseTransaction;
+    fn connection(&self) -> &DatabaseTransaction {
+        &self.0
+    }
+}
+
+/// A raw statement with `$1`-style placeholders (SQLite accepts them too).
+fn statement(s: &impl Store, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    Statement::from_sql_and_values(s.connection().get_database_backend(), sql, values)
+}
+
+pub(crate) async fn execute(s: &impl Store, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, DbErr> {
+    Ok(s.connection().execute_raw(statement(s, sql, values)).await?.rows_affected())
+}
+
+pub(crate) async fn query_one(
+    s: &impl Store,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<Option<QueryResult>, DbErr> {
+    s.connection().query_one_raw(statement(s, sql, values)).await
+}
+
+pub(crate) async fn query_all(
+    s: &impl Store,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<Vec<QueryResult>, DbErr> {
+    s.connection().query_all_raw(statement(s, sql, values)).await
 }
 
 /// Creates the directory that holds a SQLite database file, if the URL names one.

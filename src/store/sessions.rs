@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::Db;
 use super::entity::session::{self, Entity as Sessions};
+use super::{Db, Store, execute};
 use crate::clock::SharedClock;
 use crate::identity::user::UserId;
 use crate::secret::token_hash;
@@ -66,6 +66,18 @@ impl SessionRepo {
             .await?;
         Ok(result.rows_affected)
     }
+}
+
+/// Ends every session of `user` except `keep` (the one making the change), on `s` (which
+/// may be the transaction of that change).
+pub async fn end_all_for_user(s: &impl Store, user: UserId, keep: Option<Id>) -> anyhow::Result<u64> {
+    let keep = keep.map(|id| id_hash(&id)).unwrap_or_default();
+    Ok(execute(
+        s,
+        "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2",
+        vec![user.to_string().into(), keep.into()],
+    )
+    .await?)
 }
 
 #[async_trait]

@@ -4,9 +4,9 @@
 use anyhow::Context;
 use sea_orm::{EntityTrait, FromQueryResult};
 
-use super::Db;
 use super::entity::known_device::Entity as KnownDevices;
 use super::entity::login_throttle::{self, Entity as Throttle};
+use super::{Db, Store, execute};
 use crate::identity::user::UserId;
 
 /// A counter row as last read.
@@ -81,9 +81,10 @@ pub async fn reset(db: &Db, key: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Counts a failure in a fixed window that restarts once `window` seconds have passed.
-pub async fn add_window_failure(db: &Db, key: &str, now: i64, window: i64) -> anyhow::Result<()> {
-    db.execute(
+/// Counts an event in a fixed window that restarts once `window` seconds have passed.
+pub async fn add_window_failure(db: &impl Store, key: &str, now: i64, window: i64) -> anyhow::Result<()> {
+    execute(
+        db,
         "INSERT INTO login_throttle (bucket, failures, refused, window_started_at, locked_until) VALUES ($1, 1, 0, $2, 0) \
          ON CONFLICT (bucket) DO UPDATE SET \
            failures = CASE WHEN login_throttle.window_started_at <= $3 THEN 1 ELSE login_throttle.failures + 1 END, \

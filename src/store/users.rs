@@ -3,7 +3,7 @@
 use anyhow::Context;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::Db;
+use super::Store;
 use super::entity::user::{self, Entity as Users};
 use crate::identity::email::Email;
 use crate::identity::user::{DisplayName, NewUser, User, UserId, Username};
@@ -42,7 +42,7 @@ fn to_domain(m: user::Model) -> anyhow::Result<User> {
 }
 
 /// Inserts a user in one statement: either the whole row exists afterwards or nothing does.
-pub async fn insert(db: &Db, new: &NewUser, password_hash: &str, now: i64) -> Result<User, WriteError> {
+pub async fn insert(db: &impl Store, new: &NewUser, password_hash: &str, now: i64) -> Result<User, WriteError> {
     let model = user::ActiveModel {
         id: Set(UserId::generate().to_string()),
         username: Set(new.username.as_str().to_string()),
@@ -56,12 +56,12 @@ pub async fn insert(db: &Db, new: &NewUser, password_hash: &str, now: i64) -> Re
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let inserted = model.insert(db.conn()).await.map_err(|e| write_error(e, "inserting a user"))?;
+    let inserted = model.insert(db.connection()).await.map_err(|e| write_error(e, "inserting a user"))?;
     Ok(to_domain(inserted)?)
 }
 
-pub async fn find_by_id(db: &Db, id: UserId) -> anyhow::Result<Option<User>> {
-    Users::find_by_id(id.to_string()).one(db.conn()).await.context("loading a user")?.map(to_domain).transpose()
+pub async fn find_by_id(db: &impl Store, id: UserId) -> anyhow::Result<Option<User>> {
+    Users::find_by_id(id.to_string()).one(db.connection()).await.context("loading a user")?.map(to_domain).transpose()
 }
 
 /// How a person names their account at login.
@@ -72,67 +72,89 @@ pub enum LoginName {
 }
 
 /// The user and their password hash, for a login or a re-authentication.
-pub async fn find_credentials(db: &Db, name: &LoginName) -> anyhow::Result<Option<(User, String)>> {
+pub async fn find_credentials(db: &impl Store, name: &LoginName) -> anyhow::Result<Option<(User, String)>> {
     let query = match name {
         LoginName::Username(u) => Users::find().filter(user::Column::Username.eq(u.as_str())),
         LoginName::Email(e) => Users::find().filter(user::Column::EmailNormalized.eq(e.normalized())),
     };
-    let Some(model) = query.one(db.conn()).await.context("looking up login credentials")? else {
+    let Some(model) = query.one(db.connection()).await.context("looking up login credentials")? else {
         return Ok(None);
     };
     let hash = model.password_hash.clone();
     Ok(Some((to_domain(model)?, hash)))
 }
 
-pub async fn password_hash(db: &Db, id: UserId) -> anyhow::Result<Option<String>> {
+pub async fn find_by_email(db: &impl Store, email: &Email) -> anyhow::Result<Option<User>> {
+    Users::find()
+        .filter(user::Column::EmailNormalized.eq(email.normalized()))
+        .one(db.connection())
+        .await
+        .context("looking up a user by e-mail")?
+        .map(to_domain)
+        .transpose()
+}
+
+/// Marks the address verified, if it is still the one the link was sent to.
+pub async fn mark_email_verified(db: &impl Store, id: UserId, email: &str, now: i64) -> anyhow::Result<bool> {
+    let changed = super::execute(
+        db,
+        "UPDATE users SET email_verified = $1, updated_at = $2 WHERE id = $3 AND email_normalized = $4",
+        vec![true.into(), now.into(), id.to_string().into(), email.to_lowercase().into()],
+    )
+    .await
+    .context("marking an address verified")?;
+    Ok(changed == 1)
+}
+
+pub async fn password_hash(db: &impl Store, id: UserId) -> anyhow::Result<Option<String>> {
     Ok(Users::find_by_id(id.to_string())
-        .one(db.conn())
+        .one(db.connection())
         .await
         .context("loading a password hash")?
         .map(|m| m.password_hash))
 }
 
-pub async fn set_display_name(db: &Db, id: UserId, name: &DisplayName, now: i64) -> anyhow::Result<()> {
+pub async fn set_display_name(db: &impl Store, id: UserId, name: &DisplayName, now: i64) -> anyhow::Result<()> {
     let model = user::ActiveModel {
         id: Set(id.to_string()),
         display_name: Set(name.as_str().to_string()),
         updated_at: Set(now),
         ..Default::default()
     };
-    model.update(db.conn()).await.context("updating a display name")?;
+    model.update(db.connection()).await.context("updating a display name")?;
     Ok(())
 }
 
-pub async fn set_password_hash(db: &Db, id: UserId, hash: &str, now: i64) -> anyhow::Result<()> {
+pub async fn set_password_hash(db: &impl Store, id: UserId, hash: &str, now: i64) -> anyhow::Result<()> {
     let model = user::ActiveModel {
         id: Set(id.to_string()),
         password_hash: Set(hash.to_string()),
         updated_at: Set(now),
         ..Default::default()
     };
-    model.update(db.conn()).await.context("updating a password hash")?;
+    model.update(db.connection()).await.context("updating a password hash")?;
     Ok(())
 }
 
-/// Changes the address; it is unverified until proven again.
-pub async fn set_email(db: &Db, id: UserId, email: &Email, now: i64) -> Result<(), WriteError> {
+/// Changes the address (after its owner proved it, so it is verified).
+pub async fn set_email(db: &impl Store, id: UserId, email: &Email, verified: bool, now: i64) -> Result<(), WriteError> {
     let model = user::ActiveModel {
         id: Set(id.to_string()),
         email: Set(email.as_str().to_string()),
         email_normalized: Set(email.normalized().to_string()),
-        email_verified: Set(false),
+        email_verified: Set(verified),
         updated_at: Set(now),
         ..Default::default()
     };
-    model.update(db.conn()).await.map_err(|e| write_error(e, "updating an e-mail address"))?;
+    model.update(db.connection()).await.map_err(|e| write_error(e, "updating an e-mail address"))?;
     Ok(())
 }
 
 /// Every user, oldest first (UUID v7 ids sort by creation).
-pub async fn list(db: &Db) -> anyhow::Result<Vec<User>> {
+pub async fn list(db: &impl Store) -> anyhow::Result<Vec<User>> {
     Users::find()
         .order_by_asc(user::Column::Id)
-        .all(db.conn())
+        .all(db.connection())
         .await
         .context("listing users")?
         .into_iter()

@@ -8,7 +8,7 @@ db_test!(
     async fn state_changing_forms_refuse_a_missing_or_wrong_csrf_token(backend) {
         let app = spawn_app(backend).await;
         let browser = app.browser();
-        browser.register("alice", "alice@example.com", PASSWORD).await;
+        browser.sign_up("alice", "alice@example.com", PASSWORD).await;
         let before = app.snapshot().await;
         let forms: [(&str, &[(&str, &str)]); 6] = [
             ("/register", &[("username", "mallory"), ("email", "m@example.com"), ("password", PASSWORD)]),
@@ -71,7 +71,8 @@ db_test!(
             assert!(session.contains(attribute), "session cookie has {attribute}: {session}");
         }
         assert!(!session.contains("Secure"), "plain http issuer: no Secure flag");
-        let res = browser.register("alice", "alice@example.com", PASSWORD).await;
+        browser.register("alice", "alice@example.com", PASSWORD).await;
+        let res = browser.login("alice", PASSWORD).await;
         let device = cookie_lines(res.headers()).into_iter().find(|c| c.starts_with("portcullis_device=")).unwrap();
         assert!(device.contains("HttpOnly") && device.contains("SameSite=Lax"), "{device}");
     }

@@ -33,7 +33,7 @@ db_test!(
     async fn logout_ends_the_session_on_the_server(backend) {
         let app = spawn_app(backend).await;
         let browser = app.browser();
-        browser.register("alice", "alice@example.com", PASSWORD).await;
+        browser.sign_up("alice", "alice@example.com", PASSWORD).await;
         let cookie = browser.session_cookie().unwrap();
         let replay = || async {
             reqwest::Client::builder()
@@ -59,7 +59,7 @@ db_test!(
     async fn an_idle_session_expires(backend) {
         let app = spawn_app_with(backend, |s| s.session.idle_timeout_secs = 600).await;
         let browser = app.browser();
-        browser.register("alice", "alice@example.com", PASSWORD).await;
+        browser.sign_up("alice", "alice@example.com", PASSWORD).await;
         app.clock.advance(Duration::seconds(590));
         assert_eq!(browser.get("/profile").await.status(), 200, "activity within the idle timeout");
         app.clock.advance(Duration::seconds(590));
@@ -77,7 +77,7 @@ db_test!(
         })
         .await;
         let browser = app.browser();
-        browser.register("alice", "alice@example.com", PASSWORD).await;
+        browser.sign_up("alice", "alice@example.com", PASSWORD).await;
         for _ in 0..2 {
             app.clock.advance(Duration::seconds(500));
             assert_eq!(browser.get("/profile").await.status(), 200);

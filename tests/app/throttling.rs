@@ -43,8 +43,8 @@ db_test!(
     async fn fifty_parallel_wrong_passwords_are_all_counted_and_the_real_user_still_gets_in(backend) {
         let app = spawn_app(backend).await;
         let owner = app.browser();
-        owner.register("alice", "alice@example.com", PASSWORD).await;
-        assert!(owner.cookie("portcullis_device").is_some(), "registration marks the device as known");
+        owner.sign_up("alice", "alice@example.com", PASSWORD).await;
+        assert!(owner.cookie("portcullis_device").is_some(), "signing in marks the device as known");
         owner.logout().await;
         let user_id = app.user_id("alice").await;
 
@@ -99,7 +99,7 @@ db_test!(
         })
         .await;
         let owner = app.browser();
-        owner.register("alice", "alice@example.com", PASSWORD).await;
+        owner.sign_up("alice", "alice@example.com", PASSWORD).await;
         owner.logout().await;
         let attacker = app.browser();
         for name in ["a1", "a2", "a3"] {

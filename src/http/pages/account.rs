@@ -10,6 +10,7 @@ use super::error::render;
 use super::form::FormData;
 use super::paths;
 use super::session::{BrowserSession, CSRF_FIELD};
+use super::views::MessagePage;
 use super::views::{Chrome, FieldErrors, HomePage, LoginPage, LogoutPage, RegisterPage};
 use super::{PageError, cookie_name};
 use crate::http::layers::ClientIp;
@@ -104,29 +105,29 @@ pub async fn register(
 
     let new = NewUser { username, email, display_name, is_admin: false, email_verified: false };
     match state.accounts.register(new, password).await {
-        Ok(user) => {
-            session.log_in(&user).await?;
-            let device = state.accounts.remember_device(user.id).await?;
-            let mut res = Redirect::to(paths::PROFILE).into_response();
-            set_device_cookie(&state, res.headers_mut(), &device);
-            Ok(res)
-        }
+        // A new account and a taken address get the same page: registration reveals nothing.
+        Ok(_) => Ok(check_inbox()),
         Err(RegisterError::UsernameTaken) => {
             let mut errors = FieldErrors::default();
             errors.add("username", "This username is taken. Choose another.");
             Ok(again(errors, None, StatusCode::CONFLICT, csrf))
         }
-        Err(RegisterError::EmailTaken) => Ok(again(
-            FieldErrors::default(),
-            Some(
-                "We could not create an account with these details. If you already have an account, sign in instead."
-                    .into(),
-            ),
-            StatusCode::CONFLICT,
-            csrf,
-        )),
         Err(RegisterError::Internal(e)) => Err(PageError::Internal(e)),
     }
+}
+
+/// The answer to every well-formed registration with a free username; it names nothing
+/// the request did not, so a taken address cannot be told from a new one.
+fn check_inbox() -> Response {
+    let page = MessagePage {
+        chrome: Chrome::default(),
+        title: "Check your inbox",
+        message: "We sent a message to the address you gave. Follow the link in it to confirm your address, \
+                  then sign in. If you do not see it within a few minutes, look in your spam folder."
+            .into(),
+        link: Some((paths::LOGIN, "Sign in")),
+    };
+    render(StatusCode::OK, &page)
 }
 
 pub async fn login_form(session: BrowserSession, OriginalUri(uri): OriginalUri) -> Result<Response, PageError> {
@@ -194,17 +195,17 @@ pub async fn login(
             Ok(render(StatusCode::UNAUTHORIZED, &view))
         }
         Err(LoginError::TooManyFromAddress { retry_after_secs }) => {
-            let minutes = (retry_after_secs + 59) / 60;
             let message = format!(
-                "Too many failed sign-in attempts came from your network. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
+                "Too many failed sign-in attempts came from your network. Try again in {}.",
+                minutes(retry_after_secs)
             );
-            let mut res =
+            let res =
                 page(StatusCode::TOO_MANY_REQUESTS, FieldErrors::default(), Some(message), session.csrf_token().await?);
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            Ok(res)
+            Ok(with_retry_after(res, retry_after_secs))
+        }
+        Err(LoginError::EmailNotVerified) => {
+            let message = "Confirm your e-mail address first: we have sent you a new link. Follow it, then sign in.";
+            Ok(page(StatusCode::FORBIDDEN, FieldErrors::default(), Some(message.into()), session.csrf_token().await?))
         }
         Err(LoginError::Internal(e)) => Err(PageError::Internal(e)),
     }
@@ -222,6 +223,19 @@ pub async fn logout(session: BrowserSession, form: FormData) -> Result<Response,
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
     session.log_out().await?;
     Ok(Redirect::to(paths::HOME).into_response())
+}
+
+/// "1 minute", "15 minutes": how long a client should wait, rounded up.
+pub fn minutes(secs: i64) -> String {
+    let minutes = (secs + 59) / 60;
+    format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
+}
+
+pub fn with_retry_after(mut res: Response, secs: i64) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    res
 }
 
 fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {

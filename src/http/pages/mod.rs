@@ -3,12 +3,16 @@
 
 /// Register, login, logout, home.
 mod account;
+/// Confirming e-mail addresses.
+mod email;
 /// The page surface's one error type and its `IntoResponse`.
 mod error;
 /// Strict `application/x-www-form-urlencoded` parsing.
 mod form;
 /// Profile view and edits.
 mod profile;
+/// Password reset by e-mail link.
+mod recovery;
 /// The browser session: current user, CSRF token, login and logout.
 mod session;
 /// Template structs.
@@ -25,9 +29,10 @@ use crate::state::AppState;
 
 /// Route paths, defined once.
 pub mod paths {
+    pub use crate::identity::accounts::links::{LOGIN, RESET_PASSWORD, RESET_PASSWORD_CONFIRM, VERIFY_EMAIL};
     pub const HOME: &str = "/";
     pub const REGISTER: &str = "/register";
-    pub const LOGIN: &str = "/login";
+    pub const RESEND_VERIFICATION: &str = "/profile/verify-email";
     pub const LOGOUT: &str = "/logout";
     pub const PROFILE: &str = "/profile";
     pub const PROFILE_PASSWORD: &str = "/profile/password";
@@ -58,6 +63,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(paths::PROFILE, get(profile::show).post(profile::update_display_name))
         .route(paths::PROFILE_PASSWORD, post(profile::change_password))
         .route(paths::PROFILE_EMAIL, post(profile::change_email))
+        .route(paths::VERIFY_EMAIL, get(email::confirm))
+        .route(paths::RESEND_VERIFICATION, post(email::resend))
+        .route(paths::RESET_PASSWORD, get(recovery::request_form).post(recovery::request))
+        .route(paths::RESET_PASSWORD_CONFIRM, get(recovery::confirm_form).post(recovery::confirm))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(sessions)
 }

@@ -24,12 +24,21 @@ fn notice(code: &str) -> Option<&'static str> {
     match code {
         "name" => Some("Your display name was saved."),
         "password" => Some("Your password was changed. Other sessions were signed out."),
-        "email" => Some("Your e-mail address was changed."),
+        "email" => Some("We sent a confirmation link to the new address. Your address changes when you follow it."),
+        "verification-sent" => Some("We sent you a new confirmation link."),
+        "verification-throttled" => {
+            Some("We have sent several links in the last hour. Please use the newest one, or try again later.")
+        }
         _ => None,
     }
 }
 
-async fn page(session: &BrowserSession, user: &User, errors: FieldErrors) -> Result<ProfilePage, PageError> {
+async fn page(
+    state: &AppState,
+    session: &BrowserSession,
+    user: &User,
+    errors: FieldErrors,
+) -> Result<ProfilePage, PageError> {
     let member_since = time::OffsetDateTime::from_unix_timestamp(user.created_at)
         .ok()
         .and_then(|t| t.date().format(&Iso8601::DATE).ok())
@@ -43,6 +52,7 @@ async fn page(session: &BrowserSession, user: &User, errors: FieldErrors) -> Res
         display_name: user.display_name.clone(),
         member_since,
         notice: None,
+        pending_email: state.accounts.pending_email_change(user).await?,
         new_email: String::new(),
         errors,
     })
@@ -52,10 +62,14 @@ fn done(code: &str) -> Response {
     Redirect::to(&format!("{}?done={code}", paths::PROFILE)).into_response()
 }
 
-pub async fn show(session: BrowserSession, OriginalUri(uri): OriginalUri) -> Result<Response, PageError> {
+pub async fn show(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, PageError> {
     let user = session.require_user(paths::PROFILE).await?;
     let query = FormData::from_query(uri.query());
-    let mut view = page(&session, &user, FieldErrors::default()).await?;
+    let mut view = page(&state, &session, &user, FieldErrors::default()).await?;
     view.notice = query.text("done").ok().and_then(notice);
     Ok(render(StatusCode::OK, &view))
 }
@@ -76,7 +90,7 @@ pub async fn update_display_name(
         Err(message) => {
             let mut errors = FieldErrors::default();
             errors.add("display_name", message);
-            let mut view = page(&session, &user, errors).await?;
+            let mut view = page(&state, &session, &user, errors).await?;
             view.display_name = form.shown("display_name");
             Ok(render(StatusCode::BAD_REQUEST, &view))
         }
@@ -108,11 +122,10 @@ pub async fn change_password(
                 errors.add("current_password", "The current password is not correct.")
             }
             Err(ChangeError::Policy(problem)) => errors.add("new_password", problem.to_string()),
-            Err(ChangeError::EmailTaken) => {}
             Err(ChangeError::Internal(e)) => return Err(PageError::Internal(e)),
         }
     }
-    Ok(render(StatusCode::BAD_REQUEST, &page(&session, &user, errors).await?))
+    Ok(render(StatusCode::BAD_REQUEST, &page(&state, &session, &user, errors).await?))
 }
 
 pub async fn change_email(
@@ -131,22 +144,17 @@ pub async fn change_email(
         }
     };
     let current = form.text("email_current_password").map_err(|p| errors.add("email_current_password", p.message()));
-    let mut status = StatusCode::BAD_REQUEST;
     if let (Some(email), Ok(current)) = (email, current) {
-        match state.accounts.change_email(&user, &Secret::new(current), &email).await {
+        match state.accounts.request_email_change(&user, &Secret::new(current), &email).await {
             Ok(()) => return Ok(done("email")),
             Err(ChangeError::WrongCurrentPassword) => {
                 errors.add("email_current_password", "The current password is not correct.")
-            }
-            Err(ChangeError::EmailTaken) => {
-                status = StatusCode::CONFLICT;
-                errors.add("email", "This e-mail address cannot be used. Choose another.");
             }
             Err(ChangeError::Policy(_)) => {}
             Err(ChangeError::Internal(e)) => return Err(PageError::Internal(e)),
         }
     }
-    let mut view = page(&session, &user, errors).await?;
+    let mut view = page(&state, &session, &user, errors).await?;
     view.new_email = form.shown("email");
-    Ok(render(status, &view))
+    Ok(render(StatusCode::BAD_REQUEST, &view))
 }

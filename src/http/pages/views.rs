@@ -90,7 +90,38 @@ pub struct ProfilePage {
     pub display_name: String,
     pub member_since: String,
     pub notice: Option<&'static str>,
+    /// An address waiting for its confirmation link to be followed.
+    pub pending_email: Option<String>,
     /// The value typed into the e-mail change form, when it is shown again.
     pub new_email: String,
+    pub errors: FieldErrors,
+}
+
+/// A page that says one thing, with an optional link onwards.
+#[derive(Template)]
+#[template(path = "pages/message.html")]
+pub struct MessagePage {
+    pub chrome: Chrome,
+    pub title: &'static str,
+    pub message: String,
+    pub link: Option<(&'static str, &'static str)>,
+}
+
+#[derive(Template, Default)]
+#[template(path = "pages/reset_request.html")]
+pub struct ResetRequestPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub email: String,
+    pub errors: FieldErrors,
+    pub form_error: Option<String>,
+}
+
+#[derive(Template, Default)]
+#[template(path = "pages/reset_confirm.html")]
+pub struct ResetConfirmPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub token: String,
     pub errors: FieldErrors,
 }

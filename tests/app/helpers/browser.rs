@@ -96,6 +96,15 @@ impl Browser {
         .await
     }
 
+    /// Registers and signs in (registration itself signs nobody in).
+    pub async fn sign_up(&self, username: &str, email: &str, password: &str) -> Response {
+        let res = self.register(username, email, password).await;
+        assert_eq!(res.status(), 200, "registration of {username}");
+        let res = self.login(username, password).await;
+        assert_eq!(res.status(), 303, "first sign-in of {username}");
+        res
+    }
+
     pub async fn login(&self, login_name: &str, password: &str) -> Response {
         self.submit("/login", &[("username", login_name), ("password", password)]).await
     }

@@ -1,6 +1,7 @@
 //! Test harness: spawns the real application and drives it like a browser would.
 
 mod browser;
+mod smtp;
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use portcullis::secret::Secret;
 use portcullis::startup::Application;
 use portcullis::state::AppState;
 use sea_orm::{ConnectionTrait, Statement};
+pub use smtp::SmtpSink;
 use time::OffsetDateTime;
 
 /// Which database a scenario runs on.
@@ -47,8 +49,13 @@ pub(crate) use db_test;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The issuer tests configure: links in mail start with it, whatever Host a request sent.
+pub const ISSUER: &str = "http://id.portcullis.test";
+
 pub struct TestApp {
     pub base: String,
+    /// The SMTP server this app delivers to, when started with one.
+    pub smtp: Option<SmtpSink>,
     pub clock: ManualClock,
     pub state: AppState,
     pub database_url: String,
@@ -59,10 +66,28 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
+/// An app that delivers mail to a real SMTP server process.
+pub async fn spawn_app_with_smtp(backend: Backend, customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let sink = SmtpSink::start().await;
+    let port = sink.port;
+    let mut app = spawn_app_with(backend, |s| {
+        s.mail.server = "127.0.0.1".into();
+        s.mail.port = port;
+        s.mail.tls = portcullis::config::MailTls::None;
+        customize(s);
+    })
+    .await;
+    app.smtp = Some(sink);
+    app
+}
+
 pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::defaults().expect("default settings");
     settings.bind = "127.0.0.1:0".into();
+    settings.issuer = ISSUER.into();
+    settings.mail.poll_interval_ms = 100;
+    settings.mail.send_timeout_secs = 5;
     settings.data_dir = data_dir.path().to_path_buf();
     settings.secret_key = Secret::new("test-secret-key-test-secret-key-0123456789");
     settings.database_url = Secret::new(match backend {
@@ -76,7 +101,7 @@ pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut Settin
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { base, clock, state, database_url, data_dir }
+    TestApp { base, smtp: None, clock, state, database_url, data_dir }
 }
 
 /// A new, empty database on the PostgreSQL server named by `PORTCULLIS_TEST_POSTGRES_URL`.
@@ -100,6 +125,16 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    pub fn smtp(&self) -> &SmtpSink {
+        self.smtp.as_ref().expect("this app was spawned with an SMTP server")
+    }
+
+    /// A link from a mail, as a path on this test server (the link must start with the
+    /// configured issuer).
+    pub fn local(&self, link: &str) -> String {
+        link.strip_prefix(ISSUER).unwrap_or_else(|| panic!("{link} does not start with the issuer")).to_string()
     }
 
     /// One number from a query such as `SELECT COUNT(*) FROM users`.

@@ -1,0 +1,63 @@
+//! Confirming e-mail addresses: the link from the mail, and "send me a new link".
+
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::PageError;
+use super::account::chrome;
+use super::error::render;
+use super::form::FormData;
+use super::paths;
+use super::session::{BrowserSession, CSRF_FIELD};
+use super::views::MessagePage;
+use crate::identity::profile::{ConfirmError, Confirmed, ResendError};
+use crate::state::AppState;
+
+/// GET /verify-email?token=…: the token is unguessable and single use, so following the
+/// link is the confirmation (mail scanners that fetch it can only confirm the address).
+pub async fn confirm(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, PageError> {
+    let query = FormData::from_query(uri.query());
+    let token = query.text("token").unwrap_or_default();
+    let user = session.user().await?;
+    let (status, title, message) = match state.accounts.confirm_email(token).await {
+        Ok(Confirmed::Address) => (StatusCode::OK, "Address confirmed", "Thank you: your e-mail address is confirmed."),
+        Ok(Confirmed::NewAddress) => {
+            (StatusCode::OK, "Address changed", "Your account now uses the new e-mail address. The old one was told.")
+        }
+        Err(ConfirmError::InvalidLink) => (
+            StatusCode::BAD_REQUEST,
+            "Link not valid",
+            "This link is invalid, was already used, or has expired. Sign in and ask for a new one from your profile.",
+        ),
+        Err(ConfirmError::AddressInUse) => (
+            StatusCode::CONFLICT,
+            "Address in use",
+            "This address now belongs to another account, so your address was not changed.",
+        ),
+        Err(ConfirmError::Internal(e)) => return Err(PageError::Internal(e)),
+    };
+    let link = if user.is_some() { (paths::PROFILE, "Go to your profile") } else { (paths::LOGIN, "Sign in") };
+    let page = MessagePage { chrome: chrome(user.as_ref()), title, message: message.to_string(), link: Some(link) };
+    Ok(render(status, &page))
+}
+
+/// POST /profile/verify-email: a new confirmation link for the account's address.
+pub async fn resend(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let user = session.require_user(paths::PROFILE).await?;
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let code = match state.accounts.resend_verification(&user).await {
+        Ok(()) => "verification-sent",
+        Err(ResendError::TooMany) => "verification-throttled",
+        Err(ResendError::Internal(e)) => return Err(PageError::Internal(e)),
+    };
+    Ok(Redirect::to(&format!("{}?done={code}", paths::PROFILE)).into_response())
+}

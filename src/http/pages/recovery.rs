@@ -1,0 +1,139 @@
+//! "Forgot your password?": request a link, then choose a new password through it.
+
+use axum::extract::{Extension, OriginalUri, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::PageError;
+use super::account::{minutes, with_retry_after};
+use super::error::render;
+use super::form::FormData;
+use super::paths;
+use super::session::{BrowserSession, CSRF_FIELD};
+use super::views::{Chrome, FieldErrors, MessagePage, ResetConfirmPage, ResetRequestPage};
+use crate::http::layers::ClientIp;
+use crate::identity::email::Email;
+use crate::identity::recovery::{ResetError, ResetRequestError};
+use crate::state::AppState;
+
+pub async fn request_form(session: BrowserSession) -> Result<Response, PageError> {
+    let page = ResetRequestPage { csrf: session.csrf_token().await?, ..Default::default() };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// Always the same answer for a well-formed address, whether or not it has an account.
+pub async fn request(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    Extension(ClientIp(client_ip)): Extension<ClientIp>,
+    form: FormData,
+) -> Result<Response, PageError> {
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let parsed = form.text("email").map_err(|p| p.message()).and_then(Email::parse);
+    let email = match parsed {
+        Ok(email) => email,
+        Err(message) => {
+            let mut errors = FieldErrors::default();
+            errors.add("email", message);
+            let page = ResetRequestPage {
+                csrf: session.csrf_token().await?,
+                email: form.shown("email"),
+                errors,
+                ..Default::default()
+            };
+            return Ok(render(StatusCode::BAD_REQUEST, &page));
+        }
+    };
+    match state.accounts.request_password_reset(&email, client_ip).await {
+        Ok(()) => {
+            let page = MessagePage {
+                chrome: Chrome::default(),
+                title: "Check your inbox",
+                message: "If an account exists for that address, we have sent it a link to choose a new password. \
+                          The link works once and expires soon."
+                    .into(),
+                link: Some((paths::LOGIN, "Back to sign in")),
+            };
+            Ok(render(StatusCode::OK, &page))
+        }
+        Err(ResetRequestError::TooManyFromAddress { retry_after_secs }) => {
+            let page = ResetRequestPage {
+                csrf: session.csrf_token().await?,
+                email: email.to_string(),
+                form_error: Some(format!(
+                    "Too many reset requests came from your network. Try again in {}.",
+                    minutes(retry_after_secs)
+                )),
+                ..Default::default()
+            };
+            Ok(with_retry_after(render(StatusCode::TOO_MANY_REQUESTS, &page), retry_after_secs))
+        }
+        Err(ResetRequestError::Internal(e)) => Err(PageError::Internal(e)),
+    }
+}
+
+fn invalid_link() -> Response {
+    let page = MessagePage {
+        chrome: Chrome::default(),
+        title: "Link not valid",
+        message: "This password-reset link is invalid, was already used, or has expired. Ask for a new one.".into(),
+        link: Some((paths::RESET_PASSWORD, "Ask for a new link")),
+    };
+    render(StatusCode::BAD_REQUEST, &page)
+}
+
+/// GET /reset-password/confirm?token=…: shows the form; uses nothing up.
+pub async fn confirm_form(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, PageError> {
+    let query = FormData::from_query(uri.query());
+    let token = query.text("token").unwrap_or_default().to_string();
+    match state.accounts.reset_link_user(&token).await {
+        Ok(_) => Ok(render(
+            StatusCode::OK,
+            &ResetConfirmPage { csrf: session.csrf_token().await?, token, ..Default::default() },
+        )),
+        Err(ResetError::InvalidLink | ResetError::Policy(_)) => Ok(invalid_link()),
+        Err(ResetError::Internal(e)) => Err(PageError::Internal(e)),
+    }
+}
+
+/// POST /reset-password/confirm: sets the new password; no automatic sign-in.
+pub async fn confirm(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, PageError> {
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let token = form.text("token").unwrap_or_default().to_string();
+    let mut errors = FieldErrors::default();
+    let new = form.text("new_password").map_err(|p| errors.add("new_password", p.message())).unwrap_or_default();
+    let confirm =
+        form.text("confirm_password").map_err(|p| errors.add("confirm_password", p.message())).unwrap_or_default();
+    if errors.is_empty() && new != confirm {
+        errors.add("confirm_password", "The two passwords do not match.");
+    }
+    if errors.is_empty() {
+        match state.accounts.reset_password(&token, new).await {
+            Ok(()) => {
+                session.log_out().await?;
+                let page = MessagePage {
+                    chrome: Chrome::default(),
+                    title: "Password changed",
+                    message:
+                        "Your password was changed and every session was signed out. Sign in with the new password."
+                            .into(),
+                    link: Some((paths::LOGIN, "Sign in")),
+                };
+                return Ok(render(StatusCode::OK, &page));
+            }
+            Err(ResetError::InvalidLink) => return Ok(invalid_link()),
+            Err(ResetError::Policy(problem)) => errors.add("new_password", problem.to_string()),
+            Err(ResetError::Internal(e)) => return Err(PageError::Internal(e)),
+        }
+    }
+    let page = ResetConfirmPage { csrf: session.csrf_token().await?, token, errors, ..Default::default() };
+    Ok(render(StatusCode::BAD_REQUEST, &page))
+}

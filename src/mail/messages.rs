@@ -1,0 +1,117 @@
+//! The messages Portcullis sends. Each has an html + txt template pair in `templates/email/`;
+//! subjects are fixed strings, so nothing a user typed reaches a mail header but the
+//! recipient address, which [`Email`](crate::identity::email::Email) has already parsed.
+
+use askama::Template;
+
+/// A message to one recipient.
+#[derive(Debug, Clone)]
+pub enum Mail {
+    /// Confirm the address given at registration (or a new address on the profile).
+    VerifyEmail { name: String, link: String, hours: i64 },
+    /// Someone tried to register with an address that already has an account.
+    AccountExists { name: String, login_link: String, reset_link: String },
+    /// A password-reset link.
+    PasswordReset { name: String, link: String, minutes: i64 },
+    /// The password was changed (by reset or on the profile).
+    PasswordChanged { name: String, reset_link: String },
+    /// Sent to the old address when the account's address changes.
+    EmailChanged { name: String, new_address: String },
+}
+
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The fields any message may show.
+#[derive(Debug, Default)]
+pub struct View {
+    pub name: String,
+    pub link: String,
+    pub second_link: String,
+    pub amount: i64,
+    pub address: String,
+}
+
+macro_rules! pair {
+    ($text:ident, $html:ident, $txt_path:literal, $html_path:literal) => {
+        #[derive(Template)]
+        #[template(path = $txt_path)]
+        struct $text<'a> {
+            v: &'a View,
+        }
+        #[derive(Template)]
+        #[template(path = $html_path)]
+        struct $html<'a> {
+            v: &'a View,
+        }
+    };
+}
+
+pair!(VerifyText, VerifyHtml, "email/verify_email.txt", "email/verify_email.html");
+pair!(ExistsText, ExistsHtml, "email/account_exists.txt", "email/account_exists.html");
+pair!(ResetText, ResetHtml, "email/password_reset.txt", "email/password_reset.html");
+pair!(ChangedText, ChangedHtml, "email/password_changed.txt", "email/password_changed.html");
+pair!(EmailChangedText, EmailChangedHtml, "email/email_changed.txt", "email/email_changed.html");
+
+impl Mail {
+    pub fn render(&self) -> anyhow::Result<Rendered> {
+        let (subject, view) = match self {
+            Mail::VerifyEmail { name, link, hours } => (
+                "Confirm your e-mail address",
+                View { name: name.clone(), link: link.clone(), amount: *hours, ..Default::default() },
+            ),
+            Mail::AccountExists { name, login_link, reset_link } => (
+                "You already have an account",
+                View {
+                    name: name.clone(),
+                    link: login_link.clone(),
+                    second_link: reset_link.clone(),
+                    ..Default::default()
+                },
+            ),
+            Mail::PasswordReset { name, link, minutes } => (
+                "Reset your password",
+                View { name: name.clone(), link: link.clone(), amount: *minutes, ..Default::default() },
+            ),
+            Mail::PasswordChanged { name, reset_link } => (
+                "Your password was changed",
+                View { name: name.clone(), link: reset_link.clone(), ..Default::default() },
+            ),
+            Mail::EmailChanged { name, new_address } => (
+                "Your e-mail address was changed",
+                View { name: name.clone(), address: new_address.clone(), ..Default::default() },
+            ),
+        };
+        let v = &view;
+        let (text, html) = match self {
+            Mail::VerifyEmail { .. } => (VerifyText { v }.render()?, VerifyHtml { v }.render()?),
+            Mail::AccountExists { .. } => (ExistsText { v }.render()?, ExistsHtml { v }.render()?),
+            Mail::PasswordReset { .. } => (ResetText { v }.render()?, ResetHtml { v }.render()?),
+            Mail::PasswordChanged { .. } => (ChangedText { v }.render()?, ChangedHtml { v }.render()?),
+            Mail::EmailChanged { .. } => (EmailChangedText { v }.render()?, EmailChangedHtml { v }.render()?),
+        };
+        Ok(Rendered { subject: subject.to_string(), text, html })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_bodies_escape_what_users_typed_and_text_bodies_keep_links_intact() {
+        let mail = Mail::VerifyEmail {
+            name: "<script>alert(1)</script>".into(),
+            link: "https://id.example/verify-email?token=abc&x=1".into(),
+            hours: 48,
+        };
+        let r = mail.render().unwrap();
+        assert!(!r.html.contains("<script>"), "{}", r.html);
+        assert!(r.text.contains("https://id.example/verify-email?token=abc&x=1"), "{}", r.text);
+        assert!(r.html.contains("https://id.example/verify-email?token=abc&#38;x=1"), "{}", r.html);
+        assert_eq!(r.subject, "Confirm your e-mail address");
+    }
+}

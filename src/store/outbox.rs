@@ -1,0 +1,113 @@
+//! The `mail_outbox` table. Messages are written in the transaction of the change that
+//! causes them; the worker claims due rows with a lease (a conditional update), so several
+//! nodes can deliver from one table without sending a message twice at once.
+
+use anyhow::Context;
+
+use super::{Db, Store, execute, query_all, query_one};
+
+/// A rendered message waiting for delivery.
+#[derive(Debug, Clone)]
+pub struct StoredMail {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub attempts: i32,
+}
+
+pub async fn enqueue(s: &impl Store, mail: &StoredMail, now: i64) -> anyhow::Result<()> {
+    execute(
+        s,
+        "INSERT INTO mail_outbox (id, recipient, subject, body_text, body_html, status, attempts, next_attempt_at, locked_until, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, 0, $6)",
+        vec![
+            mail.id.clone().into(),
+            mail.recipient.clone().into(),
+            mail.subject.clone().into(),
+            mail.body_text.clone().into(),
+            mail.body_html.clone().into(),
+            now.into(),
+        ],
+    )
+    .await
+    .context("queueing a mail")?;
+    Ok(())
+}
+
+/// Claims up to `limit` due messages for `lease_secs`, counting an attempt for each.
+pub async fn claim_due(db: &Db, now: i64, lease_secs: i64, limit: u64) -> anyhow::Result<Vec<StoredMail>> {
+    let candidates = query_all(
+        db,
+        "SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1 \
+         ORDER BY next_attempt_at LIMIT $2",
+        vec![now.into(), (limit as i64).into()],
+    )
+    .await
+    .context("finding due mail")?;
+    let mut claimed = Vec::new();
+    for row in candidates {
+        let id: String = row.try_get_by_index(0)?;
+        let row = query_one(
+            db,
+            "UPDATE mail_outbox SET locked_until = $1, attempts = attempts + 1 \
+             WHERE id = $2 AND status = 'pending' AND locked_until <= $3 \
+             RETURNING id, recipient, subject, body_text, body_html, attempts",
+            vec![(now + lease_secs).into(), id.into(), now.into()],
+        )
+        .await
+        .context("claiming a mail")?;
+        if let Some(r) = row {
+            claimed.push(StoredMail {
+                id: r.try_get_by_index(0)?,
+                recipient: r.try_get_by_index(1)?,
+                subject: r.try_get_by_index(2)?,
+                body_text: r.try_get_by_index(3)?,
+                body_html: r.try_get_by_index(4)?,
+                attempts: r.try_get_by_index(5)?,
+            });
+        }
+    }
+    Ok(claimed)
+}
+
+pub async fn mark_sent(db: &Db, id: &str, now: i64) -> anyhow::Result<()> {
+    execute(
+        db,
+        "UPDATE mail_outbox SET status = 'sent', sent_at = $1, locked_until = 0, last_error = NULL WHERE id = $2",
+        vec![now.into(), id.into()],
+    )
+    .await
+    .context("marking a mail sent")?;
+    Ok(())
+}
+
+pub async fn mark_retry(db: &Db, id: &str, next_attempt_at: i64, error: &str) -> anyhow::Result<()> {
+    execute(
+        db,
+        "UPDATE mail_outbox SET next_attempt_at = $1, locked_until = 0, last_error = $2 WHERE id = $3",
+        vec![next_attempt_at.into(), error.into(), id.into()],
+    )
+    .await
+    .context("scheduling a mail retry")?;
+    Ok(())
+}
+
+pub async fn mark_failed(db: &Db, id: &str, error: &str) -> anyhow::Result<()> {
+    execute(
+        db,
+        "UPDATE mail_outbox SET status = 'failed', locked_until = 0, last_error = $1 WHERE id = $2",
+        vec![error.into(), id.into()],
+    )
+    .await
+    .context("marking a mail failed")?;
+    Ok(())
+}
+
+/// Housekeeping: delivered mail is kept for a while for support questions, then removed.
+pub async fn purge_sent(db: &Db, before: i64) -> anyhow::Result<u64> {
+    execute(db, "DELETE FROM mail_outbox WHERE status = 'sent' AND sent_at < $1", vec![before.into()])
+        .await
+        .context("purging sent mail")
+}
