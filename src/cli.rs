@@ -41,6 +41,74 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage OAuth clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client. A confidential client's secret is printed once.
+    Add {
+        #[arg(long)]
+        id: String,
+        /// A public client (native or browser app): no secret, PKCE only.
+        #[arg(long)]
+        public: bool,
+        /// Where codes may be sent (repeat for several).
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// Where RP-initiated logout may return (repeat for several).
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Grant types, comma-separated: authorization_code,refresh_token,client_credentials
+        /// (default: authorization_code,refresh_token).
+        #[arg(long = "grant", value_delimiter = ',')]
+        grants: Vec<String>,
+        /// Scopes the client may ask for, space- or comma-separated (default: openid profile email offline_access).
+        #[arg(long = "scope", value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// Extra `aud` values for its access tokens (APIs it calls).
+        #[arg(long = "audience", value_delimiter = ',')]
+        audiences: Vec<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// A client of your own: users are not asked for consent.
+        #[arg(long)]
+        first_party: bool,
+    },
+    /// List clients.
+    List,
+    /// Remove a client (its grants and tokens go with it).
+    Remove {
+        #[arg(long)]
+        id: String,
+    },
+    /// Give a confidential client a new secret (printed once); the old one stops working.
+    RotateSecret {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add new signing keys: published now, used after the rotation delay; the old keys stay
+    /// in the JWKS until every token they signed has expired.
+    Rotate {
+        /// Seconds before the new keys sign (default: tokens.key_rotation_delay_secs).
+        #[arg(long)]
+        delay: Option<i64>,
+    },
+    /// List the keys that sign now.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,6 +149,30 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             db.migrate().await?;
             println!("migrations applied to {}", store::redact_url(&url));
             Ok(())
+        }
+        Command::Client { command } => {
+            let state = Services::build(settings, clock, true).await?;
+            run_client(&state, command).await
+        }
+        Command::Keys { command } => {
+            let state = Services::build(settings, clock, true).await?;
+            match command {
+                KeysCommand::Rotate { delay } => {
+                    let t = &state.settings.tokens;
+                    let delay = delay.unwrap_or(t.key_rotation_delay_secs).max(0);
+                    let keep = t.access_token_ttl_secs.max(t.id_token_ttl_secs) + 300;
+                    for (alg, kid) in state.provider.keys().rotate(delay, keep).await? {
+                        println!("{} key {kid} published; signs in {delay} s", alg.name());
+                    }
+                    Ok(())
+                }
+                KeysCommand::List => {
+                    for (alg, kid) in state.provider.keys().active_kids().await? {
+                        println!("{:<6} {kid}", alg.name());
+                    }
+                    Ok(())
+                }
+            }
         }
         Command::User { command } => {
             let state = Services::build(settings, clock, true).await?;
@@ -149,4 +241,72 @@ fn read_password() -> anyhow::Result<String> {
         bail!("no password on standard input (pipe it in, e.g. `printf '%s' \"$PW\" | portcullis user add …`)");
     }
     Ok(line)
+}
+
+async fn run_client(state: &crate::state::AppState, command: ClientCommand) -> anyhow::Result<()> {
+    use crate::oauth::provider::{ClientAdminError, NewClient};
+    let fail = |e: ClientAdminError| match e {
+        ClientAdminError::Internal(e) => e,
+        other => anyhow::anyhow!("{other}"),
+    };
+    let split = |v: Vec<String>| -> Vec<String> {
+        v.iter().flat_map(|s| s.split_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    };
+    match command {
+        ClientCommand::Add {
+            id,
+            public,
+            redirect_uris,
+            post_logout_redirect_uris,
+            grants,
+            scopes,
+            audiences,
+            name,
+            first_party,
+        } => {
+            let new = NewClient {
+                name: name.unwrap_or_else(|| id.clone()),
+                id,
+                public,
+                first_party,
+                redirect_uris,
+                post_logout_redirect_uris,
+                grant_types: split(grants),
+                scopes: split(scopes),
+                audiences: split(audiences),
+            };
+            let (client, secret) = state.provider.register_client(new).await.map_err(fail)?;
+            println!("client_id: {}", client.id);
+            if let Some(secret) = secret {
+                println!("client_secret: {}", secret.expose());
+                println!("(the secret is shown once; store it now)");
+            }
+            Ok(())
+        }
+        ClientCommand::List => {
+            for c in state.provider.clients().await? {
+                let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
+                let uris: Vec<&str> = c.redirect_uris.iter().map(|r| r.as_str()).collect();
+                println!(
+                    "{}  {}  grants={}  scopes={}  redirect_uris={}",
+                    c.id,
+                    if c.public { "public" } else { "confidential" },
+                    grants.join(","),
+                    c.scopes,
+                    uris.join(",")
+                );
+            }
+            Ok(())
+        }
+        ClientCommand::Remove { id } => {
+            state.provider.remove_client(&id).await.map_err(fail)?;
+            println!("removed client {id}");
+            Ok(())
+        }
+        ClientCommand::RotateSecret { id } => {
+            let secret = state.provider.rotate_client_secret(&id).await.map_err(fail)?;
+            println!("client_secret: {}", secret.expose());
+            Ok(())
+        }
+    }
 }

@@ -30,6 +30,7 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub login: LoginSettings,
     pub account: AccountSettings,
+    pub tokens: TokenSettings,
     pub mail: MailSettings,
 }
 
@@ -103,6 +104,20 @@ pub struct AccountSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    pub id_token_alg: String,
+    pub access_token_alg: String,
+    pub access_token_ttl_secs: i64,
+    pub id_token_ttl_secs: i64,
+    pub code_ttl_secs: i64,
+    pub refresh_idle_ttl_secs: i64,
+    pub refresh_absolute_ttl_secs: i64,
+    pub refresh_grace_secs: i64,
+    pub key_rotation_delay_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MailSettings {
     pub server: String,
     pub port: u16,
@@ -171,6 +186,15 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PORTCULLIS_RESET_TOKEN_LIFETIME", "account.reset_token_lifetime_secs"),
     ("PORTCULLIS_RESET_MAX_PER_ADDRESS", "account.reset_max_per_address"),
     ("PORTCULLIS_RESET_MAX_PER_IP", "account.reset_max_per_ip"),
+    ("PORTCULLIS_ID_TOKEN_ALG", "tokens.id_token_alg"),
+    ("PORTCULLIS_ACCESS_TOKEN_ALG", "tokens.access_token_alg"),
+    ("PORTCULLIS_ACCESS_TOKEN_TTL", "tokens.access_token_ttl_secs"),
+    ("PORTCULLIS_ID_TOKEN_TTL", "tokens.id_token_ttl_secs"),
+    ("PORTCULLIS_CODE_TTL", "tokens.code_ttl_secs"),
+    ("PORTCULLIS_REFRESH_IDLE_TTL", "tokens.refresh_idle_ttl_secs"),
+    ("PORTCULLIS_REFRESH_ABSOLUTE_TTL", "tokens.refresh_absolute_ttl_secs"),
+    ("PORTCULLIS_REFRESH_GRACE", "tokens.refresh_grace_secs"),
+    ("PORTCULLIS_KEY_ROTATION_DELAY", "tokens.key_rotation_delay_secs"),
     ("MAIL_SERVER", "mail.server"),
     ("MAIL_PORT", "mail.port"),
     ("MAIL_USERNAME", "mail.username"),
@@ -211,6 +235,13 @@ fn kind_of(key: &str) -> Kind {
         | "account.reset_token_lifetime_secs"
         | "account.reset_max_per_address"
         | "account.reset_max_per_ip"
+        | "tokens.access_token_ttl_secs"
+        | "tokens.id_token_ttl_secs"
+        | "tokens.code_ttl_secs"
+        | "tokens.refresh_idle_ttl_secs"
+        | "tokens.refresh_absolute_ttl_secs"
+        | "tokens.refresh_grace_secs"
+        | "tokens.key_rotation_delay_secs"
         | "mail.send_timeout_secs"
         | "mail.max_attempts"
         | "mail.retry_base_secs"
@@ -291,6 +322,29 @@ impl Settings {
         }
         if self.account.reset_token_lifetime_secs <= 0 || self.account.verify_token_lifetime_secs <= 0 {
             return Err(ConfigError::Invalid("`account`: token lifetimes must be positive".into()));
+        }
+        let t = &self.tokens;
+        for (name, alg) in [("tokens.id_token_alg", &t.id_token_alg), ("tokens.access_token_alg", &t.access_token_alg)]
+        {
+            if crate::oauth::keys::Alg::parse(alg).is_none() {
+                return Err(ConfigError::Invalid(format!("`{name}`: {alg:?} is not one of RS256, ES256, EdDSA")));
+            }
+        }
+        if !(1..=60).contains(&t.code_ttl_secs) {
+            return Err(ConfigError::Invalid("`tokens.code_ttl_secs`: between 1 and 60 seconds".into()));
+        }
+        if [t.access_token_ttl_secs, t.id_token_ttl_secs, t.refresh_idle_ttl_secs, t.refresh_absolute_ttl_secs]
+            .iter()
+            .any(|v| *v <= 0)
+            || t.refresh_grace_secs < 0
+        {
+            return Err(ConfigError::Invalid("`tokens`: lifetimes must be positive".into()));
+        }
+        if t.key_rotation_delay_secs < crate::oauth::keys::CACHE_SECS && t.key_rotation_delay_secs != 0 {
+            return Err(ConfigError::Invalid(format!(
+                "`tokens.key_rotation_delay_secs`: at least {} s (the key cache time), so every node publishes a key before it is used",
+                crate::oauth::keys::CACHE_SECS
+            )));
         }
         if self.password.max_bytes < 64 {
             return Err(ConfigError::Invalid("`password.max_bytes`: must allow at least 64 bytes".into()));

@@ -8,12 +8,16 @@ pub mod cli;
 pub mod clock;
 /// Typed, layered settings: defaults < config file < environment.
 pub mod config;
+/// Encryption at rest (AES-256-GCM under keys derived from SECRET_KEY).
+pub mod crypto;
 /// HTTP surfaces: hosted pages, health, static assets, shared layers.
 pub mod http;
 /// Users, passwords, login throttling: the account domain.
 pub mod identity;
 /// Outgoing mail: typed messages, the durable outbox and its delivery worker.
 pub mod mail;
+/// The OAuth 2.0 / OpenID Connect provider.
+pub mod oauth;
 /// Secret values that redact themselves in logs and `Debug` output.
 pub mod secret;
 /// Builds and runs the application (listener, state, router).

@@ -13,11 +13,14 @@ use tokio::net::TcpListener;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::crypto::SecretBox;
 use crate::identity::accounts::Accounts;
 use crate::identity::password::{PasswordHasher, PasswordPolicy};
 use crate::mail::Outbox;
 use crate::mail::transport::Transport;
 use crate::mail::worker::Worker;
+use crate::oauth::keys::KeyRing;
+use crate::oauth::provider::Provider;
 use crate::secret::{Secret, random_token};
 use crate::state::AppState;
 use crate::store::sessions::SessionRepo;
@@ -68,11 +71,24 @@ impl Services {
             settings.account.clone(),
         );
         let trusted_proxies = settings.trusted_proxies()?.into();
+        let keys = Arc::new(KeyRing::new(db.clone(), clock.clone(), SecretBox::derive(&secret_key, "signing-keys")?));
+        keys.ensure_keys().await.context("preparing signing keys")?;
+        let provider = Provider::new(
+            db.clone(),
+            keys,
+            clock.clone(),
+            settings.tokens.clone(),
+            settings.public_url(),
+            SecretBox::derive(&secret_key, "refresh-successors")?,
+        );
+        let discovery = crate::http::oauth::discovery_document(settings.public_url()).into();
         Ok(AppState {
             settings: Arc::new(settings),
             db,
             accounts,
             outbox,
+            provider,
+            discovery,
             sessions,
             clock,
             secret_key,
@@ -90,6 +106,18 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let bind = settings.bind_addr()?;
+        let listener = std::net::TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;
+        Self::build_on(settings, clock, listener).await
+    }
+
+    /// Builds on a listener bound already (tests bind port 0 first, to know the issuer).
+    pub async fn build_on(
+        settings: Settings,
+        clock: SharedClock,
+        listener: std::net::TcpListener,
+    ) -> anyhow::Result<Self> {
+        listener.set_nonblocking(true).context("configuring the listener")?;
+        let listener = TcpListener::from_std(listener).context("adopting the listener")?;
         let migrate = settings.database.migrate_on_start;
         let state = Services::build(settings, clock, migrate).await?;
         let transport = Transport::from_settings(&state.settings.mail, state.settings.outbox_dir())
@@ -107,7 +135,6 @@ impl Application {
             settings: state.settings.mail.clone(),
             wake: state.outbox.waker(),
         };
-        let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
         Ok(Self { listener, state, mail })
     }
 
@@ -176,6 +203,11 @@ async fn housekeeping(state: AppState) {
             ("login counters", store::throttle::purge_stale(&state.db, now, window).await),
             ("e-mail tokens", store::tokens::purge_expired(&state.db, now).await),
             ("sent mail", store::outbox::purge_sent(&state.db, now - SENT_MAIL_KEPT_SECS).await),
+            (
+                "grants and codes",
+                store::grants::purge_expired(&state.db, now, state.settings.tokens.access_token_ttl_secs + 60).await,
+            ),
+            ("signing keys", store::keys::purge_expired(&state.db, now).await),
         ];
         for (what, result) in results {
             if let Err(e) = result {

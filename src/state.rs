@@ -6,6 +6,7 @@ use crate::clock::SharedClock;
 use crate::config::{IpNet, Settings};
 use crate::identity::accounts::Accounts;
 use crate::mail::Outbox;
+use crate::oauth::provider::Provider;
 use crate::secret::Secret;
 use crate::store::Db;
 use crate::store::sessions::SessionRepo;
@@ -16,6 +17,9 @@ pub struct AppState {
     pub db: Db,
     pub accounts: Accounts,
     pub outbox: Outbox,
+    pub provider: Provider,
+    /// The discovery document, serialized once.
+    pub discovery: Arc<str>,
     pub sessions: SessionRepo,
     pub clock: SharedClock,
     /// Root key material (`SECRET_KEY` or the generated one).

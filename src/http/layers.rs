@@ -41,14 +41,19 @@ pub fn make_span(req: &Request) -> tracing::Span {
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
+/// For pages whose form submission ends in a redirect to a client (login, consent).
+pub const CSP_WITHOUT_FORM_ACTION: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 /// Security headers on every response; `Cache-Control: no-store` unless a handler chose a
 /// cache policy (static assets do).
 pub async fn security_headers(req: Request, next: Next) -> axum::response::Response {
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    }
     let fixed = [
-        (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),

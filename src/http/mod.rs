@@ -7,6 +7,8 @@ mod assets;
 mod health;
 /// Request id, security headers, client address, panic guard.
 pub mod layers;
+/// The OAuth 2.0 / OpenID Connect endpoints.
+pub mod oauth;
 /// Hosted HTML pages: session cookie + CSRF; errors render a page.
 pub mod pages;
 
@@ -26,8 +28,10 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.http.request_timeout_secs);
     let body_limit = state.settings.http.form_body_limit_bytes;
+    let browser = pages::router().merge(oauth::browser_router()).layer(pages::session_layer(&state));
     Router::new()
-        .merge(pages::router(state.clone()))
+        .merge(browser)
+        .merge(oauth::protocol_router())
         .merge(health::router())
         .merge(assets::router())
         .fallback(pages::not_found)

@@ -80,6 +80,8 @@ impl Accounts {
         users::set_password_hash(s, user.id, hash, now).await?;
         tokens::void_all(s, user.id, Purpose::ResetPassword, now).await?;
         sessions::end_all_for_user(s, user.id, keep_session).await?;
+        // Every refresh token (and access token checked online) of the user ends too.
+        crate::store::grants::revoke_all_for_user(s, user.id, now).await?;
         let address = Email::parse(&user.email).map_err(|m| anyhow::anyhow!("stored address unparseable: {m}"))?;
         let reset_link = self.outbox.link(links::RESET_PASSWORD, &[]);
         self.outbox.queue(s, &address, Mail::PasswordChanged { name: user.name().to_string(), reset_link }, now).await

@@ -1,7 +1,13 @@
 //! Storage: the database connection, migrations, and repository functions that take and
 //! return domain types. SeaORM entities stay private to this module.
 
+/// OAuth clients.
+pub mod clients;
 mod entity;
+/// Grants, codes, refresh tokens, consents.
+pub mod grants;
+/// Signing keys.
+pub mod keys;
 /// The durable mail outbox.
 pub mod outbox;
 /// The tower-sessions store on our `sessions` table.

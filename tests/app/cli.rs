@@ -11,7 +11,7 @@ fn portcullis(app: &TestApp, args: &[&str], stdin: &str) -> Output {
         .env_clear()
         .env("PORTCULLIS_DATA_DIR", app.data_dir.path())
         .env("DATABASE_URL", &app.database_url)
-        .env("SECRET_KEY", "cli-test-secret-key-cli-test-secret-key-0123")
+        .env("SECRET_KEY", crate::helpers::SECRET_KEY)
         .env("PORTCULLIS_LOG", "warn")
         .current_dir(app.data_dir.path())
         .stdin(Stdio::piped())

@@ -24,7 +24,7 @@ db_test!(
         let file = found.expect("an .eml file in data_dir/outbox").path();
         let raw = std::fs::read_to_string(file).unwrap();
         assert!(raw.contains("To: alice@example.com") && raw.contains("Subject: Confirm your e-mail address"));
-        assert!(raw.contains("http://id.portcullis.test/verify-email?token="));
+        assert!(raw.contains(&app.link_to("/verify-email?token=")));
     }
 );
 

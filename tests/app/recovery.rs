@@ -7,7 +7,7 @@ use time::Duration;
 use crate::helpers::{Browser, PASSWORD, TestApp, db_test, spawn_app_with_smtp};
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
-const LINK: &str = "http://id.portcullis.test/reset-password/confirm?token=";
+const LINK: &str = "/reset-password/confirm?token=";
 
 async fn request_reset(app: &TestApp, address: &str) -> reqwest::Response {
     app.browser().submit("/reset-password", &[("email", address)]).await
@@ -18,7 +18,7 @@ async fn request_reset(app: &TestApp, address: &str) -> reqwest::Response {
 async fn reset_link(app: &TestApp, address: &str, nth: usize) -> String {
     assert_eq!(request_reset(app, address).await.status(), 200);
     let mails = app.smtp().wait_for_n(address, "Reset your password", nth).await;
-    app.local(&mails[nth - 1].link(LINK))
+    app.local(&mails[nth - 1].link(&app.link_to(LINK)))
 }
 
 async fn choose_password(browser: &Browser, link: &str, password: &str) -> reqwest::Response {
@@ -93,7 +93,7 @@ db_test!(
         let app = spawn_app_with_smtp(backend, |_| {}).await;
         app.browser().register("alice", "alice@example.com", PASSWORD).await;
         let verify = app.smtp().wait_for("alice@example.com", "Confirm").await;
-        let verify_token = verify.link("http://id.portcullis.test/verify-email?token=").split("token=").nth(1).unwrap().to_string();
+        let verify_token = verify.link(&app.link_to("/verify-email?token=")).split("token=").nth(1).unwrap().to_string();
         let before = app.snapshot().await;
         let browser = app.browser();
         assert_eq!(browser.get(&format!("/reset-password/confirm?token={verify_token}")).await.status(), 400);
@@ -178,7 +178,7 @@ db_test!(
         assert_eq!(res.status(), 200);
         let mail = app.smtp().wait_for("alice@example.com", "Reset your password").await;
         assert!(!mail.body.contains("evil.test"));
-        assert!(mail.link(LINK).starts_with(LINK));
+        assert!(mail.link(&app.link_to(LINK)).starts_with(&app.issuer));
     }
 );
 

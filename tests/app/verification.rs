@@ -10,7 +10,7 @@ db_test!(
         assert!(browser.text("/profile").await.contains("not confirmed yet"));
 
         let mail = app.smtp().wait_for("alice@example.com", "Confirm your e-mail address").await;
-        let link = app.local(&mail.link("http://id.portcullis.test/verify-email?token="));
+        let link = app.local(&mail.link(&app.link_to("/verify-email?token=")));
         let res = browser.get(&link).await;
         assert_eq!(res.status(), 200);
         assert!(res.text().await.unwrap().contains("Address confirmed"));
@@ -50,7 +50,7 @@ db_test!(
         assert_eq!(location(&res), "/profile?done=email");
 
         let mail = app.smtp().wait_for("alice@new.example", "Confirm your e-mail address").await;
-        let res = browser.get(&app.local(&mail.link("http://id.portcullis.test/verify-email?token="))).await;
+        let res = browser.get(&app.local(&mail.link(&app.link_to("/verify-email?token=")))).await;
         assert!(res.text().await.unwrap().contains("Address changed"));
         let profile = browser.text("/profile").await;
         assert!(profile.contains("alice@new.example") && !profile.contains("not confirmed yet"), "new and verified");
@@ -70,8 +70,8 @@ db_test!(
         let res = browser.submit("/profile/verify-email", &[]).await;
         assert_eq!(location(&res), "/profile?done=verification-sent");
         let mails = app.smtp().wait_for_n("alice@example.com", "Confirm", 2).await;
-        let first_link = app.local(&first.link("http://id.portcullis.test/verify-email?token="));
-        let second = mails.iter().map(|m| app.local(&m.link("http://id.portcullis.test/"))).find(|l| *l != first_link).unwrap();
+        let first_link = app.local(&first.link(&app.link_to("/verify-email?token=")));
+        let second = mails.iter().map(|m| app.local(&m.link(&app.link_to("/")))).find(|l| *l != first_link).unwrap();
         assert_eq!(browser.get(&first_link).await.status(), 400, "the older link is void");
         assert_eq!(browser.get(&second).await.status(), 200);
     }
@@ -89,7 +89,7 @@ db_test!(
         assert_eq!(res.status(), 401, "a wrong password still gets the generic answer");
 
         let mail = app.smtp().wait_for_n("alice@example.com", "Confirm", 2).await.pop().unwrap();
-        browser.get(&app.local(&mail.link("http://id.portcullis.test/verify-email?token="))).await;
+        browser.get(&app.local(&mail.link(&app.link_to("/verify-email?token=")))).await;
         assert_eq!(browser.login("alice", PASSWORD).await.status(), 303);
     }
 );

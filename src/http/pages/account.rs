@@ -44,6 +44,20 @@ pub fn login_url(next: &str) -> String {
     format!("{}?{query}", paths::LOGIN)
 }
 
+/// The login page for an authorization request: forced when it must be fresh, pre-filled
+/// with the client's `login_hint`.
+pub fn login_url_for(next: &str, reauth: bool, login_hint: Option<&str>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("next", next);
+    if reauth {
+        query.append_pair("reauth", "1");
+    }
+    if let Some(hint) = login_hint {
+        query.append_pair("login_hint", hint);
+    }
+    format!("{}?{}", paths::LOGIN, query.finish())
+}
+
 pub async fn home(session: BrowserSession) -> Result<Response, PageError> {
     let user = session.user().await?;
     Ok(render(StatusCode::OK, &HomePage { chrome: chrome(user.as_ref()) }))
@@ -130,14 +144,28 @@ fn check_inbox() -> Response {
     render(StatusCode::OK, &page)
 }
 
+/// GET /login. A signed-in user goes straight on, unless `reauth=1` asks for a fresh sign-in
+/// (`prompt=login`, `max_age`). `login_hint` pre-fills the name.
 pub async fn login_form(session: BrowserSession, OriginalUri(uri): OriginalUri) -> Result<Response, PageError> {
     let query = FormData::from_query(uri.query());
     let next = query.text("next").ok().and_then(safe_next).unwrap_or(paths::PROFILE).to_string();
-    if session.user().await?.is_some() {
+    let reauth = query.text("reauth").is_ok_and(|v| v == "1");
+    if !reauth && session.user().await?.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
-    let page = LoginPage { csrf: session.csrf_token().await?, next, ..Default::default() };
-    Ok(render(StatusCode::OK, &page))
+    let login_name = query.text("login_hint").unwrap_or_default().to_string();
+    let page = LoginPage { csrf: session.csrf_token().await?, next, login_name, ..Default::default() };
+    Ok(with_login_csp(render(StatusCode::OK, &page)))
+}
+
+/// The login and consent pages end in a redirect to the client; a CSP `form-action` would
+/// make Chromium block it, so these pages go without one.
+pub fn with_login_csp(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(crate::http::layers::CSP_WITHOUT_FORM_ACTION),
+    );
+    res
 }
 
 pub async fn login(
@@ -192,7 +220,7 @@ pub async fn login(
                 form_error: Some(LOGIN_FAILED.into()),
                 ..Default::default()
             };
-            Ok(render(StatusCode::UNAUTHORIZED, &view))
+            Ok(with_login_csp(render(StatusCode::UNAUTHORIZED, &view)))
         }
         Err(LoginError::TooManyFromAddress { retry_after_secs }) => {
             let message = format!(

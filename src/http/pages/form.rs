@@ -88,17 +88,37 @@ fn decode(raw: &[u8]) -> Vec<u8> {
     percent_decode(&plus_as_space).collect()
 }
 
+impl FormData {
+    /// Is the body `application/x-www-form-urlencoded`?
+    pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    }
+
+    /// Every well-formed pair in order, and the names of the malformed or repeated ones.
+    pub fn into_parts(self, order_from: &[u8]) -> (Vec<(String, String)>, Vec<String>) {
+        let mut pairs = Vec::new();
+        for pair in order_from.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+            let raw_key = pair.split(|b| *b == b'=').next().unwrap_or_default();
+            let Ok(key) = String::from_utf8(decode(raw_key)) else { continue };
+            if let Some(v) = self.values.get(&key)
+                && !pairs.iter().any(|(k, _): &(String, String)| *k == key)
+            {
+                pairs.push((key, v.clone()));
+            }
+        }
+        (pairs, self.problems.into_keys().collect())
+    }
+}
+
 impl<S: Send + Sync> FromRequest<S> for FormData {
     type Rejection = PageError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-        if !is_form {
+        if !FormData::is_form(req.headers()) {
             return Err(PageError::UnsupportedMediaType);
         }
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {

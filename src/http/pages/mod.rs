@@ -2,21 +2,21 @@
 //! no JavaScript; every state-changing form carries a CSRF token; errors render a page.
 
 /// Register, login, logout, home.
-mod account;
+pub(crate) mod account;
 /// Confirming e-mail addresses.
 mod email;
 /// The page surface's one error type and its `IntoResponse`.
-mod error;
+pub(crate) mod error;
 /// Strict `application/x-www-form-urlencoded` parsing.
-mod form;
+pub(crate) mod form;
 /// Profile view and edits.
 mod profile;
 /// Password reset by e-mail link.
 mod recovery;
 /// The browser session: current user, CSRF token, login and logout.
-mod session;
+pub(crate) mod session;
 /// Template structs.
-mod views;
+pub(crate) mod views;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -44,9 +44,10 @@ pub fn cookie_name(secure: bool, base: &'static str) -> String {
     if secure { format!("__Host-{base}") } else { base.to_string() }
 }
 
-pub fn router(state: AppState) -> Router<AppState> {
+/// The session cookie layer shared by the pages and the OAuth browser endpoints.
+pub fn session_layer(state: &AppState) -> SessionManagerLayer<crate::store::sessions::SessionRepo> {
     let secure = state.settings.secure_cookies();
-    let sessions = SessionManagerLayer::new(state.sessions.clone())
+    SessionManagerLayer::new(state.sessions.clone())
         .with_name(cookie_name(secure, "portcullis_session"))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -54,7 +55,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .with_path("/")
         // A browser-session cookie; the server enforces idle and absolute timeouts.
         .with_expiry(Expiry::OnSessionEnd)
-        .with_always_save(true);
+        .with_always_save(true)
+}
+
+/// The hosted pages (without the session layer: see [`session_layer`]).
+pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::HOME, get(account::home))
         .route(paths::REGISTER, get(account::register_form).post(account::register))
@@ -68,7 +73,6 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(paths::RESET_PASSWORD, get(recovery::request_form).post(recovery::request))
         .route(paths::RESET_PASSWORD_CONFIRM, get(recovery::confirm_form).post(recovery::confirm))
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(sessions)
 }
 
 pub async fn not_found() -> PageError {

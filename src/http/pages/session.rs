@@ -8,12 +8,17 @@ use tower_sessions::session::Id;
 
 use super::PageError;
 use crate::identity::user::{User, UserId};
+use crate::oauth::authorize::SessionAuth;
+use crate::oauth::tokens::Authentication;
 use crate::secret::{constant_time_eq, random_token};
 use crate::state::AppState;
 use crate::store::sessions::USER_ID_KEY;
 
 const CSRF_KEY: &str = "csrf";
 const AUTH_TIME_KEY: &str = "auth_time";
+/// A stable id for one sign-in (survives id cycling): the `sid` of ID tokens.
+const SID_KEY: &str = "sid";
+const AMR_KEY: &str = "amr";
 /// The form field every state-changing form carries.
 pub const CSRF_FIELD: &str = "csrf_token";
 
@@ -80,14 +85,42 @@ impl BrowserSession {
         self.session.cycle_id().await?;
         self.session.insert(USER_ID_KEY, user.id.to_string()).await?;
         self.session.insert(AUTH_TIME_KEY, self.state.clock.unix()).await?;
+        self.session.insert(SID_KEY, random_token()).await?;
+        self.session.insert(AMR_KEY, vec!["pwd"]).await?;
         self.session.insert(CSRF_KEY, random_token()).await?;
         Ok(())
     }
 
-    /// Ends the session on the server; the cookie is cleared with the response.
+    /// The signed-in user with how and when they authenticated.
+    pub async fn auth(&self) -> Result<Option<SessionAuth>, PageError> {
+        let Some(user) = self.user().await? else { return Ok(None) };
+        let auth = Authentication {
+            auth_time: self.session.get::<i64>(AUTH_TIME_KEY).await?.unwrap_or_default(),
+            amr: self.session.get::<Vec<String>>(AMR_KEY).await?.unwrap_or_else(|| vec!["pwd".into()]),
+            sid: self.session.get::<String>(SID_KEY).await?,
+        };
+        Ok(Some(SessionAuth { user, auth }))
+    }
+
+    /// Ends the session on the server (and the session's online grants); the cookie is
+    /// cleared with the response.
     pub async fn log_out(&self) -> Result<(), PageError> {
+        if let Some(sid) = self.session.get::<String>(SID_KEY).await? {
+            self.state.provider.revoke_session(&sid).await?;
+        }
         self.session.flush().await?;
         Ok(())
+    }
+
+    /// Keeps a value in the session (pending authorization requests).
+    pub async fn put<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), PageError> {
+        self.session.insert(key, value).await?;
+        Ok(())
+    }
+
+    /// Takes a value out of the session.
+    pub async fn take<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, PageError> {
+        Ok(self.session.remove::<T>(key).await?)
     }
 
     /// A new id for the same session (after a password change).

@@ -48,12 +48,13 @@ macro_rules! db_test {
 pub(crate) use db_test;
 
 pub const PASSWORD: &str = "correct horse battery staple";
-
-/// The issuer tests configure: links in mail start with it, whatever Host a request sent.
-pub const ISSUER: &str = "http://id.portcullis.test";
+/// The `SECRET_KEY` of every test app (a CLI run against its database needs the same).
+pub const SECRET_KEY: &str = "test-secret-key-test-secret-key-0123456789";
 
 pub struct TestApp {
+    /// Where the app listens; also its issuer (`http://127.0.0.1:PORT`).
     pub base: String,
+    pub issuer: String,
     /// The SMTP server this app delivers to, when started with one.
     pub smtp: Option<SmtpSink>,
     pub clock: ManualClock,
@@ -83,25 +84,27 @@ pub async fn spawn_app_with_smtp(backend: Backend, customize: impl FnOnce(&mut S
 
 pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let mut settings = Settings::defaults().expect("default settings");
     settings.bind = "127.0.0.1:0".into();
-    settings.issuer = ISSUER.into();
+    settings.issuer = base.clone();
     settings.mail.poll_interval_ms = 100;
     settings.mail.send_timeout_secs = 5;
     settings.data_dir = data_dir.path().to_path_buf();
-    settings.secret_key = Secret::new("test-secret-key-test-secret-key-0123456789");
+    settings.secret_key = Secret::new(SECRET_KEY);
     settings.database_url = Secret::new(match backend {
         Backend::Sqlite => String::new(),
         Backend::Postgres => fresh_postgres_database().await,
     });
     customize(&mut settings);
     let database_url = settings.database_url();
+    let issuer = settings.issuer.clone();
     let clock = ManualClock::new(OffsetDateTime::now_utc());
-    let app = Application::build(settings, Arc::new(clock.clone())).await.expect("application builds");
-    let base = format!("http://127.0.0.1:{}", app.port());
+    let app = Application::build_on(settings, Arc::new(clock.clone()), listener).await.expect("application builds");
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { base, smtp: None, clock, state, database_url, data_dir }
+    TestApp { base, issuer, smtp: None, clock, state, database_url, data_dir }
 }
 
 /// A new, empty database on the PostgreSQL server named by `PORTCULLIS_TEST_POSTGRES_URL`.
@@ -134,7 +137,12 @@ impl TestApp {
     /// A link from a mail, as a path on this test server (the link must start with the
     /// configured issuer).
     pub fn local(&self, link: &str) -> String {
-        link.strip_prefix(ISSUER).unwrap_or_else(|| panic!("{link} does not start with the issuer")).to_string()
+        link.strip_prefix(&self.issuer).unwrap_or_else(|| panic!("{link} does not start with the issuer")).to_string()
+    }
+
+    /// The prefix of links to `path` in mail.
+    pub fn link_to(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
     }
 
     /// One number from a query such as `SELECT COUNT(*) FROM users`.

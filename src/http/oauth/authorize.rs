@@ -1,0 +1,170 @@
+//! `/authorize` (GET and POST) and the consent step. Errors before the client and its exact
+//! redirect URI are verified render a page; after that they go back to the client.
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::paths;
+use crate::http::pages::PageError;
+use crate::http::pages::account::{chrome, login_url_for, with_login_csp};
+use crate::http::pages::error::render;
+use crate::http::pages::form::FormData;
+use crate::http::pages::session::{BrowserSession, CSRF_FIELD};
+use crate::http::pages::views::{ConsentPage, MessagePage, ScopeLine};
+use crate::oauth::authorize::{AuthorizationRequest, Decision, Params, Rejection, return_after_login};
+use crate::oauth::error::{PageError as RequestPageError, RedirectError};
+use crate::state::AppState;
+
+const PENDING_PREFIX: &str = "authz:";
+
+fn params_from(body: &[u8]) -> Params {
+    let form = FormData::parse(body);
+    let (pairs, malformed) = form.into_parts(body);
+    Params::new(pairs, malformed)
+}
+
+pub async fn authorize_get(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, PageError> {
+    authorize(state, session, params_from(uri.query().unwrap_or_default().as_bytes())).await
+}
+
+/// OIDC Core §3.1.2.1: the same request as a form post.
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    if !FormData::is_form(&headers) {
+        return Err(PageError::UnsupportedMediaType);
+    }
+    authorize(state, session, params_from(&body)).await
+}
+
+fn bad_request_page(error: &RequestPageError) -> Response {
+    let page = MessagePage {
+        chrome: Default::default(),
+        title: "Invalid sign-in request",
+        message: format!(
+            "The application that sent you here made a request this server cannot accept ({error}). \
+             Go back to the application and try again; if it keeps happening, tell its owner."
+        ),
+        link: None,
+    };
+    render(StatusCode::BAD_REQUEST, &page)
+}
+
+/// A redirect back to the client (303: right after GET and after a form post alike).
+fn to_client(location: &str) -> Response {
+    Redirect::to(location).into_response()
+}
+
+async fn authorize(state: AppState, session: BrowserSession, params: Params) -> Result<Response, PageError> {
+    let provider = &state.provider;
+    let req = match provider.authorization_request(&params).await {
+        Ok(req) => req,
+        Err(Rejection::Page(e)) => return Ok(bad_request_page(&e)),
+        Err(Rejection::Redirect { redirect_uri, state: st, error }) => {
+            return Ok(to_client(&provider.error_redirect(&redirect_uri, st.as_deref(), &error)));
+        }
+    };
+    let auth = session.auth().await?;
+    let reject = |e: RedirectError| to_client(&provider.error_redirect(&req.redirect_uri, req.state.as_deref(), &e));
+    match provider.decide(&req, auth.as_ref()).await? {
+        Decision::Reject(e) => Ok(reject(e)),
+        Decision::Login => {
+            let back = return_after_login(paths::AUTHORIZE, &params);
+            let reauth = auth.is_some();
+            Ok(Redirect::to(&login_url_for(&back, reauth, req.login_hint.as_deref())).into_response())
+        }
+        Decision::Consent => {
+            let Some(auth) = auth else { return Ok(reject(RedirectError::LoginRequired)) };
+            let id = crate::secret::random_token();
+            session.put(&format!("{PENDING_PREFIX}{id}"), &params.pairs()).await?;
+            Ok(consent_page(&session, &req, &auth.user, id).await?)
+        }
+        Decision::Issue => {
+            let Some(auth) = auth else { return Ok(reject(RedirectError::LoginRequired)) };
+            match provider.issue_code(&req, &auth).await {
+                Ok(location) => Ok(to_client(&location)),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "issuing a code");
+                    Ok(reject(RedirectError::ServerError))
+                }
+            }
+        }
+    }
+}
+
+fn describe(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "Confirm who you are (your account id)",
+        "profile" => "Your name and username",
+        "email" => "Your e-mail address and whether it is confirmed",
+        "offline_access" => "Stay connected when you are not signed in here",
+        _ => "Access to an API on your behalf",
+    }
+}
+
+async fn consent_page(
+    session: &BrowserSession,
+    req: &AuthorizationRequest,
+    user: &crate::identity::user::User,
+    pending: String,
+) -> Result<Response, PageError> {
+    let page = ConsentPage {
+        chrome: chrome(Some(user)),
+        csrf: session.csrf_token().await?,
+        client_name: req.client.display_name().to_string(),
+        scopes: req.scope.iter().map(|s| ScopeLine { name: s.to_string(), description: describe(s) }).collect(),
+        pending,
+    };
+    Ok(with_login_csp(render(StatusCode::OK, &page)))
+}
+
+/// POST /authorize/consent: the user's answer. The pending request is checked again.
+pub async fn consent(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, PageError> {
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let pending = form.text("pending").unwrap_or_default();
+    let stored: Option<Vec<(String, String)>> = session.take(&format!("{PENDING_PREFIX}{pending}")).await?;
+    let Some(pairs) = stored.filter(|_| !pending.is_empty()) else {
+        let page = MessagePage {
+            chrome: Default::default(),
+            title: "Request expired",
+            message: "This approval request is no longer valid. Go back to the application and start again.".into(),
+            link: None,
+        };
+        return Ok(render(StatusCode::BAD_REQUEST, &page));
+    };
+    let provider = &state.provider;
+    let req = match provider.authorization_request(&Params::new(pairs, vec![])).await {
+        Ok(req) => req,
+        Err(Rejection::Page(e)) => return Ok(bad_request_page(&e)),
+        Err(Rejection::Redirect { redirect_uri, state: st, error }) => {
+            return Ok(to_client(&provider.error_redirect(&redirect_uri, st.as_deref(), &error)));
+        }
+    };
+    let reject = |e: RedirectError| to_client(&provider.error_redirect(&req.redirect_uri, req.state.as_deref(), &e));
+    let Some(auth) = session.auth().await? else { return Ok(reject(RedirectError::LoginRequired)) };
+    if form.text("decision") != Ok("allow") {
+        tracing::info!(client_id = %req.client.id, user_id = %auth.user.id, "consent denied");
+        return Ok(reject(RedirectError::AccessDenied));
+    }
+    provider.remember_consent(&req, &auth.user).await?;
+    match provider.issue_code(&req, &auth).await {
+        Ok(location) => Ok(to_client(&location)),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "issuing a code");
+            Ok(reject(RedirectError::ServerError))
+        }
+    }
+}

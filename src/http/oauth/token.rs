@@ -1,0 +1,52 @@
+//! `/token` (RFC 6749 §3.2), `/revoke` (RFC 7009), `/introspect` (RFC 7662).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::client_auth::{TokenForm, client_credentials};
+use super::error::{OAuthError, no_store};
+use crate::oauth::error::TokenError;
+use crate::oauth::grant::TokenParams;
+use crate::state::AppState;
+
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, form: TokenForm) -> Result<Response, OAuthError> {
+    let provider = &state.provider;
+    let creds = client_credentials(&headers, &form)?;
+    let grant_type = form.get("grant_type")?.ok_or(TokenError::InvalidRequest("grant_type is required"))?;
+    if !matches!(grant_type, "authorization_code" | "refresh_token" | "client_credentials") {
+        return Err(TokenError::UnsupportedGrantType.into());
+    }
+    let client = provider.authenticate_client(creds).await?;
+    let response = match grant_type {
+        "authorization_code" => provider.exchange_code(&client, &form).await?,
+        "refresh_token" => provider.refresh(&client, &form).await?,
+        _ => provider.client_credentials(&client, &form).await?,
+    };
+    Ok(no_store(Json(response).into_response()))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: TokenForm,
+) -> Result<Response, OAuthError> {
+    let creds = client_credentials(&headers, &form)?;
+    let client = state.provider.authenticate_client(creds).await?;
+    let token = form.get("token")?.ok_or(TokenError::InvalidRequest("token is required"))?;
+    state.provider.revoke(&client, token, form.get("token_type_hint")?).await?;
+    Ok(no_store(StatusCode::OK.into_response()))
+}
+
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: TokenForm,
+) -> Result<Response, OAuthError> {
+    let creds = client_credentials(&headers, &form)?;
+    let client = state.provider.authenticate_client(creds).await?;
+    let token = form.get("token")?.ok_or(TokenError::InvalidRequest("token is required"))?;
+    let answer = state.provider.introspect(&client, token).await?;
+    Ok(no_store(Json(answer).into_response()))
+}

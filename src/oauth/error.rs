@@ -1,0 +1,121 @@
+//! RFC error codes, split by how they reach the client: shown on a page (before the client
+//! and its redirect URI are verified), sent back on the redirect (RFC 6749 §4.1.2.1, OIDC
+//! Core §3.1.2.6), or answered by the token-side endpoints (RFC 6749 §5.2). Each carries a
+//! public description; server errors say nothing more than `server_error`.
+
+/// Errors shown to the user, never redirected: we cannot trust where to send them.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("unknown or missing client_id")]
+    UnknownClient,
+    #[error("missing or unregistered redirect_uri")]
+    BadRedirectUri,
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+}
+
+/// Errors returned to the client on its redirect URI, with `state` and `iss`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedirectError {
+    InvalidRequest(&'static str),
+    UnauthorizedClient,
+    AccessDenied,
+    UnsupportedResponseType,
+    InvalidScope(&'static str),
+    ServerError,
+    LoginRequired,
+    ConsentRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
+}
+
+impl RedirectError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::InvalidScope(_) => "invalid_scope",
+            Self::ServerError => "server_error",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
+        }
+    }
+
+    pub fn description(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(d) | Self::InvalidScope(d) => d,
+            Self::UnauthorizedClient => "the client may not use this flow",
+            Self::AccessDenied => "the user denied the request",
+            Self::UnsupportedResponseType => "only response_type=code is supported",
+            Self::ServerError => "the server could not complete the request",
+            Self::LoginRequired => "the user must sign in",
+            Self::ConsentRequired => "the user must consent",
+            Self::RequestNotSupported => "request objects are not supported",
+            Self::RequestUriNotSupported => "request_uri is not supported",
+        }
+    }
+}
+
+/// Errors of the token, revocation, introspection and userinfo side.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(&'static str),
+    #[error("invalid_client")]
+    InvalidClient,
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(&'static str),
+    #[error("unauthorized_client")]
+    UnauthorizedClient,
+    #[error("unsupported_grant_type")]
+    UnsupportedGrantType,
+    #[error("invalid_scope: {0}")]
+    InvalidScope(&'static str),
+    #[error("unsupported_token_type")]
+    UnsupportedTokenType,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl TokenError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope(_) => "invalid_scope",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::Internal(_) => "server_error",
+        }
+    }
+
+    pub fn description(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(d) | Self::InvalidGrant(d) | Self::InvalidScope(d) => d,
+            Self::InvalidClient => "client authentication failed",
+            Self::UnauthorizedClient => "the client may not use this grant type",
+            Self::UnsupportedGrantType => "unsupported grant_type",
+            Self::UnsupportedTokenType => "unsupported token type",
+            Self::Internal(_) => "the server could not complete the request",
+        }
+    }
+}
+
+/// Why a bearer token was refused at a resource endpoint (RFC 6750 §3.1).
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    #[error("no bearer token")]
+    Missing,
+    #[error("invalid_token")]
+    InvalidToken,
+    #[error("insufficient_scope")]
+    InsufficientScope,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}

@@ -1,0 +1,91 @@
+//! Redeeming an authorization code. The code is bound to its client, redirect URI and PKCE
+//! challenge; a check that fails for another client does not burn it. Redemption is a
+//! conditional update: of many parallel redemptions one wins, and any second redemption
+//! revokes the grant, with every token the first one issued.
+
+use super::{Issued, TokenParams};
+use crate::oauth::client::{Client, GrantType};
+use crate::oauth::error::TokenError;
+use crate::oauth::pkce::CodeChallenge;
+use crate::oauth::provider::Provider;
+use crate::oauth::scope::Scope;
+use crate::oauth::tokens::{Authentication, TokenResponse};
+use crate::secret::{random_token, token_hash};
+use crate::store::grants::{self, StoredRefresh};
+
+impl Provider {
+    pub async fn exchange_code(&self, client: &Client, params: &impl TokenParams) -> Result<TokenResponse, TokenError> {
+        if !client.allows(GrantType::AuthorizationCode) {
+            return Err(TokenError::UnauthorizedClient);
+        }
+        let code = params.get("code")?.ok_or(TokenError::InvalidRequest("code is required"))?;
+        let redirect_uri = params.get("redirect_uri")?.ok_or(TokenError::InvalidRequest("redirect_uri is required"))?;
+        let verifier = params.get("code_verifier")?.ok_or(TokenError::InvalidRequest("code_verifier is required"))?;
+        let now = self.clock.unix();
+        let hash = token_hash(code);
+
+        let stored =
+            grants::find_code(&self.db, &hash).await?.ok_or(TokenError::InvalidGrant("unknown authorization code"))?;
+        // Checks that do not burn the code: a wrong client, URI or verifier proves nothing.
+        if stored.client_id != client.id {
+            return Err(TokenError::InvalidGrant("the code was issued to another client"));
+        }
+        if stored.redirect_uri != redirect_uri {
+            return Err(TokenError::InvalidGrant("redirect_uri does not match the authorization request"));
+        }
+        if !CodeChallenge::from_stored(stored.code_challenge.clone()).verify(verifier) {
+            return Err(TokenError::InvalidGrant("PKCE verification failed"));
+        }
+        if stored.used_at.is_some() {
+            self.revoke_after_replay(&stored.grant_id, "authorization code").await?;
+            return Err(TokenError::InvalidGrant("the code was already used"));
+        }
+        if stored.expires_at <= now {
+            return Err(TokenError::InvalidGrant("the code expired"));
+        }
+
+        let tx = self.db.begin().await?;
+        if !grants::use_code(&tx, &hash, now).await? {
+            drop(tx);
+            self.revoke_after_replay(&stored.grant_id, "authorization code").await?;
+            return Err(TokenError::InvalidGrant("the code was already used"));
+        }
+        if !grants::grant_live(&tx, &stored.grant_id).await? {
+            return Err(TokenError::InvalidGrant("the authorization was revoked"));
+        }
+        let user = self
+            .grant_user(&tx, &stored.user_id)
+            .await?
+            .ok_or(TokenError::InvalidGrant("the user is no longer active"))?;
+        let scope = Scope::parse(&stored.scope).map_err(|_| TokenError::InvalidGrant("stored scope unreadable"))?;
+        let auth = Authentication {
+            auth_time: stored.auth_time,
+            amr: stored.amr.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            sid: stored.sid.clone(),
+        };
+        let refresh_token = if client.allows(GrantType::RefreshToken) {
+            let token = random_token();
+            let record = StoredRefresh {
+                grant_id: stored.grant_id.clone(),
+                client_id: client.id.clone(),
+                user_id: stored.user_id.clone(),
+                scope: stored.scope.clone(),
+                auth_time: stored.auth_time,
+                amr: stored.amr.clone(),
+                expires_at: now + self.settings.refresh_absolute_ttl_secs,
+                idle_expires_at: now + self.settings.refresh_idle_ttl_secs,
+                used_at: None,
+                successor: None,
+            };
+            grants::insert_refresh(&tx, &token_hash(&token), &record, now).await?;
+            Some(token)
+        } else {
+            None
+        };
+        let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: stored.nonce.as_deref() };
+        let response = self.respond(&user, client, &scope, issued, refresh_token).await?;
+        tx.commit().await?;
+        tracing::info!(client_id = %client.id, user_id = %user.id, "code exchanged");
+        Ok(response)
+    }
+}

@@ -1,0 +1,68 @@
+//! The token endpoint's grants, one file each, and what they share.
+
+/// `authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+pub mod authorization_code;
+/// `client_credentials` (RFC 6749 §4.4).
+pub mod client_credentials;
+/// `refresh_token` with rotation (RFC 6749 §6, RFC 9700 §4.14).
+pub mod refresh_token;
+
+use super::client::Client;
+use super::provider::Provider;
+use super::scope::{OPENID, Scope};
+use super::tokens::{Authentication, TokenResponse};
+use crate::identity::user::{User, UserId};
+use crate::store::{Store, grants, users};
+
+/// Which grant tokens come from, and the authentication behind it.
+pub struct Issued<'a> {
+    pub grant_id: &'a str,
+    pub auth: &'a Authentication,
+    pub nonce: Option<&'a str>,
+}
+
+/// The token request's parameters, each given at most once.
+pub trait TokenParams {
+    fn get(&self, name: &str) -> Result<Option<&str>, super::error::TokenError>;
+}
+
+impl Provider {
+    /// The live, enabled user a grant was made for.
+    pub(super) async fn grant_user(&self, s: &impl Store, user_id: &str) -> anyhow::Result<Option<User>> {
+        let Some(id) = UserId::parse(user_id) else { return Ok(None) };
+        Ok(users::find_by_id(s, id).await?.filter(|u| !u.disabled))
+    }
+
+    /// Access token, ID token when `openid` was granted, and the refresh token given.
+    pub(super) async fn respond(
+        &self,
+        user: &User,
+        client: &Client,
+        scope: &Scope,
+        grant: Issued<'_>,
+        refresh_token: Option<String>,
+    ) -> anyhow::Result<TokenResponse> {
+        let Issued { grant_id, auth, nonce } = grant;
+        let access_token = self.access_token(&user.id.to_string(), client, scope, Some(grant_id), Some(auth)).await?;
+        let id_token = if scope.contains(OPENID) {
+            Some(self.id_token(user, client, scope, nonce, auth, &access_token).await?)
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: self.settings.access_token_ttl_secs,
+            refresh_token,
+            id_token,
+            scope: scope.to_string(),
+        })
+    }
+
+    /// Revokes a grant after a replay, logging why.
+    pub(super) async fn revoke_after_replay(&self, grant_id: &str, what: &str) -> anyhow::Result<()> {
+        let n = grants::revoke_grant(&self.db, grant_id, self.clock.unix()).await?;
+        tracing::warn!(grant_id, revoked = n, "{what} replayed: every token of the grant is revoked");
+        Ok(())
+    }
+}

@@ -1,0 +1,28 @@
+//! The OAuth 2.0 / OpenID Connect provider: clients, keys, the authorization request, the
+//! grants, tokens, revocation, introspection and logout. No axum or SeaORM types here; the
+//! endpoints in `http::oauth` call [`provider::Provider`].
+
+/// Authorization requests: parsing, the checks in order, and the decision.
+pub mod authorize;
+/// Registered clients.
+pub mod client;
+/// RFC error codes, split by how they travel.
+pub mod error;
+/// The grants of the token endpoint, one file each.
+pub mod grant;
+/// Signing keys: generation, rotation, JWKS, signing, verification.
+pub mod keys;
+/// RP-initiated logout.
+pub mod logout;
+/// PKCE S256.
+pub mod pkce;
+/// The provider service and client administration.
+pub mod provider;
+/// Redirect URIs: registration rules and exact matching.
+pub mod redirect;
+/// Revocation (RFC 7009) and introspection (RFC 7662).
+pub mod revocation;
+/// Scopes.
+pub mod scope;
+/// Access and ID tokens: claims, signing, strict verification.
+pub mod tokens;

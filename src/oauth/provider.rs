@@ -1,0 +1,185 @@
+//! The provider service the OAuth endpoints and the CLI call, and client administration.
+
+use std::sync::Arc;
+
+use super::client::{Client, GrantType, valid_client_id};
+use super::error::TokenError;
+use super::keys::{Alg, KeyRing};
+use super::redirect::RedirectUri;
+use super::scope::{OIDC_SCOPES, Scope};
+use crate::clock::SharedClock;
+use crate::config::TokenSettings;
+use crate::crypto::SecretBox;
+use crate::secret::{Secret, random_token, token_hash};
+use crate::store::{Db, clients, grants};
+
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub(super) db: Db,
+    pub(super) keys: Arc<KeyRing>,
+    pub(super) clock: SharedClock,
+    pub(super) settings: TokenSettings,
+    pub(super) issuer: Arc<str>,
+    /// Seals the successor of a rotated refresh token for the concurrency grace window.
+    pub(super) successors: SecretBox,
+    pub(super) id_alg: Alg,
+    pub(super) access_alg: Alg,
+}
+
+/// What `client add` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct NewClient {
+    pub id: String,
+    pub name: String,
+    pub public: bool,
+    pub first_party: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Empty: authorization_code and refresh_token.
+    pub grant_types: Vec<String>,
+    /// Empty: openid profile email offline_access.
+    pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientAdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a client with that id exists")]
+    Taken,
+    #[error("no such client")]
+    NotFound,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// How a request to the token side authenticated its client.
+#[derive(Debug, Default)]
+pub struct ClientCredentials {
+    pub client_id: Option<String>,
+    pub secret: Option<Secret>,
+}
+
+impl Provider {
+    pub fn new(
+        db: Db,
+        keys: Arc<KeyRing>,
+        clock: SharedClock,
+        settings: TokenSettings,
+        issuer: &str,
+        successors: SecretBox,
+    ) -> Self {
+        let id_alg = Alg::parse(&settings.id_token_alg).unwrap_or(Alg::RS256);
+        let access_alg = Alg::parse(&settings.access_token_alg).unwrap_or(Alg::ES256);
+        Self { db, keys, clock, settings, issuer: issuer.trim_end_matches('/').into(), successors, id_alg, access_alg }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    pub fn id_token_alg(&self) -> Alg {
+        self.id_alg
+    }
+
+    pub async fn client(&self, id: &str) -> anyhow::Result<Option<Client>> {
+        clients::find(&self.db, id).await
+    }
+
+    pub async fn clients(&self) -> anyhow::Result<Vec<Client>> {
+        clients::list(&self.db).await
+    }
+
+    /// Registers a client; confidential clients get a secret, returned once.
+    pub async fn register_client(&self, new: NewClient) -> Result<(Client, Option<Secret>), ClientAdminError> {
+        let invalid = |m: String| ClientAdminError::Invalid(m);
+        if !valid_client_id(&new.id) {
+            return Err(invalid("--id: 1 to 128 letters, digits, '.', '_', '-' or ':'".into()));
+        }
+        let redirect_uris = new
+            .redirect_uris
+            .iter()
+            .map(|r| RedirectUri::register(r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(invalid)?;
+        let post_logout_redirect_uris = new
+            .post_logout_redirect_uris
+            .iter()
+            .map(|r| RedirectUri::register(r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(invalid)?;
+        let grant_names = if new.grant_types.is_empty() {
+            vec!["authorization_code".to_string(), "refresh_token".to_string()]
+        } else {
+            new.grant_types.clone()
+        };
+        let mut grant_types = Vec::new();
+        for g in &grant_names {
+            let grant = GrantType::parse(g).ok_or_else(|| invalid(format!("--grant: unknown grant type {g:?}")))?;
+            if !grant_types.contains(&grant) {
+                grant_types.push(grant);
+            }
+        }
+        if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+            return Err(invalid("the authorization_code grant needs at least one --redirect-uri".into()));
+        }
+        if new.public && grant_types.contains(&GrantType::ClientCredentials) {
+            return Err(invalid("public clients cannot use client_credentials".into()));
+        }
+        let scope_text = if new.scopes.is_empty() { OIDC_SCOPES.join(" ") } else { new.scopes.join(" ") };
+        let scopes = Scope::parse(&scope_text).map_err(|m| invalid(format!("--scope: {m}")))?;
+        let secret = (!new.public).then(|| Secret::new(random_token()));
+        let client = Client {
+            id: new.id,
+            name: new.name,
+            secret_hash: secret.as_ref().map(|s| token_hash(s.expose())),
+            public: new.public,
+            first_party: new.first_party,
+            redirect_uris,
+            post_logout_redirect_uris,
+            grant_types,
+            scopes,
+            audiences: new.audiences,
+        };
+        if !clients::insert(&self.db, &client, self.clock.unix()).await? {
+            return Err(ClientAdminError::Taken);
+        }
+        Ok((client, secret))
+    }
+
+    pub async fn remove_client(&self, id: &str) -> Result<(), ClientAdminError> {
+        if clients::remove(&self.db, id).await? { Ok(()) } else { Err(ClientAdminError::NotFound) }
+    }
+
+    /// A new secret for a confidential client; the old one stops working at once.
+    pub async fn rotate_client_secret(&self, id: &str) -> Result<Secret, ClientAdminError> {
+        let secret = Secret::new(random_token());
+        if clients::set_secret_hash(&self.db, id, &token_hash(secret.expose()), self.clock.unix()).await? {
+            Ok(secret)
+        } else {
+            Err(ClientAdminError::NotFound)
+        }
+    }
+
+    /// Client authentication on the token side: a public client names itself and presents
+    /// no secret; a confidential one must present its secret (compared in constant time).
+    pub async fn authenticate_client(&self, creds: ClientCredentials) -> Result<Client, TokenError> {
+        let Some(id) = creds.client_id.filter(|id| !id.is_empty()) else { return Err(TokenError::InvalidClient) };
+        let Some(client) = self.client(&id).await? else { return Err(TokenError::InvalidClient) };
+        match (client.public, &creds.secret) {
+            (true, None) => Ok(client),
+            (false, Some(secret)) if client.secret_matches(secret.expose()) => Ok(client),
+            _ => Err(TokenError::InvalidClient),
+        }
+    }
+
+    /// At logout: the session's online grants (and so their refresh tokens) end.
+    pub async fn revoke_session(&self, sid: &str) -> anyhow::Result<u64> {
+        grants::revoke_for_session(&self.db, sid, self.clock.unix()).await
+    }
+}

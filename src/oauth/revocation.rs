@@ -1,0 +1,87 @@
+//! Revocation (RFC 7009) and introspection (RFC 7662).
+
+use serde_json::{Value, json};
+
+use super::client::Client;
+use super::error::{BearerError, TokenError};
+use super::provider::Provider;
+use crate::secret::token_hash;
+use crate::store::grants;
+
+impl Provider {
+    /// Revokes a refresh token (ending its whole grant) or an access token (by `jti`), if it
+    /// was issued to `client`. Unknown tokens and other clients' tokens change nothing and
+    /// answer the same; a storage failure is an error, never a false success.
+    pub async fn revoke(&self, client: &Client, token: &str, hint: Option<&str>) -> Result<(), TokenError> {
+        // RFC 7009 §2.1: the hint only orders the search, and both kinds are looked at anyway.
+        let _ = hint;
+        let now = self.clock.unix();
+        if let Some(stored) = grants::find_refresh(&self.db, &token_hash(token)).await? {
+            if stored.client_id == client.id {
+                grants::revoke_grant(&self.db, &stored.grant_id, now).await?;
+                tracing::info!(client_id = %client.id, "refresh token revoked with its grant");
+            }
+            return Ok(());
+        }
+        match self.verify_access_token(token, &self.issuer).await {
+            Ok(claims) if claims.client_id == client.id => {
+                grants::revoke_jti(&self.db, &claims.jti, claims.exp + 60).await?;
+                tracing::info!(client_id = %client.id, "access token revoked");
+                Ok(())
+            }
+            Ok(_) | Err(BearerError::InvalidToken | BearerError::Missing | BearerError::InsufficientScope) => Ok(()),
+            Err(BearerError::Internal(e)) => Err(TokenError::Internal(e)),
+        }
+    }
+
+    /// What a confidential client may learn about a token: `active: false` for anything not
+    /// live; refresh tokens only to the client they were issued to.
+    pub async fn introspect(&self, client: &Client, token: &str) -> Result<Value, TokenError> {
+        if client.public {
+            return Err(TokenError::InvalidClient);
+        }
+        let now = self.clock.unix();
+        let inactive = json!({ "active": false });
+        if let Some(stored) = grants::find_refresh(&self.db, &token_hash(token)).await? {
+            let live = stored.client_id == client.id
+                && stored.used_at.is_none()
+                && stored.expires_at > now
+                && stored.idle_expires_at > now
+                && grants::grant_live(&self.db, &stored.grant_id).await?
+                && self.grant_user(&self.db, &stored.user_id).await?.is_some();
+            if !live {
+                return Ok(inactive);
+            }
+            return Ok(json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "client_id": stored.client_id,
+                "sub": stored.user_id,
+                "scope": stored.scope,
+                "exp": stored.idle_expires_at.min(stored.expires_at),
+                "iss": &*self.issuer,
+            }));
+        }
+        // Every access token carries this issuer in `aud`, so this check accepts all of ours.
+        let claims = match self.verify_access_token(token, &self.issuer).await {
+            Ok(c) => c,
+            Err(BearerError::Internal(e)) => return Err(TokenError::Internal(e)),
+            Err(_) => return Ok(inactive),
+        };
+        if claims.gid.is_some() && self.grant_user(&self.db, &claims.sub).await?.is_none() {
+            return Ok(inactive);
+        }
+        Ok(json!({
+            "active": true,
+            "token_type": "access_token",
+            "client_id": claims.client_id,
+            "sub": claims.sub,
+            "scope": claims.scope.to_string(),
+            "exp": claims.exp,
+            "iat": claims.iat,
+            "jti": claims.jti,
+            "aud": claims.aud,
+            "iss": &*self.issuer,
+        }))
+    }
+}

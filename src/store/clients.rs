@@ -1,0 +1,86 @@
+//! The `oauth_clients` table. List columns hold JSON arrays.
+
+use anyhow::Context;
+
+use super::{Db, Store, execute, query_all, query_one};
+use crate::oauth::client::{Client, GrantType};
+use crate::oauth::redirect::RedirectUri;
+use crate::oauth::scope::Scope;
+
+const COLUMNS: &str = "id, name, secret_hash, is_public, first_party, redirect_uris, post_logout_redirect_uris, grant_types, scopes, audiences";
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn from_row(r: &sea_orm::QueryResult) -> anyhow::Result<Client> {
+    let list = |i: usize| -> anyhow::Result<Vec<String>> {
+        let raw: String = r.try_get_by_index(i)?;
+        serde_json::from_str(&raw).context("client list column")
+    };
+    Ok(Client {
+        id: r.try_get_by_index(0)?,
+        name: r.try_get_by_index(1)?,
+        secret_hash: r.try_get_by_index(2)?,
+        public: r.try_get_by_index(3)?,
+        first_party: r.try_get_by_index(4)?,
+        redirect_uris: list(5)?.into_iter().map(RedirectUri::from_stored).collect(),
+        post_logout_redirect_uris: list(6)?.into_iter().map(RedirectUri::from_stored).collect(),
+        grant_types: list(7)?.iter().filter_map(|g| GrantType::parse(g)).collect(),
+        scopes: Scope::from_names(list(8)?),
+        audiences: list(9)?,
+    })
+}
+
+pub async fn find(s: &impl Store, id: &str) -> anyhow::Result<Option<Client>> {
+    let row = query_one(s, &format!("SELECT {COLUMNS} FROM oauth_clients WHERE id = $1"), vec![id.into()])
+        .await
+        .context("loading a client")?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn list(db: &Db) -> anyhow::Result<Vec<Client>> {
+    let rows = query_all(db, &format!("SELECT {COLUMNS} FROM oauth_clients ORDER BY id"), vec![])
+        .await
+        .context("listing clients")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Inserts a client; false when the id is taken.
+pub async fn insert(db: &Db, c: &Client, now: i64) -> anyhow::Result<bool> {
+    let inserted = execute(
+        db,
+        &format!("INSERT INTO oauth_clients ({COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) ON CONFLICT (id) DO NOTHING"),
+        vec![
+            c.id.clone().into(),
+            c.name.clone().into(),
+            c.secret_hash.clone().into(),
+            c.public.into(),
+            c.first_party.into(),
+            json_list(&c.redirect_uris.iter().map(|r| r.as_str().to_string()).collect::<Vec<_>>()).into(),
+            json_list(&c.post_logout_redirect_uris.iter().map(|r| r.as_str().to_string()).collect::<Vec<_>>()).into(),
+            json_list(&c.grant_types.iter().map(|g| g.as_str().to_string()).collect::<Vec<_>>()).into(),
+            json_list(&c.scopes.iter().map(str::to_string).collect::<Vec<_>>()).into(),
+            json_list(&c.audiences).into(),
+            now.into(),
+        ],
+    )
+    .await
+    .context("storing a client")?;
+    Ok(inserted == 1)
+}
+
+pub async fn remove(db: &Db, id: &str) -> anyhow::Result<bool> {
+    Ok(execute(db, "DELETE FROM oauth_clients WHERE id = $1", vec![id.into()]).await.context("removing a client")? == 1)
+}
+
+pub async fn set_secret_hash(db: &Db, id: &str, hash: &str, now: i64) -> anyhow::Result<bool> {
+    Ok(execute(
+        db,
+        "UPDATE oauth_clients SET secret_hash = $1, updated_at = $2 WHERE id = $3 AND is_public = $4",
+        vec![hash.into(), now.into(), id.into(), false.into()],
+    )
+    .await
+    .context("rotating a client secret")?
+        == 1)
+}

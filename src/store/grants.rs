@@ -1,0 +1,291 @@
+//! Grants, authorization codes, refresh tokens, consents and revoked token ids. A grant is
+//! what one authorization produced; revoking it ends every token issued from it.
+
+use anyhow::Context;
+
+use super::{Store, execute, query_one};
+use crate::identity::user::UserId;
+
+/// A new grant (one authorization of one client by one user).
+pub async fn insert_grant(
+    s: &impl Store,
+    id: &str,
+    user: UserId,
+    client_id: &str,
+    sid: Option<&str>,
+    offline: bool,
+    now: i64,
+) -> anyhow::Result<()> {
+    execute(
+        s,
+        "INSERT INTO grants (id, user_id, client_id, sid, offline, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        vec![
+            id.into(),
+            user.to_string().into(),
+            client_id.into(),
+            sid.map(str::to_string).into(),
+            offline.into(),
+            now.into(),
+        ],
+    )
+    .await
+    .context("storing a grant")?;
+    Ok(())
+}
+
+/// Is the grant still live (exists, not revoked)?
+pub async fn grant_live(s: &impl Store, id: &str) -> anyhow::Result<bool> {
+    let row = query_one(s, "SELECT 1 FROM grants WHERE id = $1 AND revoked_at IS NULL", vec![id.into()])
+        .await
+        .context("checking a grant")?;
+    Ok(row.is_some())
+}
+
+pub async fn revoke_grant(s: &impl Store, id: &str, now: i64) -> anyhow::Result<u64> {
+    execute(s, "UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", vec![now.into(), id.into()])
+        .await
+        .context("revoking a grant")
+}
+
+/// Everything a user ever authorized (password change or reset, account disabled).
+pub async fn revoke_all_for_user(s: &impl Store, user: UserId, now: i64) -> anyhow::Result<u64> {
+    execute(
+        s,
+        "UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        vec![now.into(), user.to_string().into()],
+    )
+    .await
+    .context("revoking a user's grants")
+}
+
+/// The online (non-`offline_access`) grants of one browser session, at logout.
+pub async fn revoke_for_session(s: &impl Store, sid: &str, now: i64) -> anyhow::Result<u64> {
+    execute(
+        s,
+        "UPDATE grants SET revoked_at = $1 WHERE sid = $2 AND offline = $3 AND revoked_at IS NULL",
+        vec![now.into(), sid.into(), false.into()],
+    )
+    .await
+    .context("revoking a session's grants")
+}
+
+/// An authorization code as stored.
+#[derive(Debug, Clone)]
+pub struct StoredCode {
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub sid: Option<String>,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+pub async fn insert_code(s: &impl Store, code_hash: &str, c: &StoredCode) -> anyhow::Result<()> {
+    execute(
+        s,
+        "INSERT INTO authorization_codes (code_hash, grant_id, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, sid, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        vec![
+            code_hash.into(),
+            c.grant_id.clone().into(),
+            c.client_id.clone().into(),
+            c.user_id.clone().into(),
+            c.redirect_uri.clone().into(),
+            c.scope.clone().into(),
+            c.nonce.clone().into(),
+            c.code_challenge.clone().into(),
+            c.auth_time.into(),
+            c.amr.clone().into(),
+            c.sid.clone().into(),
+            c.expires_at.into(),
+        ],
+    )
+    .await
+    .context("storing an authorization code")?;
+    Ok(())
+}
+
+pub async fn find_code(s: &impl Store, code_hash: &str) -> anyhow::Result<Option<StoredCode>> {
+    let row = query_one(
+        s,
+        "SELECT grant_id, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, sid, expires_at, used_at \
+         FROM authorization_codes WHERE code_hash = $1",
+        vec![code_hash.into()],
+    )
+    .await
+    .context("loading an authorization code")?;
+    row.map(|r| {
+        Ok(StoredCode {
+            grant_id: r.try_get_by_index(0)?,
+            client_id: r.try_get_by_index(1)?,
+            user_id: r.try_get_by_index(2)?,
+            redirect_uri: r.try_get_by_index(3)?,
+            scope: r.try_get_by_index(4)?,
+            nonce: r.try_get_by_index(5)?,
+            code_challenge: r.try_get_by_index(6)?,
+            auth_time: r.try_get_by_index(7)?,
+            amr: r.try_get_by_index(8)?,
+            sid: r.try_get_by_index(9)?,
+            expires_at: r.try_get_by_index(10)?,
+            used_at: r.try_get_by_index(11)?,
+        })
+    })
+    .transpose()
+}
+
+/// Redeems a code: true for exactly one caller while it is unused and unexpired.
+pub async fn use_code(s: &impl Store, code_hash: &str, now: i64) -> anyhow::Result<bool> {
+    Ok(execute(
+        s,
+        "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1",
+        vec![now.into(), code_hash.into()],
+    )
+    .await
+    .context("redeeming an authorization code")?
+        == 1)
+}
+
+/// A refresh token as stored.
+#[derive(Debug, Clone)]
+pub struct StoredRefresh {
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub expires_at: i64,
+    pub idle_expires_at: i64,
+    pub used_at: Option<i64>,
+    pub successor: Option<String>,
+}
+
+pub async fn insert_refresh(s: &impl Store, token_hash: &str, r: &StoredRefresh, now: i64) -> anyhow::Result<()> {
+    execute(
+        s,
+        "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, auth_time, amr, created_at, expires_at, idle_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        vec![
+            token_hash.into(),
+            r.grant_id.clone().into(),
+            r.client_id.clone().into(),
+            r.user_id.clone().into(),
+            r.scope.clone().into(),
+            r.auth_time.into(),
+            r.amr.clone().into(),
+            now.into(),
+            r.expires_at.into(),
+            r.idle_expires_at.into(),
+        ],
+    )
+    .await
+    .context("storing a refresh token")?;
+    Ok(())
+}
+
+pub async fn find_refresh(s: &impl Store, token_hash: &str) -> anyhow::Result<Option<StoredRefresh>> {
+    let row = query_one(
+        s,
+        "SELECT grant_id, client_id, user_id, scope, auth_time, amr, expires_at, idle_expires_at, used_at, successor \
+         FROM refresh_tokens WHERE token_hash = $1",
+        vec![token_hash.into()],
+    )
+    .await
+    .context("loading a refresh token")?;
+    row.map(|r| {
+        Ok(StoredRefresh {
+            grant_id: r.try_get_by_index(0)?,
+            client_id: r.try_get_by_index(1)?,
+            user_id: r.try_get_by_index(2)?,
+            scope: r.try_get_by_index(3)?,
+            auth_time: r.try_get_by_index(4)?,
+            amr: r.try_get_by_index(5)?,
+            expires_at: r.try_get_by_index(6)?,
+            idle_expires_at: r.try_get_by_index(7)?,
+            used_at: r.try_get_by_index(8)?,
+            successor: r.try_get_by_index(9)?,
+        })
+    })
+    .transpose()
+}
+
+/// Rotates a refresh token: marks it used and records its (sealed) successor, for exactly
+/// one caller.
+pub async fn rotate_refresh(
+    s: &impl Store,
+    token_hash: &str,
+    sealed_successor: &str,
+    now: i64,
+) -> anyhow::Result<bool> {
+    Ok(execute(
+        s,
+        "UPDATE refresh_tokens SET used_at = $1, successor = $2 WHERE token_hash = $3 AND used_at IS NULL",
+        vec![now.into(), sealed_successor.into(), token_hash.into()],
+    )
+    .await
+    .context("rotating a refresh token")?
+        == 1)
+}
+
+/// The scope a user granted a client, if any.
+pub async fn consent(s: &impl Store, user: UserId, client_id: &str) -> anyhow::Result<Option<String>> {
+    let row = query_one(
+        s,
+        "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2",
+        vec![user.to_string().into(), client_id.into()],
+    )
+    .await
+    .context("loading a consent")?;
+    Ok(row.map(|r| r.try_get_by_index::<String>(0)).transpose()?)
+}
+
+pub async fn save_consent(s: &impl Store, user: UserId, client_id: &str, scope: &str, now: i64) -> anyhow::Result<()> {
+    execute(
+        s,
+        "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, client_id) DO UPDATE SET scope = $3, granted_at = $4",
+        vec![user.to_string().into(), client_id.into(), scope.into(), now.into()],
+    )
+    .await
+    .context("saving a consent")?;
+    Ok(())
+}
+
+pub async fn revoke_jti(s: &impl Store, jti: &str, expires_at: i64) -> anyhow::Result<()> {
+    execute(
+        s,
+        "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+        vec![jti.into(), expires_at.into()],
+    )
+    .await
+    .context("revoking an access token")?;
+    Ok(())
+}
+
+pub async fn jti_revoked(s: &impl Store, jti: &str) -> anyhow::Result<bool> {
+    Ok(query_one(s, "SELECT 1 FROM revoked_tokens WHERE jti = $1", vec![jti.into()])
+        .await
+        .context("checking a token id")?
+        .is_some())
+}
+
+/// Housekeeping: codes, refresh tokens and revoked ids past their expiry; revoked grants
+/// once nothing issued from them can be alive (`grace` after revocation).
+pub async fn purge_expired(s: &impl Store, now: i64, grace: i64) -> anyhow::Result<u64> {
+    let mut n = 0;
+    for (sql, at) in [
+        ("DELETE FROM authorization_codes WHERE expires_at < $1", now - 600),
+        ("DELETE FROM refresh_tokens WHERE expires_at < $1", now),
+        ("DELETE FROM revoked_tokens WHERE expires_at < $1", now),
+        ("DELETE FROM grants WHERE revoked_at IS NOT NULL AND revoked_at < $1", now - grace),
+    ] {
+        n += execute(s, sql, vec![at.into()]).await.context("purging expired grants")?;
+    }
+    Ok(n)
+}
