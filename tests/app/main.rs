@@ -5,12 +5,15 @@
 mod helpers;
 
 mod account_flow;
+mod authorize;
 mod bad_input;
 mod cli;
 mod mail;
+mod oidc_flow;
 mod operations;
 mod recovery;
 mod security;
 mod sessions;
 mod throttling;
+mod token;
 mod verification;

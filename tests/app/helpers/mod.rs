@@ -1,6 +1,7 @@
 //! Test harness: spawns the real application and drives it like a browser would.
 
 mod browser;
+pub mod oidc;
 mod smtp;
 
 use std::sync::Arc;
