@@ -47,7 +47,8 @@ db_test!(
         app.web_client("rp").await;
         let (_, challenge) = pkce();
         let browser = app.browser();
-        let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+        type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+        let cases: Vec<Case> = vec![
             ("no PKCE", vec![("code_challenge", ""), ("code_challenge_method", "")], "invalid_request"),
             ("plain PKCE", vec![("code_challenge_method", "plain")], "invalid_request"),
             ("PKCE without method", vec![("code_challenge_method", "")], "invalid_request"),

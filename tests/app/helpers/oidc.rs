@@ -20,17 +20,12 @@ pub struct TestClient {
     pub secret: Option<String>,
 }
 
+#[derive(Default)]
 pub struct ClientSpec<'a> {
     pub public: bool,
     pub first_party: bool,
     pub grants: &'a [&'a str],
     pub scopes: &'a [&'a str],
-}
-
-impl Default for ClientSpec<'_> {
-    fn default() -> Self {
-        Self { public: false, first_party: false, grants: &[], scopes: &[] }
-    }
 }
 
 impl TestApp {
