@@ -115,6 +115,14 @@ impl std::fmt::Debug for KeyRing {
     }
 }
 
+/// The `kid` of a compact JWS, read without trusting anything else in it.
+fn kid_of(token: &str) -> Option<String> {
+    use base64::Engine;
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?;
+    let header: serde_json::Value = serde_json::from_slice(&header).ok()?;
+    header.get("kid")?.as_str().map(str::to_string)
+}
+
 fn new_kid() -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<12>())
@@ -238,7 +246,15 @@ impl KeyRing {
         if token.split('.').count() != 3 || token.len() > 16 * 1024 {
             return Err(VerifyError::Malformed);
         }
-        let set = self.current().await?;
+        let mut set = self.current().await?;
+        // A kid we do not know may be a key another node just published: look once more,
+        // at most every few seconds.
+        if let Some(kid) = kid_of(token)
+            && !set.by_kid.contains_key(&kid)
+            && self.clock.unix() - set.loaded_at >= 5
+        {
+            set = self.reload().await?;
+        }
         let refusal: std::sync::Mutex<Option<VerifyError>> = std::sync::Mutex::new(None);
         let refuse = |e: VerifyError| {
             if let Ok(mut slot) = refusal.lock() {

@@ -284,6 +284,13 @@ pub async fn purge_expired(s: &impl Store, now: i64, grace: i64) -> anyhow::Resu
         ("DELETE FROM refresh_tokens WHERE expires_at < $1", now),
         ("DELETE FROM revoked_tokens WHERE expires_at < $1", now),
         ("DELETE FROM grants WHERE revoked_at IS NOT NULL AND revoked_at < $1", now - grace),
+        // Grants nothing live can come from any more: no unexpired refresh token, and older
+        // than any access token or code they issued.
+        (
+            "DELETE FROM grants WHERE created_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM refresh_tokens r WHERE r.grant_id = grants.id AND r.expires_at > $1)",
+            now - grace - 3600,
+        ),
     ] {
         n += execute(s, sql, vec![at.into()]).await.context("purging expired grants")?;
     }

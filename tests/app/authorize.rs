@@ -147,3 +147,26 @@ db_test!(
         assert!(param(&back, "code").is_some(), "and does not loop");
     }
 );
+
+db_test!(
+    async fn an_id_token_hint_for_another_user_never_yields_a_code_for_the_current_one(backend) {
+        let app = spawn_app(backend).await;
+        app.browser().register("alice", "alice@example.com", PASSWORD).await;
+        app.browser().register("bobby", "bobby@example.com", PASSWORD).await;
+        let client = app.client("first", crate::helpers::oidc::ClientSpec { first_party: true, ..Default::default() }).await;
+        let (verifier, challenge) = pkce();
+        let alice = app.browser();
+        let back = drive(&alice, &authorize_path("first", &challenge, &[]), ("alice", PASSWORD), Consent::Allow).await;
+        let tokens = app.exchange(&client, &param(&back, "code").unwrap(), &verifier).await.1;
+        let alice_hint = tokens["id_token"].as_str().unwrap();
+
+        let bob = app.browser();
+        bob.login("bobby", PASSWORD).await;
+        let res = bob.get(&authorize_path("first", &challenge, &[("id_token_hint", alice_hint)])).await;
+        let loc = location(&res);
+        assert_eq!(param(&loc, "error").as_deref(), Some("login_required"), "{loc}");
+        assert!(param(&loc, "code").is_none());
+        let res = alice.get(&authorize_path("first", &challenge, &[("id_token_hint", alice_hint), ("prompt", "none")])).await;
+        assert!(param(&location(&res), "code").is_some(), "the hinted user gets a code");
+    }
+);

@@ -85,3 +85,26 @@ fn an_unknown_key_in_a_config_file_stops_the_server_naming_the_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("idle_timout_secs"), "{stderr}");
 }
+
+db_test!(
+    async fn client_add_refuses_dangerous_redirect_uris_and_prints_a_secret_once(backend) {
+        let app = spawn_app(backend).await;
+        for uri in ["javascript:alert(1)", "data:text/html,x", "http://app.example/cb", "https://app.example/cb#x"] {
+            let out = portcullis(&app, &["client", "add", "--id", "bad", "--redirect-uri", uri], "");
+            assert_eq!(out.status.code(), Some(1), "{uri}");
+            assert!(String::from_utf8_lossy(&out.stderr).starts_with("error:"), "{uri}");
+        }
+        let out = portcullis(&app, &["client", "add", "--id", "good", "--redirect-uri", "https://app.example/cb"], "");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && stdout.contains("client_secret: "), "{stdout}");
+        let secret = stdout.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap();
+        let stored = app.scalar("SELECT COUNT(*) FROM oauth_clients WHERE secret_hash IS NOT NULL").await;
+        assert_eq!(stored, 1);
+        let raw: i64 = app.scalar(&format!("SELECT COUNT(*) FROM oauth_clients WHERE secret_hash = '{secret}'")).await;
+        assert_eq!(raw, 0, "the secret is stored hashed");
+        let list = portcullis(&app, &["client", "list"], "");
+        assert!(String::from_utf8_lossy(&list.stdout).contains("good  confidential"));
+        assert!(portcullis(&app, &["client", "remove", "--id", "good"], "").status.success());
+        assert_eq!(portcullis(&app, &["client", "remove", "--id", "good"], "").status.code(), Some(1));
+    }
+);
