@@ -83,6 +83,9 @@ pub enum ClientCommand {
         /// A client of your own: users are not asked for consent.
         #[arg(long)]
         first_party: bool,
+        /// Users must sign in with a second factor (TOTP) to use this client.
+        #[arg(long)]
+        require_mfa: bool,
     },
     /// List clients.
     List,
@@ -263,6 +266,7 @@ async fn run_client(state: &crate::state::AppState, command: ClientCommand) -> a
             audiences,
             name,
             first_party,
+            require_mfa,
         } => {
             let new = NewClient {
                 name: name.unwrap_or_else(|| id.clone()),
@@ -274,6 +278,7 @@ async fn run_client(state: &crate::state::AppState, command: ClientCommand) -> a
                 grant_types: split(grants),
                 scopes: split(scopes),
                 audiences: split(audiences),
+                require_mfa,
             };
             let (client, secret) = state.provider.register_client(new).await.map_err(fail)?;
             println!("client_id: {}", client.id);

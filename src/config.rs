@@ -100,6 +100,7 @@ pub struct AccountSettings {
     pub reset_token_lifetime_secs: i64,
     pub reset_max_per_address: u32,
     pub reset_max_per_ip: u32,
+    pub totp_issuer: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -186,6 +187,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PORTCULLIS_RESET_TOKEN_LIFETIME", "account.reset_token_lifetime_secs"),
     ("PORTCULLIS_RESET_MAX_PER_ADDRESS", "account.reset_max_per_address"),
     ("PORTCULLIS_RESET_MAX_PER_IP", "account.reset_max_per_ip"),
+    ("PORTCULLIS_TOTP_ISSUER", "account.totp_issuer"),
     ("PORTCULLIS_ID_TOKEN_ALG", "tokens.id_token_alg"),
     ("PORTCULLIS_ACCESS_TOKEN_ALG", "tokens.access_token_alg"),
     ("PORTCULLIS_ACCESS_TOKEN_TTL", "tokens.access_token_ttl_secs"),

@@ -15,7 +15,7 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::identity::accounts::Accounts;
-use crate::identity::password::{PasswordHasher, PasswordPolicy};
+use crate::identity::password::PasswordHasher;
 use crate::mail::Outbox;
 use crate::mail::transport::Transport;
 use crate::mail::worker::Worker;
@@ -59,16 +59,14 @@ impl Services {
             settings.session.idle_timeout_secs,
             settings.session.absolute_timeout_secs,
         );
-        let policy = PasswordPolicy { min_length: p.min_length, max_bytes: p.max_bytes };
         let outbox = Outbox::new(settings.public_url());
         let accounts = Accounts::new(
             db.clone(),
             hasher,
             outbox.clone(),
             clock.clone(),
-            policy,
-            settings.login.clone(),
-            settings.account.clone(),
+            &settings,
+            SecretBox::derive(&secret_key, "totp-secrets")?,
         );
         let trusted_proxies = settings.trusted_proxies()?.into();
         let keys = Arc::new(KeyRing::new(db.clone(), clock.clone(), SecretBox::derive(&secret_key, "signing-keys")?));

@@ -61,6 +61,9 @@ pub struct LoginAttempt {
 #[derive(Debug)]
 pub struct LoggedIn {
     pub user: User,
+    /// The password was right and the account has 2FA: the sign-in is not complete until
+    /// the second factor is proven.
+    pub second_factor_required: bool,
     /// A new known-device token to hand to the browser (none when its token is still good).
     pub new_device_token: Option<Secret>,
 }
@@ -111,6 +114,10 @@ pub struct Accounts {
     pub(super) policy: PasswordPolicy,
     pub(super) login: LoginSettings,
     pub(super) account: AccountSettings,
+    /// Seals TOTP secrets at rest.
+    pub(super) totp_box: crate::crypto::SecretBox,
+    /// The issuer name authenticator apps show.
+    pub(super) totp_issuer: String,
 }
 
 /// A fresh single-use token and the hash that is stored for it.
@@ -126,11 +133,21 @@ impl Accounts {
         hasher: PasswordHasher,
         outbox: Outbox,
         clock: SharedClock,
-        policy: PasswordPolicy,
-        login: LoginSettings,
-        account: AccountSettings,
+        settings: &crate::config::Settings,
+        totp_box: crate::crypto::SecretBox,
     ) -> Self {
-        Self { db, hasher, outbox, clock, policy, login, account }
+        let p = &settings.password;
+        Self {
+            db,
+            hasher,
+            outbox,
+            clock,
+            policy: PasswordPolicy { min_length: p.min_length, max_bytes: p.max_bytes },
+            login: settings.login.clone(),
+            account: settings.account.clone(),
+            totp_box,
+            totp_issuer: settings.account.totp_issuer.clone(),
+        }
     }
 
     pub fn password_policy(&self) -> &PasswordPolicy {
@@ -272,8 +289,9 @@ impl Accounts {
                     }
                     _ => Some(self.remember_device(user.id).await?),
                 };
-                tracing::info!(user_id = %user.id, "login succeeded");
-                Ok(LoggedIn { user, new_device_token })
+                let second_factor_required = self.mfa_enabled(user.id).await?;
+                tracing::info!(user_id = %user.id, second_factor_required, "password accepted");
+                Ok(LoggedIn { user, second_factor_required, new_device_token })
             }
             found => {
                 if let (true, Some(hash)) = (trusted, &device_hash) {

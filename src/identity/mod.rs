@@ -5,6 +5,8 @@
 pub mod accounts;
 /// E-mail addresses, parsed and normalized for uniqueness.
 pub mod email;
+/// Two-factor authentication: TOTP and recovery codes.
+pub mod mfa;
 /// Password policy, normalization and argon2id hashing.
 pub mod password;
 /// Changes users make to their own account; confirming addresses.

@@ -17,6 +17,8 @@ pub enum Mail {
     PasswordChanged { name: String, reset_link: String },
     /// Sent to the old address when the account's address changes.
     EmailChanged { name: String, new_address: String },
+    /// A change to how the account signs in (two-factor authentication, recovery codes).
+    SecurityNotice { name: String, what: String },
 }
 
 pub struct Rendered {
@@ -55,6 +57,7 @@ pair!(ExistsText, ExistsHtml, "email/account_exists.txt", "email/account_exists.
 pair!(ResetText, ResetHtml, "email/password_reset.txt", "email/password_reset.html");
 pair!(ChangedText, ChangedHtml, "email/password_changed.txt", "email/password_changed.html");
 pair!(EmailChangedText, EmailChangedHtml, "email/email_changed.txt", "email/email_changed.html");
+pair!(NoticeText, NoticeHtml, "email/security_notice.txt", "email/security_notice.html");
 
 impl Mail {
     pub fn render(&self) -> anyhow::Result<Rendered> {
@@ -84,6 +87,10 @@ impl Mail {
                 "Your e-mail address was changed",
                 View { name: name.clone(), address: new_address.clone(), ..Default::default() },
             ),
+            Mail::SecurityNotice { name, what } => (
+                "A security setting of your account changed",
+                View { name: name.clone(), address: what.clone(), ..Default::default() },
+            ),
         };
         let v = &view;
         let (text, html) = match self {
@@ -92,6 +99,7 @@ impl Mail {
             Mail::PasswordReset { .. } => (ResetText { v }.render()?, ResetHtml { v }.render()?),
             Mail::PasswordChanged { .. } => (ChangedText { v }.render()?, ChangedHtml { v }.render()?),
             Mail::EmailChanged { .. } => (EmailChangedText { v }.render()?, EmailChangedHtml { v }.render()?),
+            Mail::SecurityNotice { .. } => (NoticeText { v }.render()?, NoticeHtml { v }.render()?),
         };
         Ok(Rendered { subject: subject.to_string(), text, html })
     }

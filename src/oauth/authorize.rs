@@ -78,6 +78,8 @@ pub struct AuthorizationRequest {
     /// The `sub` of a valid `id_token_hint`.
     pub hint_sub: Option<String>,
     pub login_hint: Option<String>,
+    /// `acr_values` asked for a second factor.
+    pub wants_mfa: bool,
 }
 
 /// Where a refused request's answer goes.
@@ -154,6 +156,13 @@ impl Provider {
         }
         let too_old = req.max_age.is_some_and(|max| now - session.auth.auth_time > max);
         if req.prompt.login || too_old {
+            return Ok(if req.prompt.none { Decision::Reject(RedirectError::LoginRequired) } else { Decision::Login });
+        }
+        if (req.wants_mfa || req.client.require_mfa) && !session.auth.has_second_factor() {
+            // Step up: sign in again (with the second factor), or refuse when there is none.
+            if crate::store::mfa::secret(&self.db, session.user.id).await?.is_none() {
+                return Ok(Decision::Reject(RedirectError::UnmetAuthenticationRequirements));
+            }
             return Ok(if req.prompt.none { Decision::Reject(RedirectError::LoginRequired) } else { Decision::Login });
         }
         if self.needs_consent(req, &session.user).await? {
@@ -316,6 +325,7 @@ async fn check_request(
         None => None,
     };
     let login_hint = one("login_hint")?.map(|h| h.chars().take(320).collect());
+    let wants_mfa = one("acr_values")?.unwrap_or_default().split(' ').any(|v| v == super::tokens::ACR_MFA);
     Ok(AuthorizationRequest {
         client: client.clone(),
         redirect_uri: String::new(),
@@ -327,6 +337,7 @@ async fn check_request(
         max_age,
         hint_sub,
         login_hint,
+        wants_mfa,
     })
 }
 

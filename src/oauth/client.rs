@@ -40,6 +40,8 @@ pub struct Client {
     pub scopes: Scope,
     /// Extra `aud` values for its access tokens (APIs it calls).
     pub audiences: Vec<String>,
+    /// Users must prove a second factor to sign in to this client.
+    pub require_mfa: bool,
 }
 
 impl Client {

@@ -27,6 +27,8 @@ pub enum RedirectError {
     ConsentRequired,
     RequestNotSupported,
     RequestUriNotSupported,
+    /// A second factor is required and the user has none (OpenID Connect errata).
+    UnmetAuthenticationRequirements,
 }
 
 impl RedirectError {
@@ -42,6 +44,7 @@ impl RedirectError {
             Self::ConsentRequired => "consent_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
         }
     }
 
@@ -56,6 +59,7 @@ impl RedirectError {
             Self::ConsentRequired => "the user must consent",
             Self::RequestNotSupported => "request objects are not supported",
             Self::RequestUriNotSupported => "request_uri is not supported",
+            Self::UnmetAuthenticationRequirements => "two-factor authentication is required and not set up",
         }
     }
 }

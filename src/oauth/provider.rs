@@ -40,6 +40,7 @@ pub struct NewClient {
     /// Empty: openid profile email offline_access.
     pub scopes: Vec<String>,
     pub audiences: Vec<String>,
+    pub require_mfa: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +146,7 @@ impl Provider {
             grant_types,
             scopes,
             audiences: new.audiences,
+            require_mfa: new.require_mfa,
         };
         if !clients::insert(&self.db, &client, self.clock.unix()).await? {
             return Err(ClientAdminError::Taken);

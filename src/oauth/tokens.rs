@@ -39,9 +39,17 @@ pub struct Authentication {
     pub sid: Option<String>,
 }
 
+/// `acr` for a password-only sign-in, and for password plus a second factor.
+pub const ACR_PASSWORD: &str = "urn:portcullis:acr:pwd";
+pub const ACR_MFA: &str = "urn:portcullis:acr:mfa";
+
 impl Authentication {
+    pub fn has_second_factor(&self) -> bool {
+        self.amr.iter().any(|m| m == "otp")
+    }
+
     pub fn acr(&self) -> &'static str {
-        if self.amr.iter().any(|m| m == "otp") { "urn:portcullis:acr:mfa" } else { "urn:portcullis:acr:pwd" }
+        if self.has_second_factor() { ACR_MFA } else { ACR_PASSWORD }
     }
 }
 

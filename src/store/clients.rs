@@ -7,7 +7,7 @@ use crate::oauth::client::{Client, GrantType};
 use crate::oauth::redirect::RedirectUri;
 use crate::oauth::scope::Scope;
 
-const COLUMNS: &str = "id, name, secret_hash, is_public, first_party, redirect_uris, post_logout_redirect_uris, grant_types, scopes, audiences";
+const COLUMNS: &str = "id, name, secret_hash, is_public, first_party, redirect_uris, post_logout_redirect_uris, grant_types, scopes, audiences, require_mfa";
 
 fn json_list(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -29,6 +29,7 @@ fn from_row(r: &sea_orm::QueryResult) -> anyhow::Result<Client> {
         grant_types: list(7)?.iter().filter_map(|g| GrantType::parse(g)).collect(),
         scopes: Scope::from_names(list(8)?),
         audiences: list(9)?,
+        require_mfa: r.try_get_by_index(10)?,
     })
 }
 
@@ -50,7 +51,7 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<Client>> {
 pub async fn insert(db: &Db, c: &Client, now: i64) -> anyhow::Result<bool> {
     let inserted = execute(
         db,
-        &format!("INSERT INTO oauth_clients ({COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) ON CONFLICT (id) DO NOTHING"),
+        &format!("INSERT INTO oauth_clients ({COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $11, $11) ON CONFLICT (id) DO NOTHING"),
         vec![
             c.id.clone().into(),
             c.name.clone().into(),
@@ -63,6 +64,7 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> anyhow::Result<bool> {
             json_list(&c.scopes.iter().map(str::to_string).collect::<Vec<_>>()).into(),
             json_list(&c.audiences).into(),
             now.into(),
+            c.require_mfa.into(),
         ],
     )
     .await

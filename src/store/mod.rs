@@ -8,6 +8,8 @@ mod entity;
 pub mod grants;
 /// Signing keys.
 pub mod keys;
+/// TOTP state and recovery codes.
+pub mod mfa;
 /// The durable mail outbox.
 pub mod outbox;
 /// The tower-sessions store on our `sessions` table.

@@ -203,8 +203,13 @@ pub async fn login(
             .map(Secret::new),
     };
     match state.accounts.login(attempt).await {
+        Ok(logged_in) if logged_in.second_factor_required => {
+            let device = logged_in.new_device_token.as_ref().map(|t| t.expose());
+            session.begin_second_factor(&logged_in.user, &next, device).await?;
+            Ok(Redirect::to(paths::LOGIN_SECOND_FACTOR).into_response())
+        }
         Ok(logged_in) => {
-            session.log_in(&logged_in.user).await?;
+            session.log_in(&logged_in.user, &["pwd"]).await?;
             let mut res = Redirect::to(&next).into_response();
             if let Some(device) = &logged_in.new_device_token {
                 set_device_cookie(&state, res.headers_mut(), device);
@@ -277,7 +282,7 @@ fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-fn set_device_cookie(state: &AppState, headers: &mut HeaderMap, token: &Secret) {
+pub fn set_device_cookie(state: &AppState, headers: &mut HeaderMap, token: &Secret) {
     let secure = state.settings.secure_cookies();
     let cookie = Cookie::build((cookie_name(secure, DEVICE_COOKIE), token.expose().to_string()))
         .http_only(true)

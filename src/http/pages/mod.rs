@@ -9,6 +9,8 @@ mod email;
 pub(crate) mod error;
 /// Strict `application/x-www-form-urlencoded` parsing.
 pub(crate) mod form;
+/// The second factor at sign-in, and 2FA settings on the profile.
+mod mfa;
 /// Profile view and edits.
 mod profile;
 /// Password reset by e-mail link.
@@ -33,6 +35,11 @@ pub mod paths {
     pub const HOME: &str = "/";
     pub const REGISTER: &str = "/register";
     pub const RESEND_VERIFICATION: &str = "/profile/verify-email";
+    pub const LOGIN_SECOND_FACTOR: &str = "/login/totp";
+    pub const MFA_SETUP: &str = "/profile/2fa/setup";
+    pub const MFA_CONFIRM: &str = "/profile/2fa/confirm";
+    pub const MFA_DISABLE: &str = "/profile/2fa/disable";
+    pub const MFA_RECOVERY_CODES: &str = "/profile/2fa/recovery-codes";
     pub const LOGOUT: &str = "/logout";
     pub const PROFILE: &str = "/profile";
     pub const PROFILE_PASSWORD: &str = "/profile/password";
@@ -68,6 +75,11 @@ pub fn router() -> Router<AppState> {
         .route(paths::PROFILE, get(profile::show).post(profile::update_display_name))
         .route(paths::PROFILE_PASSWORD, post(profile::change_password))
         .route(paths::PROFILE_EMAIL, post(profile::change_email))
+        .route(paths::LOGIN_SECOND_FACTOR, get(mfa::challenge_form).post(mfa::challenge))
+        .route(paths::MFA_SETUP, post(mfa::setup))
+        .route(paths::MFA_CONFIRM, post(mfa::confirm))
+        .route(paths::MFA_DISABLE, post(mfa::disable))
+        .route(paths::MFA_RECOVERY_CODES, post(mfa::recovery_codes))
         .route(paths::VERIFY_EMAIL, get(email::confirm))
         .route(paths::RESEND_VERIFICATION, post(email::resend))
         .route(paths::RESET_PASSWORD, get(recovery::request_form).post(recovery::request))

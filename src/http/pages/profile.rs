@@ -26,6 +26,7 @@ fn notice(code: &str) -> Option<&'static str> {
         "password" => Some("Your password was changed. Other sessions were signed out."),
         "email" => Some("We sent a confirmation link to the new address. Your address changes when you follow it."),
         "verification-sent" => Some("We sent you a new confirmation link."),
+        "2fa-off" => Some("Two-factor authentication is off."),
         "verification-throttled" => {
             Some("We have sent several links in the last hour. Please use the newest one, or try again later.")
         }
@@ -54,8 +55,20 @@ async fn page(
         notice: None,
         pending_email: state.accounts.pending_email_change(user).await?,
         new_email: String::new(),
+        mfa_enabled: state.accounts.mfa_enabled(user.id).await?,
+        recovery_codes_left: state.accounts.recovery_codes_left(user.id).await?,
         errors,
     })
+}
+
+/// The profile page again, with errors beside the fields of one of its forms.
+pub async fn profile_with_errors(
+    state: &AppState,
+    session: &BrowserSession,
+    user: &User,
+    errors: FieldErrors,
+) -> Result<Response, PageError> {
+    Ok(render(StatusCode::BAD_REQUEST, &page(state, session, user, errors).await?))
 }
 
 fn done(code: &str) -> Response {

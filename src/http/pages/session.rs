@@ -19,6 +19,21 @@ const AUTH_TIME_KEY: &str = "auth_time";
 /// A stable id for one sign-in (survives id cycling): the `sid` of ID tokens.
 const SID_KEY: &str = "sid";
 const AMR_KEY: &str = "amr";
+/// A password-only sign-in waiting for its second factor: it opens nothing else.
+const MFA_USER_KEY: &str = "mfa_user";
+const MFA_STARTED_KEY: &str = "mfa_started";
+const MFA_NEXT_KEY: &str = "mfa_next";
+const MFA_FAILURES_KEY: &str = "mfa_failures";
+const MFA_DEVICE_KEY: &str = "mfa_device";
+/// How long the second-factor step stays open.
+const MFA_STEP_SECS: i64 = 300;
+
+/// A sign-in half done: the password was right, the second factor is due.
+pub struct PendingSecondFactor {
+    pub user_id: UserId,
+    pub next: String,
+    pub failures: u32,
+}
 /// The form field every state-changing form carries.
 pub const CSRF_FIELD: &str = "csrf_token";
 
@@ -80,14 +95,65 @@ impl BrowserSession {
     }
 
     /// After a successful authentication: a new session id (no fixation), the user, the
-    /// time of authentication, and a new CSRF token.
-    pub async fn log_in(&self, user: &User) -> Result<(), PageError> {
+    /// time and methods of authentication, and a new CSRF token.
+    pub async fn log_in(&self, user: &User, amr: &[&str]) -> Result<(), PageError> {
         self.session.cycle_id().await?;
+        self.clear_second_factor().await?;
         self.session.insert(USER_ID_KEY, user.id.to_string()).await?;
         self.session.insert(AUTH_TIME_KEY, self.state.clock.unix()).await?;
         self.session.insert(SID_KEY, random_token()).await?;
-        self.session.insert(AMR_KEY, vec!["pwd"]).await?;
+        self.session.insert(AMR_KEY, amr).await?;
         self.session.insert(CSRF_KEY, random_token()).await?;
+        Ok(())
+    }
+
+    /// After a correct password for an account with 2FA: a new session id that carries only
+    /// the pending step (no user id, so no page, authorization or API opens with it).
+    pub async fn begin_second_factor(&self, user: &User, next: &str, device: Option<&str>) -> Result<(), PageError> {
+        self.session.cycle_id().await?;
+        self.session.remove_value(USER_ID_KEY).await?;
+        self.session.insert(MFA_USER_KEY, user.id.to_string()).await?;
+        self.session.insert(MFA_STARTED_KEY, self.state.clock.unix()).await?;
+        self.session.insert(MFA_NEXT_KEY, next).await?;
+        self.session.insert(MFA_FAILURES_KEY, 0u32).await?;
+        if let Some(device) = device {
+            self.session.insert(MFA_DEVICE_KEY, device).await?;
+        }
+        Ok(())
+    }
+
+    /// The pending second-factor step, while it is open.
+    pub async fn pending_second_factor(&self) -> Result<Option<PendingSecondFactor>, PageError> {
+        let Some(id) = self.session.get::<String>(MFA_USER_KEY).await? else { return Ok(None) };
+        let started = self.session.get::<i64>(MFA_STARTED_KEY).await?.unwrap_or_default();
+        let user_id = UserId::parse(&id);
+        match user_id {
+            Some(user_id) if self.state.clock.unix() - started <= MFA_STEP_SECS => Ok(Some(PendingSecondFactor {
+                user_id,
+                next: self.session.get::<String>(MFA_NEXT_KEY).await?.unwrap_or_else(|| "/profile".into()),
+                failures: self.session.get::<u32>(MFA_FAILURES_KEY).await?.unwrap_or_default(),
+            })),
+            _ => {
+                self.clear_second_factor().await?;
+                Ok(None)
+            }
+        }
+    }
+
+    pub async fn second_factor_failed(&self, failures: u32) -> Result<(), PageError> {
+        self.session.insert(MFA_FAILURES_KEY, failures).await?;
+        Ok(())
+    }
+
+    /// The known-device token kept back until the second factor is proven.
+    pub async fn take_pending_device(&self) -> Result<Option<String>, PageError> {
+        Ok(self.session.remove::<String>(MFA_DEVICE_KEY).await?)
+    }
+
+    pub async fn clear_second_factor(&self) -> Result<(), PageError> {
+        for key in [MFA_USER_KEY, MFA_STARTED_KEY, MFA_NEXT_KEY, MFA_FAILURES_KEY, MFA_DEVICE_KEY] {
+            self.session.remove_value(key).await?;
+        }
         Ok(())
     }
 

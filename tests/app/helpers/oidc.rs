@@ -22,6 +22,7 @@ pub struct TestClient {
 
 #[derive(Default)]
 pub struct ClientSpec<'a> {
+    pub require_mfa: bool,
     pub public: bool,
     pub first_party: bool,
     pub grants: &'a [&'a str],
@@ -40,6 +41,7 @@ impl TestApp {
             grant_types: spec.grants.iter().map(|s| s.to_string()).collect(),
             scopes: spec.scopes.iter().map(|s| s.to_string()).collect(),
             audiences: vec![],
+            require_mfa: spec.require_mfa,
         };
         let (client, secret) = self.state.provider.register_client(new).await.expect("client registers");
         TestClient { id: client.id, secret: secret.map(|s| s.expose().to_string()) }

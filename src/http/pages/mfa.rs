@@ -1,0 +1,197 @@
+//! The second factor at sign-in (`/login/totp`) and the 2FA settings on the profile.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::PageError;
+use super::account::{chrome, set_device_cookie, with_login_csp};
+use super::error::render;
+use super::form::FormData;
+use super::paths;
+use super::profile::profile_with_errors;
+use super::session::{BrowserSession, CSRF_FIELD};
+use super::views::{Chrome, FieldErrors, LoginPage, MessagePage, RecoveryCodesPage, SecondFactorPage, TotpSetupPage};
+use crate::identity::accounts::ChangeError;
+use crate::identity::mfa::{Enrolment, MfaError, SecondFactor};
+use crate::secret::Secret;
+use crate::state::AppState;
+
+/// Wrong codes in one sign-in before the password is asked again.
+const MAX_CODE_FAILURES: u32 = 5;
+const CODE_FAILED: &str =
+    "That code is not valid. Enter the current code from your authenticator app, or one of your recovery codes.";
+
+pub async fn challenge_form(session: BrowserSession) -> Result<Response, PageError> {
+    if session.pending_second_factor().await?.is_none() {
+        return Ok(Redirect::to(paths::LOGIN).into_response());
+    }
+    let page = SecondFactorPage {
+        chrome: Chrome::default(),
+        csrf: session.csrf_token().await?,
+        errors: FieldErrors::default(),
+    };
+    Ok(with_login_csp(render(StatusCode::OK, &page)))
+}
+
+pub async fn challenge(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, PageError> {
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let Some(pending) = session.pending_second_factor().await? else {
+        return Ok(Redirect::to(paths::LOGIN).into_response());
+    };
+    let code = form.text("code").unwrap_or_default();
+    match state.accounts.verify_second_factor(pending.user_id, code).await {
+        Ok(factor) => {
+            let Some(user) = state.accounts.find(pending.user_id).await?.filter(|u| !u.disabled) else {
+                session.clear_second_factor().await?;
+                return Ok(Redirect::to(paths::LOGIN).into_response());
+            };
+            let device = session.take_pending_device().await?;
+            session.log_in(&user, &["pwd", "otp"]).await?;
+            let mut res = match factor {
+                SecondFactor::Totp => Redirect::to(&pending.next).into_response(),
+                SecondFactor::RecoveryCode { remaining } => {
+                    let page = MessagePage {
+                        chrome: chrome(Some(&user)),
+                        title: "Signed in with a recovery code",
+                        message: format!(
+                            "That recovery code is used up. You have {remaining} left. If you no longer have your \
+                             authenticator app, set up two-factor authentication again from your profile."
+                        ),
+                        link: Some(("/profile", "Go to your profile")),
+                    };
+                    render(StatusCode::OK, &page)
+                }
+            };
+            if let Some(device) = device {
+                set_device_cookie(&state, res.headers_mut(), &Secret::new(device));
+            }
+            Ok(res)
+        }
+        Err(MfaError::InvalidCode | MfaError::NoEnrolment) => {
+            let failures = pending.failures + 1;
+            if failures >= MAX_CODE_FAILURES {
+                session.clear_second_factor().await?;
+                let page = LoginPage {
+                    csrf: session.csrf_token().await?,
+                    next: pending.next,
+                    form_error: Some("Too many wrong codes. Sign in again.".into()),
+                    ..Default::default()
+                };
+                return Ok(with_login_csp(render(StatusCode::UNAUTHORIZED, &page)));
+            }
+            session.second_factor_failed(failures).await?;
+            let mut errors = FieldErrors::default();
+            errors.add("code", CODE_FAILED);
+            let page = SecondFactorPage { chrome: Chrome::default(), csrf: session.csrf_token().await?, errors };
+            Ok(with_login_csp(render(StatusCode::UNAUTHORIZED, &page)))
+        }
+        Err(MfaError::Internal(e)) => Err(PageError::Internal(e)),
+    }
+}
+
+fn setup_page(chrome: Chrome, csrf: String, enrolment: &Enrolment, errors: FieldErrors) -> Response {
+    let page = TotpSetupPage {
+        chrome,
+        csrf,
+        qr_svg: enrolment.qr_svg.clone(),
+        secret: enrolment.secret_base32.expose().to_string(),
+        otpauth_uri: enrolment.otpauth_uri.expose().to_string(),
+        errors,
+    };
+    render(if page.errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST }, &page)
+}
+
+/// POST /profile/2fa/setup: after the current password, a new secret to scan.
+pub async fn setup(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let user = session.require_user(paths::PROFILE).await?;
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let current = Secret::new(form.text("mfa_current_password").unwrap_or_default());
+    match state.accounts.start_mfa_enrolment(&user, &current).await {
+        Ok(enrolment) => {
+            Ok(setup_page(chrome(Some(&user)), session.csrf_token().await?, &enrolment, FieldErrors::default()))
+        }
+        Err(ChangeError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(_) => {
+            let mut errors = FieldErrors::default();
+            errors.add("mfa_current_password", "The current password is not correct.");
+            profile_with_errors(&state, &session, &user, errors).await
+        }
+    }
+}
+
+/// POST /profile/2fa/confirm: a code from the app turns 2FA on; the recovery codes are shown once.
+pub async fn confirm(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let user = session.require_user(paths::PROFILE).await?;
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    match state.accounts.confirm_mfa_enrolment(&user, form.text("code").unwrap_or_default()).await {
+        Ok(codes) => {
+            let page = RecoveryCodesPage { chrome: chrome(Some(&user)), codes, first_time: true };
+            Ok(render(StatusCode::OK, &page))
+        }
+        Err(MfaError::InvalidCode) => match state.accounts.pending_mfa_enrolment(&user).await? {
+            Some(enrolment) => {
+                let mut errors = FieldErrors::default();
+                errors.add("code", "That code is not valid. Check the time on your device and enter the current code.");
+                Ok(setup_page(chrome(Some(&user)), session.csrf_token().await?, &enrolment, errors))
+            }
+            None => Ok(Redirect::to(paths::PROFILE).into_response()),
+        },
+        Err(MfaError::NoEnrolment) => Ok(Redirect::to(paths::PROFILE).into_response()),
+        Err(MfaError::Internal(e)) => Err(PageError::Internal(e)),
+    }
+}
+
+/// POST /profile/2fa/disable: the password and a current code (or a recovery code).
+pub async fn disable(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let user = session.require_user(paths::PROFILE).await?;
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let current = Secret::new(form.text("disable_current_password").unwrap_or_default());
+    match state.accounts.disable_mfa(&user, &current, form.text("disable_code").unwrap_or_default()).await {
+        Ok(()) => Ok(Redirect::to(&format!("{}?done=2fa-off", paths::PROFILE)).into_response()),
+        Err(MfaError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(_) => {
+            let mut errors = FieldErrors::default();
+            errors.add("disable_code", "The password or the code is not correct.");
+            profile_with_errors(&state, &session, &user, errors).await
+        }
+    }
+}
+
+/// POST /profile/2fa/recovery-codes: a new set, shown once.
+pub async fn recovery_codes(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let user = session.require_user(paths::PROFILE).await?;
+    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let current = Secret::new(form.text("codes_current_password").unwrap_or_default());
+    match state.accounts.regenerate_recovery_codes(&user, &current).await {
+        Ok(codes) => {
+            Ok(render(StatusCode::OK, &RecoveryCodesPage { chrome: chrome(Some(&user)), codes, first_time: false }))
+        }
+        Err(ChangeError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(_) => {
+            let mut errors = FieldErrors::default();
+            errors.add("codes_current_password", "The current password is not correct.");
+            profile_with_errors(&state, &session, &user, errors).await
+        }
+    }
+}

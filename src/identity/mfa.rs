@@ -1,0 +1,285 @@
+//! Two-factor authentication with TOTP (RFC 6238: SHA-1, 6 digits, 30 s, ±1 step) and
+//! single-use recovery codes. The secret comes from the OS CSPRNG (160 bits), is sealed at
+//! rest, shown once at enrolment and confirmed with a code before it counts. A code is
+//! accepted at most once: the last accepted step is moved forward by a conditional update.
+//! Wrong codes are counted per account across sessions (the password is already known to
+//! whoever is guessing), so a second factor cannot be brute-forced by opening sessions.
+
+use totp_rs::{Algorithm, Totp};
+use tracing::instrument;
+
+use super::accounts::{Accounts, ChangeError};
+use super::email::Email;
+use super::throttle;
+use super::user::{User, UserId};
+use crate::mail::Mail;
+use crate::secret::{Secret, random_bytes, token_hash};
+use crate::store::mfa;
+
+/// Wrong second-factor attempts per account in a window before all are refused.
+const MAX_FAILURES: u32 = 10;
+const FAILURE_WINDOW_SECS: i64 = 900;
+pub const RECOVERY_CODES: usize = 10;
+
+/// What enrolment shows once: the secret as text, the `otpauth://` URI, and its QR code.
+#[derive(Debug)]
+pub struct Enrolment {
+    pub secret_base32: Secret,
+    pub otpauth_uri: Secret,
+    pub qr_svg: String,
+}
+
+/// How the second factor was proven.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SecondFactor {
+    Totp,
+    RecoveryCode { remaining: i64 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MfaError {
+    /// Wrong, reused, expired or throttled: one answer for all.
+    #[error("the code is not valid")]
+    InvalidCode,
+    #[error("no enrolment is in progress")]
+    NoEnrolment,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+fn totp(secret: &[u8], issuer: &str, account: &str) -> anyhow::Result<Totp> {
+    totp_rs::Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_skew(1)
+        .with_secret(secret.to_vec())
+        .with_issuer(Some(issuer))
+        .with_account_name(account)
+        .build()
+        .map_err(|e| anyhow::anyhow!("building TOTP: {e:?}"))
+}
+
+/// Spaces and dashes do not count; recovery codes are case-insensitive.
+fn normalize(code: &str) -> String {
+    code.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_lowercase()
+}
+
+/// `xxxxx-xxxxx` from a 32-letter alphabet: 50 bits each.
+fn new_recovery_code() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789z";
+    let bytes = random_bytes::<10>();
+    let chars: String = bytes.iter().map(|b| ALPHABET[(*b & 31) as usize] as char).collect();
+    format!("{}-{}", &chars[..5], &chars[5..])
+}
+
+/// A QR code as inline SVG (no image files, nothing external).
+pub fn qr_svg(text: &str) -> anyhow::Result<String> {
+    let qr =
+        qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium).map_err(|e| anyhow::anyhow!("QR: {e:?}"))?;
+    let border = 4;
+    let size = qr.size() + border * 2;
+    let mut path = String::new();
+    for y in 0..qr.size() {
+        for x in 0..qr.size() {
+            if qr.get_module(x, y) {
+                path.push_str(&format!("M{},{}h1v1h-1z", x + border, y + border));
+            }
+        }
+    }
+    Ok(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" width=\"200\" height=\"200\" role=\"img\" \
+         aria-label=\"QR code for your authenticator app\" shape-rendering=\"crispEdges\">\
+         <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
+    ))
+}
+
+impl Accounts {
+    pub async fn mfa_enabled(&self, user: UserId) -> anyhow::Result<bool> {
+        Ok(mfa::secret(&self.db, user).await?.is_some())
+    }
+
+    pub async fn recovery_codes_left(&self, user: UserId) -> anyhow::Result<i64> {
+        mfa::recovery_codes_left(&self.db, user).await
+    }
+
+    /// Step 1 of enrolment (after the current password): a fresh secret, kept pending.
+    #[instrument(skip_all, fields(user_id = %user.id))]
+    pub async fn start_mfa_enrolment(&self, user: &User, current: &Secret) -> Result<Enrolment, ChangeError> {
+        self.check_current_password(user, current).await?;
+        let secret = random_bytes::<20>();
+        mfa::set_pending(&self.db, user.id, Some(&self.totp_box.seal(&secret)?)).await?;
+        let t = totp(&secret, &self.totp_issuer, &user.username)?;
+        let uri = t.to_url().map_err(|e| anyhow::anyhow!("otpauth URI: {e:?}"))?;
+        let secret_base32 = base32(&secret);
+        Ok(Enrolment {
+            qr_svg: qr_svg(&uri)?,
+            secret_base32: Secret::new(secret_base32),
+            otpauth_uri: Secret::new(uri),
+        })
+    }
+
+    /// The enrolment in progress, shown again (after a wrong confirmation code).
+    pub async fn pending_mfa_enrolment(&self, user: &User) -> anyhow::Result<Option<Enrolment>> {
+        let Some(sealed) = mfa::pending(&self.db, user.id).await? else { return Ok(None) };
+        let secret = self.totp_box.open(&sealed)?;
+        let t = totp(&secret, &self.totp_issuer, &user.username)?;
+        let uri = t.to_url().map_err(|e| anyhow::anyhow!("otpauth URI: {e:?}"))?;
+        Ok(Some(Enrolment {
+            qr_svg: qr_svg(&uri)?,
+            secret_base32: Secret::new(base32(&secret)),
+            otpauth_uri: Secret::new(uri),
+        }))
+    }
+
+    /// Step 2: a valid code from the pending secret turns 2FA on; returns the recovery codes
+    /// (shown once).
+    #[instrument(skip_all, fields(user_id = %user.id))]
+    pub async fn confirm_mfa_enrolment(&self, user: &User, code: &str) -> Result<Vec<String>, MfaError> {
+        let sealed = mfa::pending(&self.db, user.id).await?.ok_or(MfaError::NoEnrolment)?;
+        let secret = self.totp_box.open(&sealed)?;
+        let t = totp(&secret, &self.totp_issuer, &user.username)?;
+        let step = t.check(&normalize(code), self.clock.unix().max(0) as u64).ok_or(MfaError::InvalidCode)?;
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        let hashes: Vec<String> = codes.iter().map(|c| token_hash(&normalize(c))).collect();
+        let now = self.clock.unix();
+        let tx = self.db.begin().await?;
+        mfa::enable(&tx, user.id, &sealed, step as i64, now).await?;
+        mfa::replace_recovery_codes(&tx, user.id, &hashes, now).await?;
+        self.queue_security_notice(&tx, user, "Two-factor authentication was turned on for your account.").await?;
+        tx.commit().await?;
+        self.outbox.wake();
+        tracing::info!("two-factor authentication enabled");
+        Ok(codes)
+    }
+
+    /// The second factor at sign-in: a TOTP code (once per step) or an unused recovery code.
+    #[instrument(skip_all, fields(user_id = %user))]
+    pub async fn verify_second_factor(&self, user: UserId, code: &str) -> Result<SecondFactor, MfaError> {
+        let now = self.clock.unix();
+        let budget = format!("mfa:{user}");
+        if throttle::window_wait(&self.db, &budget, MAX_FAILURES, FAILURE_WINDOW_SECS, now).await?.is_some() {
+            return Err(MfaError::InvalidCode);
+        }
+        let outcome = self.check_second_factor(user, code, now).await?;
+        match outcome {
+            Some(factor) => Ok(factor),
+            None => {
+                crate::store::throttle::add_window_failure(&self.db, &budget, now, FAILURE_WINDOW_SECS).await?;
+                Err(MfaError::InvalidCode)
+            }
+        }
+    }
+
+    async fn check_second_factor(&self, user: UserId, code: &str, now: i64) -> anyhow::Result<Option<SecondFactor>> {
+        let Some(sealed) = mfa::secret(&self.db, user).await? else { return Ok(None) };
+        let code = normalize(code);
+        if code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()) {
+            let secret = self.totp_box.open(&sealed)?;
+            let t = totp(&secret, &self.totp_issuer, "")?;
+            let Some(step) = t.check(&code, now.max(0) as u64) else { return Ok(None) };
+            return Ok(mfa::accept_step(&self.db, user, step as i64).await?.then_some(SecondFactor::Totp));
+        }
+        if mfa::use_recovery_code(&self.db, user, &token_hash(&code), now).await? {
+            let remaining = mfa::recovery_codes_left(&self.db, user).await?;
+            tracing::info!(remaining, "recovery code used");
+            return Ok(Some(SecondFactor::RecoveryCode { remaining }));
+        }
+        Ok(None)
+    }
+
+    /// Turning 2FA off needs the password and a current code (or a recovery code).
+    #[instrument(skip_all, fields(user_id = %user.id))]
+    pub async fn disable_mfa(&self, user: &User, current: &Secret, code: &str) -> Result<(), MfaError> {
+        self.check_current_password(user, current).await.map_err(|e| match e {
+            ChangeError::Internal(e) => MfaError::Internal(e),
+            _ => MfaError::InvalidCode,
+        })?;
+        self.verify_second_factor(user.id, code).await?;
+        let tx = self.db.begin().await?;
+        mfa::disable(&tx, user.id, self.clock.unix()).await?;
+        self.queue_security_notice(&tx, user, "Two-factor authentication was turned off for your account.").await?;
+        tx.commit().await?;
+        self.outbox.wake();
+        tracing::info!("two-factor authentication disabled");
+        Ok(())
+    }
+
+    /// A new set of recovery codes (the old set stops working), after the password.
+    pub async fn regenerate_recovery_codes(&self, user: &User, current: &Secret) -> Result<Vec<String>, ChangeError> {
+        self.check_current_password(user, current).await?;
+        if !self.mfa_enabled(user.id).await? {
+            return Err(ChangeError::Internal(anyhow::anyhow!("two-factor authentication is off")));
+        }
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        let hashes: Vec<String> = codes.iter().map(|c| token_hash(&normalize(c))).collect();
+        let tx = self.db.begin().await?;
+        mfa::replace_recovery_codes(&tx, user.id, &hashes, self.clock.unix()).await?;
+        self.queue_security_notice(
+            &tx,
+            user,
+            "New recovery codes were created for your account; the old ones no longer work.",
+        )
+        .await?;
+        tx.commit().await?;
+        self.outbox.wake();
+        Ok(codes)
+    }
+
+    async fn queue_security_notice(&self, s: &impl crate::store::Store, user: &User, what: &str) -> anyhow::Result<()> {
+        let address = Email::parse(&user.email).map_err(|m| anyhow::anyhow!("stored address unparseable: {m}"))?;
+        let mail = Mail::SecurityNotice { name: user.name().to_string(), what: what.to_string() };
+        self.outbox.queue(s, &address, mail, self.clock.unix()).await
+    }
+}
+
+/// RFC 4648 base32 without padding, as authenticator apps expect.
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for b in bytes {
+        buffer = (buffer << 8) | *b as u32;
+        bits += 8;
+        while bits >= 5 {
+            out.push(ALPHABET[((buffer >> (bits - 5)) & 31) as usize] as char);
+            bits -= 5;
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base32_matches_rfc_4648() {
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+        assert_eq!(base32(b"12345678901234567890"), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+    }
+
+    #[test]
+    fn rfc_6238_test_vector_for_sha1() {
+        let t = totp(b"12345678901234567890", "Portcullis", "alice").unwrap();
+        // RFC 6238 Appendix B: T = 59 s -> 94287082 (8 digits); 6 digits: 287082.
+        assert_eq!(t.generate(59).to_string(), "287082");
+        assert!(t.to_url().unwrap().starts_with("otpauth://totp/Portcullis:alice?"));
+    }
+
+    #[test]
+    fn recovery_codes_look_right_and_normalize() {
+        let code = new_recovery_code();
+        assert_eq!(code.len(), 11);
+        assert_eq!(normalize(&code.to_uppercase()), code.replace('-', ""));
+    }
+
+    #[test]
+    fn the_qr_code_is_inline_svg() {
+        let svg = qr_svg("otpauth://totp/Portcullis:alice?secret=ABC").unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("<path d=\"M"));
+    }
+}

@@ -1,0 +1,116 @@
+//! TOTP state on `users` and the `recovery_codes` table. Accepting a code is one conditional
+//! update on the last accepted step, so a code works once even under parallel submissions.
+
+use anyhow::Context;
+
+use super::{Store, execute, query_one};
+use crate::identity::user::UserId;
+
+/// The sealed secret, when 2FA is on.
+pub async fn secret(s: &impl Store, user: UserId) -> anyhow::Result<Option<String>> {
+    let row = query_one(
+        s,
+        "SELECT totp_secret FROM users WHERE id = $1 AND totp_enabled_at IS NOT NULL",
+        vec![user.to_string().into()],
+    )
+    .await
+    .context("reading a TOTP secret")?;
+    Ok(row.map(|r| r.try_get_by_index::<Option<String>>(0)).transpose()?.flatten())
+}
+
+pub async fn pending(s: &impl Store, user: UserId) -> anyhow::Result<Option<String>> {
+    let row = query_one(s, "SELECT totp_pending FROM users WHERE id = $1", vec![user.to_string().into()])
+        .await
+        .context("reading a pending TOTP secret")?;
+    Ok(row.map(|r| r.try_get_by_index::<Option<String>>(0)).transpose()?.flatten())
+}
+
+pub async fn set_pending(s: &impl Store, user: UserId, sealed: Option<&str>) -> anyhow::Result<()> {
+    execute(
+        s,
+        "UPDATE users SET totp_pending = $1 WHERE id = $2",
+        vec![sealed.map(str::to_string).into(), user.to_string().into()],
+    )
+    .await
+    .context("storing a pending TOTP secret")?;
+    Ok(())
+}
+
+/// Turns 2FA on with the confirmed secret; `step` was just used to confirm it.
+pub async fn enable(s: &impl Store, user: UserId, sealed: &str, step: i64, now: i64) -> anyhow::Result<()> {
+    execute(
+        s,
+        "UPDATE users SET totp_secret = $1, totp_pending = NULL, totp_last_step = $2, totp_enabled_at = $3, updated_at = $3 WHERE id = $4",
+        vec![sealed.into(), step.into(), now.into(), user.to_string().into()],
+    )
+    .await
+    .context("enabling TOTP")?;
+    Ok(())
+}
+
+pub async fn disable(s: &impl Store, user: UserId, now: i64) -> anyhow::Result<()> {
+    execute(
+        s,
+        "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL, totp_enabled_at = NULL, updated_at = $1 WHERE id = $2",
+        vec![now.into(), user.to_string().into()],
+    )
+    .await
+    .context("disabling TOTP")?;
+    execute(s, "DELETE FROM recovery_codes WHERE user_id = $1", vec![user.to_string().into()])
+        .await
+        .context("removing recovery codes")?;
+    Ok(())
+}
+
+/// Accepts time step `step` if it is later than the last accepted one (exactly one caller wins).
+pub async fn accept_step(s: &impl Store, user: UserId, step: i64) -> anyhow::Result<bool> {
+    Ok(execute(
+        s,
+        "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_enabled_at IS NOT NULL \
+         AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        vec![step.into(), user.to_string().into()],
+    )
+    .await
+    .context("accepting a TOTP step")?
+        == 1)
+}
+
+/// Replaces the user's recovery codes with these hashes.
+pub async fn replace_recovery_codes(s: &impl Store, user: UserId, hashes: &[String], now: i64) -> anyhow::Result<()> {
+    execute(s, "DELETE FROM recovery_codes WHERE user_id = $1", vec![user.to_string().into()])
+        .await
+        .context("removing recovery codes")?;
+    for hash in hashes {
+        execute(
+            s,
+            "INSERT INTO recovery_codes (code_hash, user_id, created_at) VALUES ($1, $2, $3)",
+            vec![hash.clone().into(), user.to_string().into(), now.into()],
+        )
+        .await
+        .context("storing a recovery code")?;
+    }
+    Ok(())
+}
+
+/// Uses a recovery code once.
+pub async fn use_recovery_code(s: &impl Store, user: UserId, hash: &str, now: i64) -> anyhow::Result<bool> {
+    Ok(execute(
+        s,
+        "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        vec![now.into(), user.to_string().into(), hash.into()],
+    )
+    .await
+    .context("using a recovery code")?
+        == 1)
+}
+
+pub async fn recovery_codes_left(s: &impl Store, user: UserId) -> anyhow::Result<i64> {
+    let row = query_one(
+        s,
+        "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        vec![user.to_string().into()],
+    )
+    .await
+    .context("counting recovery codes")?;
+    Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or_default())
+}
