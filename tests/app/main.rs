@@ -12,6 +12,7 @@ mod forged;
 mod keys;
 mod logout;
 mod mail;
+mod mfa;
 mod oidc_flow;
 mod operations;
 mod recovery;

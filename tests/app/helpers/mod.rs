@@ -3,6 +3,7 @@
 mod browser;
 pub mod oidc;
 mod smtp;
+pub mod totp;
 
 use std::sync::Arc;
 
