@@ -185,6 +185,8 @@ db_test!(
         let res = browser.submit("/profile/2fa/disable", &[("disable_current_password", PASSWORD), ("disable_code", &code)]).await;
         assert_eq!(location(&res), "/profile?done=2fa-off");
         assert_eq!(location(&app.browser().login("alice", PASSWORD).await), "/profile", "password alone again");
+        let notices = app.count("mail_outbox WHERE subject = 'A security setting of your account changed'").await;
+        assert_eq!(notices, 2, "turning 2FA on and off each sent a notice");
     }
 );
 
