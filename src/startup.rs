@@ -79,6 +79,7 @@ impl Services {
             settings.public_url(),
             SecretBox::derive(&secret_key, "refresh-successors")?,
         );
+        provider.ensure_api_client().await.context("registering the built-in API client")?;
         let discovery = crate::http::oauth::discovery_document(settings.public_url()).into();
         Ok(AppState {
             settings: Arc::new(settings),

@@ -1,6 +1,8 @@
 //! HTTP surfaces. Each surface has its own router and error adapter; this module stacks
 //! them and adds the layers every response passes through.
 
+/// The first-party JSON API and the admin API.
+pub mod api;
 /// Static assets compiled into the binary.
 mod assets;
 /// `/health/live` and `/health/ready`.
@@ -35,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(assets::router())
         .fallback(pages::not_found)
+        .layer(middleware::from_fn_with_state(api::router(state.clone()), api::negotiate))
         .layer(
             ServiceBuilder::new()
                 .layer(CatchPanicLayer::custom(layers::panic_response))

@@ -3,6 +3,8 @@
 
 /// Registration, login, profile changes: the use cases the surfaces call.
 pub mod accounts;
+/// Administration of other accounts.
+pub mod admin;
 /// E-mail addresses, parsed and normalized for uniqueness.
 pub mod email;
 /// Two-factor authentication: TOTP and recovery codes.

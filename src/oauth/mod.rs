@@ -8,6 +8,8 @@ pub mod authorize;
 pub mod client;
 /// RFC error codes, split by how they travel.
 pub mod error;
+/// Tokens for the first-party JSON API.
+pub mod first_party;
 /// The grants of the token endpoint, one file each.
 pub mod grant;
 /// Signing keys: generation, rotation, JWKS, signing, verification.

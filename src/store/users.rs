@@ -161,3 +161,90 @@ pub async fn list(db: &impl Store) -> anyhow::Result<Vec<User>> {
         .map(to_domain)
         .collect()
 }
+
+/// Escapes `%`, `_` and `\` so a search term matches only itself.
+fn like_pattern(term: &str) -> String {
+    let mut out = String::from("%");
+    for c in term.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// A page of users, oldest first, optionally matching `q` in username, e-mail or name.
+pub async fn search(db: &impl Store, q: Option<&str>, limit: u64, offset: u64) -> anyhow::Result<Vec<User>> {
+    let mut sql = String::from(
+        "SELECT id, username, email, email_normalized, email_verified, password_hash, display_name, is_admin, disabled, created_at, updated_at \
+         FROM users",
+    );
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    if let Some(q) = q.filter(|q| !q.is_empty()) {
+        sql.push_str(
+            " WHERE username LIKE $1 ESCAPE '\\' OR email_normalized LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $1 ESCAPE '\\'",
+        );
+        values.push(like_pattern(q).into());
+    }
+    let n = values.len();
+    sql.push_str(&format!(" ORDER BY id LIMIT ${} OFFSET ${}", n + 1, n + 2));
+    values.push((limit as i64).into());
+    values.push((offset as i64).into());
+    let rows = super::query_all(db, &sql, values).await.context("searching users")?;
+    rows.iter()
+        .map(|r| {
+            to_domain(user::Model {
+                id: r.try_get_by_index(0)?,
+                username: r.try_get_by_index(1)?,
+                email: r.try_get_by_index(2)?,
+                email_normalized: r.try_get_by_index(3)?,
+                email_verified: r.try_get_by_index(4)?,
+                password_hash: String::new(),
+                display_name: r.try_get_by_index(6)?,
+                is_admin: r.try_get_by_index(7)?,
+                disabled: r.try_get_by_index(8)?,
+                created_at: r.try_get_by_index(9)?,
+                updated_at: r.try_get_by_index(10)?,
+            })
+        })
+        .collect()
+}
+
+/// An administrator's changes; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct AdminChanges {
+    pub display_name: Option<DisplayName>,
+    pub email: Option<Email>,
+    pub is_admin: Option<bool>,
+    pub disabled: Option<bool>,
+}
+
+pub async fn admin_update(db: &impl Store, id: UserId, c: &AdminChanges, now: i64) -> Result<(), WriteError> {
+    let mut model = user::ActiveModel { id: Set(id.to_string()), updated_at: Set(now), ..Default::default() };
+    if let Some(name) = &c.display_name {
+        model.display_name = Set(name.as_str().to_string());
+    }
+    if let Some(email) = &c.email {
+        model.email = Set(email.as_str().to_string());
+        model.email_normalized = Set(email.normalized().to_string());
+        model.email_verified = Set(false);
+    }
+    if let Some(admin) = c.is_admin {
+        model.is_admin = Set(admin);
+    }
+    if let Some(disabled) = c.disabled {
+        model.disabled = Set(disabled);
+    }
+    model.update(db.connection()).await.map_err(|e| write_error(e, "updating a user"))?;
+    Ok(())
+}
+
+/// Deletes a user; sessions, grants, tokens, consents and codes go with the row.
+pub async fn delete(db: &impl Store, id: UserId) -> anyhow::Result<bool> {
+    Ok(super::execute(db, "DELETE FROM users WHERE id = $1", vec![id.to_string().into()])
+        .await
+        .context("deleting a user")?
+        == 1)
+}

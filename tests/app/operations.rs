@@ -23,7 +23,7 @@ db_test!(
         let html = res.text().await.unwrap();
         assert!(html.contains("Page not found") && html.contains(&id), "the page names the request id");
 
-        let res = app.browser().client.delete(app.url("/login")).send().await.unwrap();
+        let res = app.browser().client.delete(app.url("/profile/email")).send().await.unwrap();
         assert_eq!(res.status(), 405);
         assert!(res.text().await.unwrap().contains("cannot be used that way"));
     }

@@ -1,0 +1,317 @@
+//! The seeds' account endpoints as JSON: register, login (with the second step for 2FA),
+//! logout, password reset, and the caller's own profile. Same domain calls as the pages.
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use tower_sessions::Session;
+
+use super::bearer::ApiUser;
+use super::error::ApiError;
+use super::json::ApiJson;
+use super::public_user;
+use crate::http::layers::ClientIp;
+use crate::identity::accounts::{ChangeError, LoginAttempt, LoginError, RegisterError};
+use crate::identity::email::Email;
+use crate::identity::mfa::MfaError;
+use crate::identity::password::Password;
+use crate::identity::recovery::{ResetError, ResetRequestError};
+use crate::identity::user::{DisplayName, NewUser, Username};
+use crate::secret::Secret;
+use crate::state::AppState;
+use crate::store::users::AdminChanges;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    username: String,
+    email: String,
+    password: String,
+    display_name: Option<String>,
+}
+
+/// 201 for a new account and for a taken address alike (no enumeration); 409 for a taken username.
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> Result<Response, ApiError> {
+    let mut errors = vec![];
+    let username = Username::parse(&body.username).map_err(|m| errors.push(("username".into(), m.into()))).ok();
+    let email = Email::parse(&body.email).map_err(|m| errors.push(("email".into(), m.into()))).ok();
+    let display_name = DisplayName::parse(body.display_name.as_deref().unwrap_or_default())
+        .map_err(|m| errors.push(("display_name".into(), m.into())))
+        .ok();
+    let context = [username.as_ref().map_or("", |u| u.as_str()), email.as_ref().map_or("", |e| e.as_str())];
+    let password = Password::new_for(&body.password, state.accounts.password_policy(), &context)
+        .map_err(|p| errors.push(("password".into(), p.to_string())))
+        .ok();
+    let (Some(username), Some(email), Some(display_name), Some(password)) = (username, email, display_name, password)
+    else {
+        return Err(ApiError::fields(errors));
+    };
+    let shown = json!({
+        "username": username.as_str(),
+        "email": email.as_str(),
+        "display_name": display_name.as_str(),
+        "email_verified": false,
+        "detail": "Check your inbox: follow the link we sent to confirm the address.",
+    });
+    let new = NewUser { username, email, display_name, is_admin: false, email_verified: false };
+    match state.accounts.register(new, password).await {
+        Ok(_) => Ok((StatusCode::CREATED, Json(shown)).into_response()),
+        Err(RegisterError::UsernameTaken) => {
+            let mut e = ApiError::field("username", "This username is taken.");
+            e.status = StatusCode::CONFLICT;
+            e.code = "username_taken";
+            Err(e)
+        }
+        Err(RegisterError::Internal(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    username: Option<String>,
+    email: Option<String>,
+    password: String,
+}
+
+fn login_failed() -> ApiError {
+    ApiError::unauthorized(
+        "invalid_credentials",
+        "The username or password is not correct, or the account is temporarily protected.",
+    )
+}
+
+/// Shared by `/login` and `/auth/login`: password check; tokens, or the ticket for the second step.
+async fn password_login(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    body: LoginBody,
+) -> Result<(Option<crate::identity::user::User>, serde_json::Value), ApiError> {
+    let name = match (body.username, body.email) {
+        (Some(n), None) | (None, Some(n)) => n,
+        _ => return Err(ApiError::field("username", "Send either username or email.")),
+    };
+    let attempt =
+        LoginAttempt { login_name: name, password: Secret::new(body.password), client_ip: ip, device_token: None };
+    match state.accounts.login(attempt).await {
+        Ok(logged_in) if logged_in.second_factor_required => {
+            let ticket = state.provider.mfa_token(logged_in.user.id).await?;
+            Ok((None, json!({ "mfa_required": true, "mfa_token": ticket })))
+        }
+        Ok(logged_in) => {
+            let tokens = state.provider.issue_api_tokens(&logged_in.user, &["pwd"], None).await?;
+            Ok((Some(logged_in.user), serde_json::to_value(tokens).map_err(anyhow::Error::from)?))
+        }
+        Err(LoginError::InvalidCredentials) => Err(login_failed()),
+        Err(LoginError::TooManyFromAddress { retry_after_secs }) => {
+            Err(ApiError::too_many(retry_after_secs, "Too many failed sign-ins from this address."))
+        }
+        Err(LoginError::EmailNotVerified) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "email_not_verified",
+            "Confirm your e-mail address first; a new link was sent.",
+        )),
+        Err(LoginError::Internal(e)) => Err(e.into()),
+    }
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Response, ApiError> {
+    let (_, answer) = password_login(&state, ip, body).await?;
+    Ok(Json(answer).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaBody {
+    mfa_token: String,
+    code: String,
+}
+
+async fn second_step(state: &AppState, body: MfaBody) -> Result<crate::identity::user::User, ApiError> {
+    let user_id = state.provider.verify_mfa_token(&body.mfa_token).await.ok_or_else(login_failed)?;
+    match state.accounts.verify_second_factor(user_id, &body.code).await {
+        Ok(_) => state.accounts.find(user_id).await?.filter(|u| !u.disabled).ok_or_else(login_failed),
+        Err(MfaError::Internal(e)) => Err(e.into()),
+        Err(_) => Err(ApiError::unauthorized("invalid_code", "The code is not valid.")),
+    }
+}
+
+pub async fn login_mfa(State(state): State<AppState>, ApiJson(body): ApiJson<MfaBody>) -> Result<Response, ApiError> {
+    let user = second_step(&state, body).await?;
+    Ok(Json(state.provider.issue_api_tokens(&user, &["pwd", "otp"], None).await?).into_response())
+}
+
+/// Seed 2: the same login, which also opens a browser session (the session cookie).
+pub async fn auth_login(
+    State(state): State<AppState>,
+    session: crate::http::pages::session::BrowserSession,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Response, ApiError> {
+    let (user, answer) = password_login(&state, ip, body).await?;
+    if let Some(user) = user {
+        session.log_in(&user, &["pwd"]).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(Json(answer).into_response())
+}
+
+pub async fn auth_login_mfa(
+    State(state): State<AppState>,
+    session: crate::http::pages::session::BrowserSession,
+    ApiJson(body): ApiJson<MfaBody>,
+) -> Result<Response, ApiError> {
+    let user = second_step(&state, body).await?;
+    session.log_in(&user, &["pwd", "otp"]).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Json(state.provider.issue_api_tokens(&user, &["pwd", "otp"], None).await?).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutBody {
+    refresh_token: Option<String>,
+}
+
+/// Revokes the caller's grant (from its access token and/or refresh token) and ends the
+/// browser session the request carries, if any.
+pub async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    parts: axum::http::request::Parts,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let body: LogoutBody = if body.is_empty() { LogoutBody::default() } else { super::json::parse(&body)? };
+    let gid = match super::bearer::bearer_token(&parts) {
+        Some(token) => match state.provider.verify_access_token(&token, state.provider.issuer()).await {
+            Ok(claims) => claims.gid,
+            Err(crate::oauth::error::BearerError::Internal(e)) => return Err(e.into()),
+            Err(_) => return Err(ApiError::invalid_token()),
+        },
+        None => None,
+    };
+    let has_session = session.get::<String>(crate::store::sessions::USER_ID_KEY).await.ok().flatten().is_some();
+    if gid.is_none() && body.refresh_token.is_none() && !has_session {
+        return Err(ApiError::unauthorized("missing_token", "Send the access token or the refresh token to sign out."));
+    }
+    state.provider.end_api_session(gid.as_deref(), body.refresh_token.as_deref()).await?;
+    if let Ok(Some(sid)) = session.get::<String>("sid").await {
+        state.provider.revoke_session(&sid).await?;
+    }
+    session.flush().await.map_err(|e| anyhow::anyhow!("ending the session: {e}"))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequestBody {
+    email: String,
+}
+
+/// 202 whatever the address: a link goes out only if it has an account.
+pub async fn reset_request(
+    State(state): State<AppState>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
+    ApiJson(body): ApiJson<ResetRequestBody>,
+) -> Result<Response, ApiError> {
+    let email = Email::parse(&body.email).map_err(|m| ApiError::field("email", m))?;
+    match state.accounts.request_password_reset(&email, ip).await {
+        Ok(()) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "detail": "If an account exists for that address, a link is on its way." })),
+        )
+            .into_response()),
+        Err(ResetRequestError::TooManyFromAddress { retry_after_secs }) => {
+            Err(ApiError::too_many(retry_after_secs, "Too many reset requests from this address."))
+        }
+        Err(ResetRequestError::Internal(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetConfirmBody {
+    token: String,
+    new_password: String,
+}
+
+pub async fn reset_confirm(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ResetConfirmBody>,
+) -> Result<Response, ApiError> {
+    match state.accounts.reset_password(&body.token, &body.new_password).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(ResetError::InvalidLink) => {
+            Err(ApiError::bad_request("invalid_token", "The reset token is invalid, used or expired."))
+        }
+        Err(ResetError::Policy(p)) => Err(ApiError::field("new_password", p.to_string())),
+        Err(ResetError::Internal(e)) => Err(e.into()),
+    }
+}
+
+pub async fn profile(State(state): State<AppState>, caller: ApiUser) -> Result<Response, ApiError> {
+    Ok(Json(public_user(&state, &caller.user).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileBody {
+    display_name: Option<String>,
+    email: Option<String>,
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+/// Own profile: the display name freely; e-mail and password with `current_password`. A new
+/// address takes effect through the link sent to it; a new password ends every grant,
+/// including the caller's token.
+pub async fn update_profile(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    ApiJson(body): ApiJson<ProfileBody>,
+) -> Result<Response, ApiError> {
+    let user = caller.user;
+    let needs_password = body.email.is_some() || body.new_password.is_some();
+    let current = body.current_password.clone().map(Secret::new);
+    if needs_password && current.is_none() {
+        return Err(ApiError::field("current_password", "Required to change the e-mail address or the password."));
+    }
+    let name = body
+        .display_name
+        .as_deref()
+        .map(DisplayName::parse)
+        .transpose()
+        .map_err(|m| ApiError::field("display_name", m))?;
+    let email = body.email.as_deref().map(Email::parse).transpose().map_err(|m| ApiError::field("email", m))?;
+    let change_error = |e: ChangeError, field: &str| match e {
+        ChangeError::WrongCurrentPassword => {
+            ApiError::field("current_password", "The current password is not correct.")
+        }
+        ChangeError::Policy(p) => ApiError::field(field, p.to_string()),
+        ChangeError::Internal(e) => e.into(),
+    };
+    if let (Some(new), Some(current)) = (&body.new_password, &current) {
+        state
+            .accounts
+            .change_password(&user, current, &Secret::new(new.clone()), None)
+            .await
+            .map_err(|e| change_error(e, "new_password"))?;
+    }
+    if let (Some(email), Some(current)) = (&email, &current) {
+        state.accounts.request_email_change(&user, current, email).await.map_err(|e| change_error(e, "email"))?;
+    }
+    if let Some(name) = &name {
+        let changes = AdminChanges { display_name: Some(name.clone()), ..Default::default() };
+        state.accounts.admin_update(user.id, changes).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let fresh = state.accounts.find(user.id).await?.ok_or_else(ApiError::invalid_token)?;
+    Ok(Json(public_user(&state, &fresh).await?).into_response())
+}

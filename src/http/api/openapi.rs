@@ -1,0 +1,177 @@
+//! The OpenAPI 3.1 document of the JSON API, written by hand next to the routes (a test
+//! checks it lists exactly [`super::ROUTES`]).
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+fn body(schema: Value) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": schema } } })
+}
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({ "type": "object", "additionalProperties": false, "required": required, "properties": properties })
+}
+
+fn problem(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } })
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+fn errors(codes: &[(&str, &str)]) -> serde_json::Map<String, Value> {
+    let mut map = serde_json::Map::new();
+    for (code, text) in codes {
+        map.insert(code.to_string(), problem(text));
+    }
+    map
+}
+
+fn responses(success: (&str, Value), failures: &[(&str, &str)]) -> Value {
+    let mut map = errors(failures);
+    map.insert(success.0.to_string(), success.1);
+    Value::Object(map)
+}
+
+const BODY_ERRORS: [(&str, &str); 3] =
+    [("400", "Invalid, malformed or unknown fields"), ("413", "Body too large"), ("415", "Not application/json")];
+
+fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut all = BODY_ERRORS.to_vec();
+    all.extend_from_slice(extra);
+    all
+}
+
+pub fn spec(issuer: &str) -> Value {
+    let user = json!({ "$ref": "#/components/schemas/User" });
+    let tokens = json!({ "$ref": "#/components/schemas/Tokens" });
+    let login_answer = json!({ "oneOf": [tokens.clone(), { "$ref": "#/components/schemas/MfaRequired" }] });
+    let register_body = object(
+        &["username", "email", "password"],
+        json!({
+            "username": { "type": "string" }, "email": { "type": "string" }, "password": { "type": "string" },
+            "display_name": { "type": ["string", "null"] }
+        }),
+    );
+    let registered = json!({ "type": "object", "required": ["username", "email", "email_verified"], "properties": {
+        "username": { "type": "string" }, "email": { "type": "string" }, "display_name": { "type": "string" },
+        "email_verified": { "type": "boolean" }, "detail": { "type": "string" } } });
+    let login_body = object(
+        &["password"],
+        json!({
+        "username": { "type": ["string", "null"] }, "email": { "type": ["string", "null"] }, "password": { "type": "string" } }),
+    );
+    let mfa_body =
+        object(&["mfa_token", "code"], json!({ "mfa_token": { "type": "string" }, "code": { "type": "string" } }));
+    let logout_body = json!({ "required": false, "content": { "application/json": { "schema":
+        object(&[], json!({ "refresh_token": { "type": ["string", "null"] } })) } } });
+    let reset_body = object(&["email"], json!({ "email": { "type": "string" } }));
+    let accepted = json!({ "type": "object", "properties": { "detail": { "type": "string" } } });
+    let confirm_body = object(
+        &["token", "new_password"],
+        json!({ "token": { "type": "string" }, "new_password": { "type": "string" } }),
+    );
+    let profile_body = object(
+        &[],
+        json!({
+        "display_name": { "type": ["string", "null"] }, "email": { "type": ["string", "null"] },
+        "current_password": { "type": ["string", "null"] }, "new_password": { "type": ["string", "null"] } }),
+    );
+    let admin_body = object(
+        &[],
+        json!({
+        "display_name": { "type": ["string", "null"] }, "email": { "type": ["string", "null"] },
+        "is_admin": { "type": ["boolean", "null"] }, "disabled": { "type": ["boolean", "null"] } }),
+    );
+    let bearer = json!([{ "bearer": [] }]);
+    let id_param = json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+
+    let register = json!({ "summary": "Create an account (201 also for a taken e-mail: no enumeration)", "requestBody": body(register_body),
+        "responses": responses(("201", ok("Registered; confirm the address by the mailed link", registered)),
+            &with(&[("409", "Username taken"), ("429", "Too many requests")])) });
+    let login = json!({ "summary": "Sign in with username or e-mail and password", "requestBody": body(login_body),
+        "responses": responses(("200", ok("Tokens, or the second step for 2FA", login_answer)),
+            &with(&[("401", "Wrong credentials"), ("403", "E-mail not confirmed"), ("429", "Too many failures")])) });
+    let login_mfa = json!({ "summary": "Second step of a 2FA sign-in", "requestBody": body(mfa_body),
+        "responses": responses(("200", ok("Tokens", tokens.clone())), &with(&[("401", "Invalid ticket or code")])) });
+    let logout = json!({ "summary": "Revoke the caller's refresh token and end its session", "security": [{ "bearer": [] }, {}],
+        "requestBody": logout_body,
+        "responses": responses(("204", json!({ "description": "Signed out" })), &with(&[("401", "No valid token")])) });
+    let reset = json!({ "summary": "Mail a password-reset link (202 whatever the address)", "requestBody": body(reset_body),
+        "responses": responses(("202", ok("Accepted", accepted)), &with(&[("429", "Too many requests from this address")])) });
+    let reset_confirm = json!({ "summary": "Set a new password with the mailed token", "requestBody": body(confirm_body),
+        "responses": responses(("204", json!({ "description": "Password changed; every session ended" })), &BODY_ERRORS) });
+    let profile_get = json!({ "summary": "The caller's profile", "security": bearer,
+        "responses": responses(("200", ok("The user", user.clone())), &[("401", "No valid token"), ("403", "Token lacks the profile scope")]) });
+    let profile_put = json!({ "summary": "Change the caller's profile", "security": bearer, "requestBody": body(profile_body),
+        "responses": responses(("200", ok("The user", user.clone())), &with(&[("401", "No valid token"), ("403", "Token lacks the profile scope")])) });
+    let users_list = json!({ "summary": "List users (admin)", "security": bearer,
+        "parameters": [
+            { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
+            { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
+            { "name": "q", "in": "query", "schema": { "type": "string" } } ],
+        "responses": responses(("200", ok("A page of users", json!({ "type": "object", "required": ["users", "limit", "offset"], "properties": {
+            "users": { "type": "array", "items": user.clone() }, "limit": { "type": "integer" }, "offset": { "type": "integer" },
+            "next_offset": { "type": ["integer", "null"] } } }))), &[("400", "Bad query"), ("401", "No valid token"), ("403", "Not an administrator")]) });
+    let user_get = json!({ "summary": "One user (admin)", "security": bearer, "parameters": id_param,
+        "responses": responses(("200", ok("The user", user.clone())), &[("401", "No valid token"), ("403", "Not an administrator"), ("404", "No such user")]) });
+    let user_put = json!({ "summary": "Change a user (admin)", "security": bearer, "parameters": id_param, "requestBody": body(admin_body),
+        "responses": responses(("200", ok("The user", user.clone())),
+            &with(&[("401", "No valid token"), ("403", "Not an administrator"), ("404", "No such user"), ("409", "E-mail taken")])) });
+    let user_delete = json!({ "summary": "Delete a user and everything of theirs (admin)", "security": bearer, "parameters": id_param,
+        "responses": responses(("204", json!({ "description": "Deleted" })), &[("401", "No valid token"), ("403", "Not an administrator"), ("404", "No such user")]) });
+    let openapi =
+        json!({ "summary": "This document", "responses": { "200": ok("OpenAPI 3.1", json!({ "type": "object" })) } });
+
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "Portcullis JSON API", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "First-party account API. OAuth 2.0 / OpenID Connect endpoints are described by /.well-known/openid-configuration." },
+        "servers": [{ "url": issuer }],
+        "paths": {
+            "/register": { "post": register.clone() },
+            "/login": { "post": login.clone() },
+            "/login/mfa": { "post": login_mfa.clone() },
+            "/logout": { "post": logout.clone() },
+            "/reset-password": { "post": reset.clone() },
+            "/reset-password/confirm": { "post": reset_confirm.clone() },
+            "/profile": { "get": profile_get, "put": profile_put },
+            "/auth/register": { "post": register },
+            "/auth/login": { "post": login },
+            "/auth/login/mfa": { "post": login_mfa },
+            "/auth/logout": { "post": logout },
+            "/auth/reset_password_request": { "post": reset },
+            "/auth/reset_password": { "post": reset_confirm },
+            "/users": { "get": users_list },
+            "/users/{id}": { "get": user_get, "put": user_put, "delete": user_delete },
+            "/openapi.json": { "get": openapi },
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } },
+            "schemas": {
+                "Problem": { "type": "object", "required": ["type", "title", "status", "code", "detail"], "properties": {
+                    "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" },
+                    "code": { "type": "string" }, "detail": { "type": "string" }, "request_id": { "type": "string" },
+                    "errors": { "type": "object", "additionalProperties": { "type": "string" } } } },
+                "User": { "type": "object", "required": ["id", "username", "email", "email_verified", "display_name", "is_admin", "disabled", "mfa_enabled", "created_at", "updated_at"],
+                    "properties": { "id": { "type": "string" }, "username": { "type": "string" }, "email": { "type": "string" },
+                        "email_verified": { "type": "boolean" }, "display_name": { "type": "string" }, "is_admin": { "type": "boolean" },
+                        "disabled": { "type": "boolean" }, "mfa_enabled": { "type": "boolean" },
+                        "created_at": { "type": "integer" }, "updated_at": { "type": "integer" } } },
+                "Tokens": { "type": "object", "required": ["access_token", "token_type", "expires_in", "scope"], "properties": {
+                    "access_token": { "type": "string" }, "token_type": { "type": "string" }, "expires_in": { "type": "integer" },
+                    "refresh_token": { "type": "string" }, "scope": { "type": "string" } } },
+                "MfaRequired": { "type": "object", "required": ["mfa_required", "mfa_token"], "properties": {
+                    "mfa_required": { "const": true }, "mfa_token": { "type": "string" } } },
+            }
+        }
+    })
+}
+
+pub async fn document(State(state): State<AppState>) -> Json<Value> {
+    Json(spec(state.provider.issuer()))
+}

@@ -1,0 +1,127 @@
+//! Tokens for the first-party JSON API: the same RFC 9068 access tokens and rotating refresh
+//! tokens as any client, issued to the built-in public client `portcullis-api`, so refresh,
+//! revocation and introspection work unchanged. A two-step login hands out a short-lived
+//! `mfa+jwt` between the password and the second factor; its `typ` keeps it from ever being
+//! accepted as an access token.
+
+use serde_json::json;
+
+use super::client::{Client, GrantType};
+use super::grant::Issued;
+use super::provider::Provider;
+use super::redirect::RedirectUri;
+use super::scope::{OIDC_SCOPES, Scope};
+use super::tokens::{Authentication, TokenResponse};
+use crate::identity::user::{User, UserId};
+use crate::secret::{random_token, token_hash};
+use crate::store::grants::{self, StoredRefresh};
+use crate::store::{clients, grants as grant_store};
+
+/// The built-in client the JSON API's tokens belong to.
+pub const API_CLIENT_ID: &str = "portcullis-api";
+/// How long the step between password and second factor stays open.
+const MFA_TOKEN_SECS: i64 = 300;
+
+impl Provider {
+    /// Startup: registers the built-in API client if it is missing.
+    pub async fn ensure_api_client(&self) -> anyhow::Result<()> {
+        if clients::find(&self.db, API_CLIENT_ID).await?.is_some() {
+            return Ok(());
+        }
+        let client = Client {
+            id: API_CLIENT_ID.into(),
+            name: "Portcullis JSON API".into(),
+            secret_hash: None,
+            public: true,
+            first_party: true,
+            redirect_uris: Vec::<RedirectUri>::new(),
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::RefreshToken],
+            scopes: Scope::from_names(OIDC_SCOPES),
+            audiences: vec![],
+            require_mfa: false,
+        };
+        clients::insert(&self.db, &client, self.clock.unix()).await?;
+        Ok(())
+    }
+
+    /// Access and refresh token for a user who signed in through the JSON API.
+    pub async fn issue_api_tokens(
+        &self,
+        user: &User,
+        amr: &[&str],
+        sid: Option<&str>,
+    ) -> anyhow::Result<TokenResponse> {
+        let client =
+            clients::find(&self.db, API_CLIENT_ID).await?.ok_or_else(|| anyhow::anyhow!("API client missing"))?;
+        let now = self.clock.unix();
+        let scope = Scope::from_names(["openid", "profile", "email"]);
+        let grant_id = uuid::Uuid::now_v7().to_string();
+        let auth = Authentication {
+            auth_time: now,
+            amr: amr.iter().map(|s| s.to_string()).collect(),
+            sid: sid.map(str::to_string),
+        };
+        let refresh = random_token();
+        let tx = self.db.begin().await?;
+        grant_store::insert_grant(&tx, &grant_id, user.id, API_CLIENT_ID, sid, false, now).await?;
+        let record = StoredRefresh {
+            grant_id: grant_id.clone(),
+            client_id: API_CLIENT_ID.into(),
+            user_id: user.id.to_string(),
+            scope: scope.to_string(),
+            auth_time: now,
+            amr: auth.amr.join(" "),
+            expires_at: now + self.settings.refresh_absolute_ttl_secs,
+            idle_expires_at: now + self.settings.refresh_idle_ttl_secs,
+            used_at: None,
+            successor: None,
+        };
+        grants::insert_refresh(&tx, &token_hash(&refresh), &record, now).await?;
+        let mut response = self
+            .respond(user, &client, &scope, Issued { grant_id: &grant_id, auth: &auth, nonce: None }, Some(refresh))
+            .await?;
+        response.id_token = None;
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    /// Ends what an API caller holds: the grant of its access token and/or of its refresh token.
+    pub async fn end_api_session(&self, access_grant: Option<&str>, refresh_token: Option<&str>) -> anyhow::Result<()> {
+        let now = self.clock.unix();
+        if let Some(gid) = access_grant {
+            grant_store::revoke_grant(&self.db, gid, now).await?;
+        }
+        if let Some(token) = refresh_token
+            && let Some(stored) = grants::find_refresh(&self.db, &token_hash(token)).await?
+        {
+            grant_store::revoke_grant(&self.db, &stored.grant_id, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The ticket between a correct password and the second factor.
+    pub async fn mfa_token(&self, user: UserId) -> anyhow::Result<String> {
+        let now = self.clock.unix();
+        let claims = json!({
+            "iss": &*self.issuer, "sub": user.to_string(), "aud": format!("{}/login/mfa", self.issuer),
+            "iat": now, "exp": now + MFA_TOKEN_SECS, "jti": uuid::Uuid::new_v4().to_string(),
+        });
+        let payload = josekit::jwt::JwtPayload::from_map(claims.as_object().cloned().unwrap_or_default())?;
+        self.keys.sign(self.access_alg, "mfa+jwt", &payload).await
+    }
+
+    /// The user an unexpired `mfa_token` names.
+    pub async fn verify_mfa_token(&self, token: &str) -> Option<UserId> {
+        let payload = self.keys.verify(token, "mfa+jwt").await.ok()?;
+        let claims = payload.claims_set();
+        let now = self.clock.unix();
+        let valid = claims.get("iss").and_then(|v| v.as_str()) == Some(&*self.issuer)
+            && claims.get("aud").and_then(|v| v.as_str()) == Some(&format!("{}/login/mfa", self.issuer))
+            && claims.get("exp").and_then(|v| v.as_i64()).is_some_and(|exp| exp > now);
+        if !valid {
+            return None;
+        }
+        UserId::parse(claims.get("sub")?.as_str()?)
+    }
+}
