@@ -16,6 +16,8 @@ pub mod http;
 pub mod identity;
 /// Outgoing mail: typed messages, the durable outbox and its delivery worker.
 pub mod mail;
+/// IP networks (trusted proxies).
+pub mod net;
 /// The OAuth 2.0 / OpenID Connect provider.
 pub mod oauth;
 /// Secret values that redact themselves in logs and `Debug` output.
