@@ -30,7 +30,10 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.http.request_timeout_secs);
     let body_limit = state.settings.http.form_body_limit_bytes;
-    let browser = pages::router().merge(oauth::browser_router()).layer(pages::session_layer(&state));
+    let browser = pages::router()
+        .merge(oauth::browser_router())
+        .layer(pages::session_layer(&state))
+        .layer(middleware::from_fn(pages::error::session_store_failures));
     Router::new()
         .merge(browser)
         .merge(oauth::protocol_router())

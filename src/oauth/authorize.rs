@@ -86,7 +86,13 @@ pub struct AuthorizationRequest {
 #[derive(Debug)]
 pub enum Rejection {
     Page(PageError),
-    Redirect { redirect_uri: String, state: Option<String>, error: RedirectError },
+    /// The server could not check the request (database unreachable): a page, never a redirect.
+    Internal(anyhow::Error),
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: RedirectError,
+    },
 }
 
 /// The signed-in browser session, as the decision needs it.
@@ -119,11 +125,7 @@ impl Provider {
             Ok(None) => return page(PageError::UnknownClient),
             Err(_) => return page(PageError::InvalidRequest("client_id must be given once")),
         };
-        let Some(client) = self.client(client_id).await.map_err(|e| {
-            tracing::error!(error = %format!("{e:#}"), "loading a client");
-            Rejection::Page(PageError::InvalidRequest("the server could not load the client"))
-        })?
-        else {
+        let Some(client) = self.client(client_id).await.map_err(Rejection::Internal)? else {
             return page(PageError::UnknownClient);
         };
         let redirect_uri = match params.get("redirect_uri") {

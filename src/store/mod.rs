@@ -163,6 +163,31 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Is this failure the database being unreachable (pool timeout, refused or broken
+/// connection)? Such failures answer 503 with `Retry-After`, never 500, and never success.
+pub fn is_outage(err: &anyhow::Error) -> bool {
+    const MARKERS: [&str; 11] = [
+        "pooltimedout",
+        "connectionacquire",
+        "poolclosed",
+        "pool timed out",
+        "connection refused",
+        "connection reset",
+        "broken pipe",
+        "error communicating with database",
+        "unexpected end of file",
+        "connection closed",
+        "failed to acquire connection",
+    ];
+    let acquire = err.chain().any(|cause| {
+        cause.downcast_ref::<DbErr>().is_some_and(|db| matches!(db, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)))
+    });
+    // The debug form spans every cause, variant names included (sqlx errors hide inside
+    // sea-orm's runtime errors).
+    let text = format!("{err:?}").to_lowercase();
+    acquire || MARKERS.iter().any(|m| text.contains(m))
+}
+
 /// Which unique constraint a failed insert or update hit, if any.
 pub(crate) fn unique_violation(err: &DbErr) -> Option<String> {
     match err.sql_err() {

@@ -16,6 +16,7 @@ mod mail;
 mod mfa;
 mod oidc_flow;
 mod operations;
+mod outage;
 mod recovery;
 mod security;
 mod sessions;

@@ -74,6 +74,16 @@ impl ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
+        if crate::store::is_outage(&e) {
+            tracing::warn!(error = %format!("{e:#}"), "database unavailable");
+            let mut err = Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "The service is temporarily unavailable.",
+            );
+            err.retry_after = Some(5);
+            return err;
+        }
         let mut err = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",

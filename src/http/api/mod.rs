@@ -83,7 +83,25 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(crate::http::pages::session_layer(&state))
+        .layer(axum::middleware::from_fn(session_store_failures))
         .with_state(state)
+}
+
+/// The API's answer to a failed session save (see the pages' twin): 503 problem details.
+async fn session_store_failures(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        && !res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        let mut e = ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The service is temporarily unavailable.",
+        );
+        e.retry_after = Some(5);
+        return axum::response::IntoResponse::into_response(e);
+    }
+    res
 }
 
 /// Does this request belong to the JSON API?

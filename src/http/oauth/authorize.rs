@@ -69,6 +69,7 @@ async fn authorize(state: AppState, session: BrowserSession, params: Params) -> 
     let req = match provider.authorization_request(&params).await {
         Ok(req) => req,
         Err(Rejection::Page(e)) => return Ok(bad_request_page(&e)),
+        Err(Rejection::Internal(e)) => return Err(PageError::Internal(e)),
         Err(Rejection::Redirect { redirect_uri, state: st, error }) => {
             return Ok(to_client(&provider.error_redirect(&redirect_uri, st.as_deref(), &error)));
         }
@@ -90,13 +91,24 @@ async fn authorize(state: AppState, session: BrowserSession, params: Params) -> 
         }
         Decision::Issue => {
             let Some(auth) = auth else { return Ok(reject(RedirectError::LoginRequired)) };
-            match provider.issue_code(&req, &auth).await {
-                Ok(location) => Ok(to_client(&location)),
-                Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "issuing a code");
-                    Ok(reject(RedirectError::ServerError))
-                }
-            }
+            issue(provider, &req, &auth, reject).await
+        }
+    }
+}
+
+/// Issues the code; an outage is a page (503), any other failure a `server_error` redirect.
+async fn issue(
+    provider: &crate::oauth::provider::Provider,
+    req: &AuthorizationRequest,
+    auth: &crate::oauth::authorize::SessionAuth,
+    reject: impl Fn(RedirectError) -> Response,
+) -> Result<Response, PageError> {
+    match provider.issue_code(req, auth).await {
+        Ok(location) => Ok(to_client(&location)),
+        Err(e) if crate::store::is_outage(&e) => Err(PageError::Internal(e)),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "issuing a code");
+            Ok(reject(RedirectError::ServerError))
         }
     }
 }
@@ -149,6 +161,7 @@ pub async fn consent(
     let req = match provider.authorization_request(&Params::new(pairs, vec![])).await {
         Ok(req) => req,
         Err(Rejection::Page(e)) => return Ok(bad_request_page(&e)),
+        Err(Rejection::Internal(e)) => return Err(PageError::Internal(e)),
         Err(Rejection::Redirect { redirect_uri, state: st, error }) => {
             return Ok(to_client(&provider.error_redirect(&redirect_uri, st.as_deref(), &error)));
         }
@@ -160,11 +173,5 @@ pub async fn consent(
         return Ok(reject(RedirectError::AccessDenied));
     }
     provider.remember_consent(&req, &auth.user).await?;
-    match provider.issue_code(&req, &auth).await {
-        Ok(location) => Ok(to_client(&location)),
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "issuing a code");
-            Ok(reject(RedirectError::ServerError))
-        }
-    }
+    issue(provider, &req, &auth, reject).await
 }

@@ -30,9 +30,24 @@ pub fn no_store(mut res: Response) -> Response {
     res
 }
 
+/// The database is unreachable: 503, `Retry-After`, and nothing that looks like success.
+pub fn unavailable() -> Response {
+    let body =
+        json!({ "error": "temporarily_unavailable", "error_description": "the server is temporarily unavailable" });
+    let mut res = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    no_store(res)
+}
+
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let err = self.0;
+        if let TokenError::Internal(e) = &err
+            && crate::store::is_outage(e)
+        {
+            tracing::warn!(error = %format!("{e:#}"), "database unavailable");
+            return unavailable();
+        }
         let status = match &err {
             TokenError::InvalidClient => StatusCode::UNAUTHORIZED,
             TokenError::Internal(e) => {
@@ -81,6 +96,10 @@ impl IntoResponse for BearerRefusal {
                 "Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"openid\"",
                 json!({ "error": "insufficient_scope" }),
             ),
+            BearerError::Internal(e) if crate::store::is_outage(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "database unavailable");
+                return unavailable();
+            }
             BearerError::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "userinfo failed");
                 return no_store(

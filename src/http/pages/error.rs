@@ -69,6 +69,10 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match &self {
             Self::LoginRequired { next } => return Redirect::to(&super::account::login_url(next)).into_response(),
+            Self::Internal(err) if crate::store::is_outage(err) => {
+                tracing::warn!(error = %format!("{err:#}"), "database unavailable");
+                return unavailable_page();
+            }
             Self::Internal(err) => tracing::error!(error = %format!("{err:#}"), "request failed"),
             other => tracing::debug!(error = %other, "request refused"),
         }
@@ -76,6 +80,31 @@ impl IntoResponse for PageError {
         let page = ErrorPage { chrome: Default::default(), title, message, request_id: current_request_id() };
         render(status, &page)
     }
+}
+
+/// 503 with `Retry-After`: the database (or the session store on it) is unreachable.
+pub fn unavailable_page() -> Response {
+    let page = ErrorPage {
+        chrome: Default::default(),
+        title: "Temporarily unavailable",
+        message: "The service is temporarily unavailable. Please try again in a few seconds.",
+        request_id: current_request_id(),
+    };
+    let mut res = render(StatusCode::SERVICE_UNAVAILABLE, &page);
+    res.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+    res
+}
+
+/// tower-sessions answers a failed session save with a bare 500 (no body, no type) that no
+/// handler of ours produces: that is the session store failing, a storage outage, so it
+/// becomes a 503 page like any other.
+pub async fn session_store_failures(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() == StatusCode::INTERNAL_SERVER_ERROR && !res.headers().contains_key(header::CONTENT_TYPE) {
+        tracing::warn!("the session store failed");
+        return unavailable_page();
+    }
+    res
 }
 
 /// Renders a page with a status. A template that fails to render is a bug: logged, and a

@@ -2,6 +2,7 @@
 
 mod browser;
 pub mod oidc;
+pub mod proxy;
 mod smtp;
 pub mod totp;
 
@@ -110,7 +111,7 @@ pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut Settin
 }
 
 /// A new, empty database on the PostgreSQL server named by `PORTCULLIS_TEST_POSTGRES_URL`.
-async fn fresh_postgres_database() -> String {
+pub async fn fresh_postgres_database() -> String {
     let base = std::env::var("PORTCULLIS_TEST_POSTGRES_URL")
         .expect("PORTCULLIS_TEST_POSTGRES_URL must name a PostgreSQL server for the PostgreSQL variants");
     let name = format!("portcullis_t_{}", uuid::Uuid::new_v4().simple());
