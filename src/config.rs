@@ -64,6 +64,7 @@ pub struct HttpSettings {
     pub form_body_limit_bytes: usize,
     pub request_timeout_secs: u64,
     pub trusted_proxies: Vec<String>,
+    pub metrics_enabled: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -171,6 +172,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PORTCULLIS_FORM_BODY_LIMIT", "http.form_body_limit_bytes"),
     ("PORTCULLIS_REQUEST_TIMEOUT", "http.request_timeout_secs"),
     ("PORTCULLIS_TRUSTED_PROXIES", "http.trusted_proxies"),
+    ("PORTCULLIS_METRICS", "http.metrics_enabled"),
     ("PORTCULLIS_SESSION_IDLE_TIMEOUT", "session.idle_timeout_secs"),
     ("PORTCULLIS_SESSION_ABSOLUTE_TIMEOUT", "session.absolute_timeout_secs"),
     ("PORTCULLIS_ARGON2_MEMORY_KIB", "password.argon2_memory_kib"),
@@ -217,7 +219,7 @@ pub const API_KEY_VAR: &str = "EMAIL_SERVICE_API_KEY";
 fn kind_of(key: &str) -> Kind {
     match key {
         "http.trusted_proxies" => Kind::List,
-        "database.migrate_on_start" | "account.require_verified_email" => Kind::Bool,
+        "database.migrate_on_start" | "account.require_verified_email" | "http.metrics_enabled" => Kind::Bool,
         "database.max_connections"
         | "database.acquire_timeout_secs"
         | "http.form_body_limit_bytes"

@@ -147,6 +147,9 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        if self.state.settings.http.metrics_enabled && crate::telemetry::metrics::handle().is_none() {
+            tracing::warn!("another metrics recorder is installed; /metrics will be empty");
+        }
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let mail = tokio::spawn(self.mail.run());
         let app = crate::http::router(self.state.clone());

@@ -9,6 +9,8 @@ mod assets;
 mod health;
 /// Request id, security headers, client address, panic guard.
 pub mod layers;
+/// `/metrics` and the request metrics middleware.
+pub mod metrics;
 /// The OAuth 2.0 / OpenID Connect endpoints.
 pub mod oauth;
 /// Hosted HTML pages: session cookie + CSRF; errors render a page.
@@ -38,9 +40,11 @@ pub fn router(state: AppState) -> Router {
         .merge(browser)
         .merge(oauth::protocol_router())
         .merge(health::router())
+        .route(metrics::PATH, axum::routing::get(metrics::render))
         .merge(assets::router())
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(api::router(state.clone()), api::negotiate))
+        .layer(middleware::from_fn(metrics::track))
         .layer(
             ServiceBuilder::new()
                 .layer(CatchPanicLayer::custom(layers::panic_response))

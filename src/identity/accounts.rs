@@ -254,6 +254,7 @@ impl Accounts {
             if let Some(retry_after_secs) =
                 throttle::address_wait(&self.db, attempt.client_ip, now, &self.login).await?
             {
+                metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "throttled").increment(1);
                 return Err(LoginError::TooManyFromAddress { retry_after_secs });
             }
             let key = throttle::account_key(found.as_ref().map(|(u, _)| u.id.to_string()), &attempt.login_name);
@@ -290,6 +291,8 @@ impl Accounts {
                     _ => Some(self.remember_device(user.id).await?),
                 };
                 let second_factor_required = self.mfa_enabled(user.id).await?;
+                let result = if second_factor_required { "password_ok_2fa_due" } else { "success" };
+                metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => result).increment(1);
                 tracing::info!(user_id = %user.id, second_factor_required, "password accepted");
                 Ok(LoggedIn { user, second_factor_required, new_device_token })
             }
@@ -298,6 +301,7 @@ impl Accounts {
                     counters::device_failed(&self.db, hash, DEVICE_MAX_FAILURES).await?;
                 }
                 throttle::address_failed(&self.db, attempt.client_ip, now, &self.login).await?;
+                metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "failure").increment(1);
                 tracing::info!(user_id = found.map(|(u, _)| u.id.to_string()), "login failed");
                 Err(LoginError::InvalidCredentials)
             }

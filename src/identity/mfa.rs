@@ -162,6 +162,8 @@ impl Accounts {
             return Err(MfaError::InvalidCode);
         }
         let outcome = self.check_second_factor(user, code, now).await?;
+        let result = if outcome.is_some() { "second_factor_ok" } else { "second_factor_failed" };
+        metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => result).increment(1);
         match outcome {
             Some(factor) => Ok(factor),
             None => {

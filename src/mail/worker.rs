@@ -60,9 +60,12 @@ impl Worker {
             match outcome {
                 Ok(()) => {
                     outbox::mark_sent(&self.db, &mail.id, now).await?;
+                    metrics::counter!(crate::telemetry::metrics::names::MAIL_SENT).increment(1);
                     tracing::info!(mail_id = %mail.id, attempts = mail.attempts, "mail delivered");
                 }
                 Err(SendError::Permanent(reason)) => {
+                    metrics::counter!(crate::telemetry::metrics::names::MAIL_FAILURES, "kind" => "permanent")
+                        .increment(1);
                     outbox::mark_failed(&self.db, &mail.id, &reason).await?;
                     tracing::error!(mail_id = %mail.id, %reason, "mail refused permanently");
                 }
@@ -71,6 +74,8 @@ impl Worker {
                     tracing::error!(mail_id = %mail.id, %reason, attempts = mail.attempts, "mail given up");
                 }
                 Err(SendError::Transient(reason)) => {
+                    metrics::counter!(crate::telemetry::metrics::names::MAIL_FAILURES, "kind" => "transient")
+                        .increment(1);
                     let wait = backoff_secs(mail.attempts, self.settings.retry_base_secs, self.settings.retry_max_secs);
                     outbox::mark_retry(&self.db, &mail.id, now + wait, &reason).await?;
                     tracing::warn!(mail_id = %mail.id, %reason, retry_in_secs = wait, "mail delivery failed; will retry");

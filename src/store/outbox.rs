@@ -111,3 +111,11 @@ pub async fn purge_sent(db: &Db, before: i64) -> anyhow::Result<u64> {
         .await
         .context("purging sent mail")
 }
+
+/// Messages waiting for delivery.
+pub async fn pending_count(db: &Db) -> anyhow::Result<i64> {
+    let row = query_one(db, "SELECT COUNT(*) FROM mail_outbox WHERE status = 'pending'", vec![])
+        .await
+        .context("counting pending mail")?;
+    Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or_default())
+}

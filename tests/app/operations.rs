@@ -37,3 +37,33 @@ db_test!(
         assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
     }
 );
+
+db_test!(
+    async fn metrics_are_off_by_default_and_count_requests_logins_tokens_and_mail_when_on(backend) {
+        let off = crate::helpers::spawn_app(backend).await;
+        assert_eq!(off.browser().get("/metrics").await.status(), 404);
+
+        let app = crate::helpers::spawn_app_with(backend, |s| s.http.metrics_enabled = true).await;
+        app.browser().register("alice", "alice@example.com", crate::helpers::PASSWORD).await;
+        app.browser().login("alice", "wrong password").await;
+        let svc = app
+            .client("svc", crate::helpers::oidc::ClientSpec { grants: &["client_credentials"], scopes: &["api"], ..Default::default() })
+            .await;
+        app.token_request("/token", &svc, &[("grant_type", "client_credentials")]).await;
+        let res = app.browser().get("/metrics").await;
+        assert_eq!(res.status(), 200);
+        let text = res.text().await.unwrap();
+        for expected in [
+            "portcullis_http_requests_total{",
+            "route=\"/login\"",
+            "portcullis_http_request_duration_seconds_bucket",
+            "portcullis_logins_total{result=\"failure\"}",
+            "portcullis_tokens_issued_total{grant=\"client_credentials\"}",
+            "portcullis_argon2_queue_wait_seconds",
+            "portcullis_db_pool_connections",
+            "portcullis_mail_outbox_pending",
+        ] {
+            assert!(text.contains(expected), "{expected} in\n{text}");
+        }
+    }
+);

@@ -24,6 +24,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, form: Toke
         "refresh_token" => provider.refresh(&client, &form).await?,
         _ => provider.client_credentials(&client, &form).await?,
     };
+    metrics::counter!(crate::telemetry::metrics::names::TOKENS_ISSUED, "grant" => grant_type.to_string()).increment(1);
     Ok(no_store(Json(response).into_response()))
 }
 

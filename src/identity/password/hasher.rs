@@ -60,7 +60,9 @@ impl PasswordHasher {
     /// Checks `password` against `stored`; with no stored hash, checks a dummy hash and
     /// answers false after the same amount of work.
     pub async fn verify(&self, password: &Password, stored: Option<&str>) -> Result<bool, HashError> {
+        let queued = std::time::Instant::now();
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
+        metrics::histogram!(crate::telemetry::metrics::names::ARGON2_WAIT).record(queued.elapsed().as_secs_f64());
         let exists = stored.is_some();
         let phc: Arc<str> = stored.map(Arc::from).unwrap_or_else(|| self.dummy_hash.clone());
         let password = password.clone();

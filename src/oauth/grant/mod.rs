@@ -62,6 +62,7 @@ impl Provider {
     /// Revokes a grant after a replay, logging why.
     pub(super) async fn revoke_after_replay(&self, grant_id: &str, what: &str) -> anyhow::Result<()> {
         let n = grants::revoke_grant(&self.db, grant_id, self.clock.unix()).await?;
+        metrics::counter!(crate::telemetry::metrics::names::REFRESH_REUSE, "token" => what.to_string()).increment(1);
         tracing::warn!(grant_id, revoked = n, "{what} replayed: every token of the grant is revoked");
         Ok(())
     }

@@ -1,6 +1,9 @@
 //! Structured logs with `tracing`: human-readable on a terminal, JSON lines otherwise (or
 //! as configured). Logs go to stderr, so command output on stdout stays clean.
 
+/// Prometheus metrics.
+pub mod metrics;
+
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
