@@ -117,6 +117,7 @@ pub struct TokenSettings {
     pub refresh_absolute_ttl_secs: i64,
     pub refresh_grace_secs: i64,
     pub key_rotation_delay_secs: i64,
+    pub key_cache_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -200,6 +201,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PORTCULLIS_REFRESH_ABSOLUTE_TTL", "tokens.refresh_absolute_ttl_secs"),
     ("PORTCULLIS_REFRESH_GRACE", "tokens.refresh_grace_secs"),
     ("PORTCULLIS_KEY_ROTATION_DELAY", "tokens.key_rotation_delay_secs"),
+    ("PORTCULLIS_KEY_CACHE", "tokens.key_cache_secs"),
     ("MAIL_SERVER", "mail.server"),
     ("MAIL_PORT", "mail.port"),
     ("MAIL_USERNAME", "mail.username"),
@@ -247,6 +249,7 @@ fn kind_of(key: &str) -> Kind {
         | "tokens.refresh_absolute_ttl_secs"
         | "tokens.refresh_grace_secs"
         | "tokens.key_rotation_delay_secs"
+        | "tokens.key_cache_secs"
         | "mail.send_timeout_secs"
         | "mail.max_attempts"
         | "mail.retry_base_secs"
@@ -345,11 +348,13 @@ impl Settings {
         {
             return Err(ConfigError::Invalid("`tokens`: lifetimes must be positive".into()));
         }
-        if t.key_rotation_delay_secs < crate::oauth::keys::CACHE_SECS && t.key_rotation_delay_secs != 0 {
-            return Err(ConfigError::Invalid(format!(
-                "`tokens.key_rotation_delay_secs`: at least {} s (the key cache time), so every node publishes a key before it is used",
-                crate::oauth::keys::CACHE_SECS
-            )));
+        if t.key_cache_secs < 1 {
+            return Err(ConfigError::Invalid("`tokens.key_cache_secs`: at least 1".into()));
+        }
+        if t.key_rotation_delay_secs < t.key_cache_secs && t.key_rotation_delay_secs != 0 {
+            return Err(ConfigError::Invalid(
+                "`tokens.key_rotation_delay_secs`: 0, or at least tokens.key_cache_secs, so every node publishes a key before it is used".into(),
+            ));
         }
         if self.password.max_bytes < 64 {
             return Err(ConfigError::Invalid("`password.max_bytes`: must allow at least 64 bytes".into()));

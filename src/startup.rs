@@ -69,7 +69,12 @@ impl Services {
             SecretBox::derive(&secret_key, "totp-secrets")?,
         );
         let trusted_proxies = settings.trusted_proxies()?.into();
-        let keys = Arc::new(KeyRing::new(db.clone(), clock.clone(), SecretBox::derive(&secret_key, "signing-keys")?));
+        let keys = Arc::new(KeyRing::new(
+            db.clone(),
+            clock.clone(),
+            SecretBox::derive(&secret_key, "signing-keys")?,
+            settings.tokens.key_cache_secs,
+        ));
         keys.ensure_keys().await.context("preparing signing keys")?;
         let provider = Provider::new(
             db.clone(),

@@ -18,10 +18,6 @@ use crate::secret::random_bytes;
 use crate::store::Db;
 use crate::store::keys::{self, StoredKey};
 
-/// How long a node trusts its cached key set before reading the table again. Rotation
-/// delays must exceed it, so every node publishes a key before any node signs with it.
-pub const CACHE_SECS: i64 = 60;
-
 /// The JWS algorithms we sign with; anything else is refused when verifying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
 pub enum Alg {
@@ -106,6 +102,7 @@ pub struct KeyRing {
     db: Db,
     clock: SharedClock,
     seal: SecretBox,
+    cache_secs: i64,
     cache: RwLock<Option<Arc<KeySet>>>,
 }
 
@@ -129,8 +126,8 @@ fn new_kid() -> String {
 }
 
 impl KeyRing {
-    pub fn new(db: Db, clock: SharedClock, seal: SecretBox) -> Self {
-        Self { db, clock, seal, cache: RwLock::new(None) }
+    pub fn new(db: Db, clock: SharedClock, seal: SecretBox, cache_secs: i64) -> Self {
+        Self { db, clock, seal, cache_secs: cache_secs.max(1), cache: RwLock::new(None) }
     }
 
     /// Startup: makes sure every algorithm has a key that signs now.
@@ -213,7 +210,7 @@ impl KeyRing {
         let now = self.clock.unix();
         let cached = self.cache.read().ok().and_then(|c| c.clone());
         match cached {
-            Some(set) if now - set.loaded_at < CACHE_SECS && now >= set.loaded_at => Ok(set),
+            Some(set) if now - set.loaded_at < self.cache_secs && now >= set.loaded_at => Ok(set),
             _ => self.reload().await,
         }
     }

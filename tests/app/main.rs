@@ -22,4 +22,5 @@ mod security;
 mod sessions;
 mod throttling;
 mod token;
+mod two_nodes;
 mod verification;

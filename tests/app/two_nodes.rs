@@ -1,0 +1,181 @@
+//! Two Portcullis processes on one PostgreSQL database and one SECRET_KEY: a whole flow
+//! hops between them, as behind a load balancer without sticky sessions.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::oidc::{REDIRECT_URI, authorize_path, param, pkce};
+use crate::helpers::{Browser, PASSWORD, SECRET_KEY, fresh_postgres_database, location};
+
+struct Node {
+    base: String,
+    child: Child,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn command(database_url: &str, issuer: &str, data: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("SECRET_KEY", SECRET_KEY)
+        .env("PORTCULLIS_ISSUER", issuer)
+        .env("PORTCULLIS_DATA_DIR", data)
+        .env("PORTCULLIS_KEY_CACHE", "1")
+        .env("PORTCULLIS_LOG", "warn")
+        .current_dir(data);
+    cmd
+}
+
+async fn start(database_url: &str, issuer: &str) -> Node {
+    let port = free_port();
+    let data = tempfile::tempdir().unwrap();
+    let child = command(database_url, issuer, data.path())
+        .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..150 {
+        if reqwest::get(format!("{base}/health/ready")).await.is_ok_and(|r| r.status() == 200) {
+            return Node { base, child, _data: data };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("node {base} did not become ready");
+}
+
+fn csrf(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL: set PORTCULLIS_TEST_POSTGRES_URL and pass --ignored"]
+async fn a_flow_hops_between_two_nodes_on_one_postgres_database() {
+    let database_url = fresh_postgres_database().await;
+    let issuer = "http://portcullis.cluster.test";
+    let setup = tempfile::tempdir().unwrap();
+    let out = command(&database_url, issuer, setup.path()).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut add = command(&database_url, issuer, setup.path())
+        .args(["user", "add", "--username", "alice", "--email", "alice@example.com", "--verified"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut add.stdin.take().unwrap(), format!("{PASSWORD}\n").as_bytes()).unwrap();
+    assert!(add.wait().unwrap().success());
+    let out = command(&database_url, issuer, setup.path())
+        .args(["client", "add", "--id", "rp", "--redirect-uri", REDIRECT_URI])
+        .output()
+        .unwrap();
+    let secret = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: ").map(str::to_string))
+        .unwrap();
+
+    let (a, b) = (start(&database_url, issuer).await, start(&database_url, issuer).await);
+    let on = |node: &Node, path: &str| format!("{}{path}", node.base);
+    let browser = Browser::new(&a.base);
+    let (verifier, challenge) = pkce();
+    let request = authorize_path("rp", &challenge, &[]);
+
+    // Login page from A, the form posted to B.
+    let res = browser.client.get(on(&a, &request)).send().await.unwrap();
+    let login = location(&res);
+    let page = browser.client.get(on(&a, &login)).send().await.unwrap().text().await.unwrap();
+    let next = url::Url::parse(&format!("http://x{login}"))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "next")
+        .unwrap()
+        .1
+        .into_owned();
+    let res = browser
+        .client
+        .post(on(&b, "/login"))
+        .form(&[("csrf_token", csrf(&page).as_str()), ("username", "alice"), ("password", PASSWORD), ("next", &next)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "B accepts A's form (the session lives in the shared database)");
+
+    // Consent on A.
+    let consent = browser.client.get(on(&a, &location(&res))).send().await.unwrap().text().await.unwrap();
+    assert!(consent.contains("wants to use your account"));
+    let pending = consent.split("name=\"pending\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+    let res = browser
+        .client
+        .post(on(&a, "/authorize/consent"))
+        .form(&[("csrf_token", csrf(&consent).as_str()), ("pending", pending), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
+    let code = param(&location(&res), "code").expect("a code from A");
+
+    // Token exchange on B, refresh on A, userinfo on B.
+    let http = reqwest::Client::new();
+    let tokens: Value = http
+        .post(on(&b, "/token"))
+        .basic_auth("rp", Some(&secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refreshed: Value = http
+        .post(on(&a, "/token"))
+        .basic_auth("rp", Some(&secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = refreshed["access_token"].as_str().expect("A refreshes B's token");
+    let info = http.get(on(&b, "/userinfo")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(info.status(), 200, "B accepts A's access token");
+
+    // A key rotation (from A's side) is published by B.
+    let before: Value = reqwest::get(on(&b, "/jwks.json")).await.unwrap().json().await.unwrap();
+    let out = command(&database_url, issuer, setup.path()).args(["keys", "rotate", "--delay", "0"]).output().unwrap();
+    assert!(out.status.success());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after: Value = reqwest::get(on(&b, "/jwks.json")).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        after["keys"].as_array().unwrap().len(),
+        before["keys"].as_array().unwrap().len() * 2,
+        "B publishes the new keys"
+    );
+
+    // Logout on B ends the session on A.
+    assert_eq!(browser.client.get(on(&a, "/profile")).send().await.unwrap().status(), 200);
+    let page = browser.client.get(on(&b, "/logout")).send().await.unwrap().text().await.unwrap();
+    let res =
+        browser.client.post(on(&b, "/logout")).form(&[("csrf_token", csrf(&page).as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(browser.client.get(on(&a, "/profile")).send().await.unwrap().status(), 303, "A sees the session ended");
+}
