@@ -42,7 +42,7 @@ fn command(database_url: &str, issuer: &str, data: &std::path::Path) -> Command 
 async fn start(database_url: &str, issuer: &str) -> Node {
     let port = free_port();
     let data = tempfile::tempdir().unwrap();
-    let child = command(database_url, issuer, data.path())
+    let mut child = command(database_url, issuer, data.path())
         .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -55,6 +55,8 @@ async fn start(database_url: &str, issuer: &str) -> Node {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("node {base} did not become ready");
 }
 
