@@ -65,6 +65,7 @@ pub struct HttpSettings {
     pub request_timeout_secs: u64,
     pub trusted_proxies: Vec<String>,
     pub metrics_enabled: bool,
+    pub header_read_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,6 +175,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PORTCULLIS_REQUEST_TIMEOUT", "http.request_timeout_secs"),
     ("PORTCULLIS_TRUSTED_PROXIES", "http.trusted_proxies"),
     ("PORTCULLIS_METRICS", "http.metrics_enabled"),
+    ("PORTCULLIS_HEADER_READ_TIMEOUT", "http.header_read_timeout_secs"),
     ("PORTCULLIS_SESSION_IDLE_TIMEOUT", "session.idle_timeout_secs"),
     ("PORTCULLIS_SESSION_ABSOLUTE_TIMEOUT", "session.absolute_timeout_secs"),
     ("PORTCULLIS_ARGON2_MEMORY_KIB", "password.argon2_memory_kib"),
@@ -226,6 +228,7 @@ fn kind_of(key: &str) -> Kind {
         | "database.acquire_timeout_secs"
         | "http.form_body_limit_bytes"
         | "http.request_timeout_secs"
+        | "http.header_read_timeout_secs"
         | "session.idle_timeout_secs"
         | "session.absolute_timeout_secs"
         | "password.argon2_memory_kib"

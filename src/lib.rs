@@ -22,6 +22,8 @@ pub mod net;
 pub mod oauth;
 /// Secret values that redact themselves in logs and `Debug` output.
 pub mod secret;
+/// The HTTP server loop (header-read timeout, graceful shutdown).
+pub mod server;
 /// Builds and runs the application (listener, state, router).
 pub mod startup;
 /// Shared application state handed to every handler.

@@ -3,7 +3,6 @@
 //! for port 0 and read the real port before running.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,10 +160,8 @@ impl Application {
         if let Ok(addr) = self.listener.local_addr() {
             tracing::info!(%addr, issuer = %self.state.settings.issuer, "Portcullis is listening");
         }
-        let served = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP");
+        let header_timeout = Duration::from_secs(self.state.settings.http.header_read_timeout_secs.max(1));
+        let served = crate::server::serve(self.listener, app, header_timeout, shutdown).await.context("serving HTTP");
         housekeeping.abort();
         mail.abort();
         tracing::info!("Portcullis stopped");

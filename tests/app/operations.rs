@@ -67,3 +67,19 @@ db_test!(
         }
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_trickles_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app =
+        crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |s| s.http.header_read_timeout_secs = 1).await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: portcullis\r\nX-Slow: ").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(app.browser().get("/health/live").await.status(), 200, "others are served meanwhile");
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the server closed the connection instead of waiting for the rest");
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"), "and served nothing for it");
+}
