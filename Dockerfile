@@ -1,6 +1,9 @@
 # syntax=docker/dockerfile:1
 # Portcullis: a multi-stage build. The runtime image holds the binary, libssl3 and CA
 # certificates, runs as a non-root user, and keeps its state in the /data volume.
+# DL3008 (pin apt versions) is off on purpose: Debian stable replaces package versions with
+# every security update, so pins would break rebuilds; the base image tag is the pin.
+# hadolint global ignore=DL3008
 
 FROM rust:1.95-slim-bookworm AS builder
 RUN apt-get update \
@@ -23,7 +26,7 @@ RUN apt-get update \
  && mkdir -p /data \
  && chown portcullis:portcullis /data
 COPY --from=builder /src/target/release/portcullis /usr/local/bin/portcullis
-USER portcullis
+USER 10001:10001
 WORKDIR /data
 ENV PORTCULLIS_BIND=0.0.0.0:5000 \
     PORTCULLIS_DATA_DIR=/data \
