@@ -116,6 +116,9 @@ impl TokenError {
 pub enum BearerError {
     #[error("no bearer token")]
     Missing,
+    /// RFC 6750 §3.1: more than one way of sending the token.
+    #[error("invalid_request")]
+    InvalidRequest,
     #[error("invalid_token")]
     InvalidToken,
     #[error("insufficient_scope")]

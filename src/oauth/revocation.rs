@@ -29,7 +29,13 @@ impl Provider {
                 tracing::info!(client_id = %client.id, "access token revoked");
                 Ok(())
             }
-            Ok(_) | Err(BearerError::InvalidToken | BearerError::Missing | BearerError::InsufficientScope) => Ok(()),
+            Ok(_)
+            | Err(
+                BearerError::InvalidToken
+                | BearerError::Missing
+                | BearerError::InvalidRequest
+                | BearerError::InsufficientScope,
+            ) => Ok(()),
             Err(BearerError::Internal(e)) => Err(TokenError::Internal(e)),
         }
     }

@@ -150,3 +150,23 @@ db_test!(
         assert_eq!(app.userinfo_status(refreshed["access_token"].as_str().unwrap()).await, 200);
     }
 );
+
+db_test!(
+    async fn userinfo_takes_the_token_one_way_only_and_public_clients_cannot_introspect(backend) {
+        let app = spawn_app(backend).await;
+        let tokens = alice_tokens(&app).await;
+        let access = tokens["access_token"].as_str().unwrap();
+        let http = reqwest::Client::new();
+        let by_form = http.post(app.url("/userinfo")).form(&[("access_token", access)]).send().await.unwrap();
+        assert_eq!(by_form.status(), 200, "RFC 6750 §2.2: the form body");
+        let both = http.post(app.url("/userinfo")).bearer_auth(access).form(&[("access_token", access)]).send().await.unwrap();
+        assert_eq!(both.status(), 400, "RFC 6750 §3.1: two methods are invalid_request");
+        assert_eq!(both.json::<Value>().await.unwrap()["error"], "invalid_request");
+
+        let native = app.client("native", crate::helpers::oidc::ClientSpec { public: true, ..Default::default() }).await;
+        let res = app.token_request("/introspect", &native, &[("token", access)]).await;
+        assert_eq!(res.status(), 401, "introspection is for confidential clients");
+        let head = http.head(app.url("/")).send().await.unwrap();
+        assert_eq!(head.status(), 200, "HEAD works where GET does");
+    }
+);

@@ -86,6 +86,11 @@ impl IntoResponse for BearerRefusal {
             BearerError::Missing => {
                 (StatusCode::UNAUTHORIZED, "Bearer realm=\"portcullis\"", json!({ "error": "invalid_request" }))
             }
+            BearerError::InvalidRequest => (
+                StatusCode::BAD_REQUEST,
+                "Bearer realm=\"portcullis\", error=\"invalid_request\"",
+                json!({ "error": "invalid_request", "error_description": "send the access token one way only" }),
+            ),
             BearerError::InvalidToken => (
                 StatusCode::UNAUTHORIZED,
                 "Bearer realm=\"portcullis\", error=\"invalid_token\"",

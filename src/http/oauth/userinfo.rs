@@ -31,7 +31,7 @@ pub async fn userinfo(
     };
     let token = match (in_header, in_body) {
         (Some(t), None) | (None, Some(t)) => t,
-        (Some(_), Some(_)) => return Err(BearerError::InvalidToken.into()),
+        (Some(_), Some(_)) => return Err(BearerError::InvalidRequest.into()),
         (None, None) => return Err(BearerError::Missing.into()),
     };
     let claims = state.provider.userinfo(&token).await?;
