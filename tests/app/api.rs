@@ -265,19 +265,7 @@ db_test!(
         api_user(&app, "alice").await;
         let (status, _) = post(&app, "/reset-password", json!({"email": "alice@example.com"})).await;
         assert_eq!(status, 202);
-        let body: String = {
-            use sea_orm::ConnectionTrait;
-            let conn = app.state.db.conn();
-            let row = conn
-                .query_one_raw(sea_orm::Statement::from_string(
-                    conn.get_database_backend(),
-                    "SELECT body_text FROM mail_outbox WHERE subject = 'Reset your password'".to_string(),
-                ))
-                .await
-                .unwrap()
-                .unwrap();
-            row.try_get_by_index(0).unwrap()
-        };
+        let body = app.mail_text("Reset your password").await;
         let token = body.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
         let (status, problem) = post(&app, "/reset-password/confirm", json!({"token": token, "new_password": "password"})).await;
         assert_eq!((status, problem["errors"]["new_password"].is_string()), (StatusCode::BAD_REQUEST, true));

@@ -216,20 +216,7 @@ db_test!(
         assert!(app.state.accounts.mfa_enabled(user).await.unwrap());
         let email = portcullis::identity::email::Email::parse("alice@example.com").unwrap();
         app.state.accounts.request_password_reset(&email, "127.0.0.1".parse().unwrap()).await.unwrap();
-        // Use the token straight from the outbox row's text body.
-        let body: String = {
-            use sea_orm::ConnectionTrait;
-            let conn = app.state.db.conn();
-            let row = conn
-                .query_one_raw(sea_orm::Statement::from_string(
-                    conn.get_database_backend(),
-                    "SELECT body_text FROM mail_outbox WHERE subject = 'Reset your password'".to_string(),
-                ))
-                .await
-                .unwrap()
-                .unwrap();
-            row.try_get_by_index(0).unwrap()
-        };
+        let body = app.mail_text("Reset your password").await;
         let token = body.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
         app.state.accounts.reset_password(&token, "a new long passphrase").await.unwrap();
         assert!(app.state.accounts.mfa_enabled(user).await.unwrap(), "2FA stays on");

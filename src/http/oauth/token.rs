@@ -28,14 +28,23 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, form: Toke
     Ok(no_store(Json(response).into_response()))
 }
 
+/// RFC 7009 and RFC 7662 both start with an authenticated client and a `token`.
+async fn client_and_token<'f>(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &'f TokenForm,
+) -> Result<(crate::oauth::client::Client, &'f str), OAuthError> {
+    let client = state.provider.authenticate_client(client_credentials(headers, form)?).await?;
+    let token = form.get("token")?.ok_or(TokenError::InvalidRequest("token is required"))?;
+    Ok((client, token))
+}
+
 pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
     form: TokenForm,
 ) -> Result<Response, OAuthError> {
-    let creds = client_credentials(&headers, &form)?;
-    let client = state.provider.authenticate_client(creds).await?;
-    let token = form.get("token")?.ok_or(TokenError::InvalidRequest("token is required"))?;
+    let (client, token) = client_and_token(&state, &headers, &form).await?;
     state.provider.revoke(&client, token, form.get("token_type_hint")?).await?;
     Ok(no_store(StatusCode::OK.into_response()))
 }
@@ -45,9 +54,7 @@ pub async fn introspect(
     headers: HeaderMap,
     form: TokenForm,
 ) -> Result<Response, OAuthError> {
-    let creds = client_credentials(&headers, &form)?;
-    let client = state.provider.authenticate_client(creds).await?;
-    let token = form.get("token")?.ok_or(TokenError::InvalidRequest("token is required"))?;
+    let (client, token) = client_and_token(&state, &headers, &form).await?;
     let answer = state.provider.introspect(&client, token).await?;
     Ok(no_store(Json(answer).into_response()))
 }

@@ -183,6 +183,21 @@ impl TestApp {
         out
     }
 
+    /// The text body of the newest queued mail with `subject` (read from the outbox table).
+    pub async fn mail_text(&self, subject: &str) -> String {
+        let conn = self.state.db.conn();
+        let row = conn
+            .query_one_raw(Statement::from_sql_and_values(
+                conn.get_database_backend(),
+                "SELECT body_text FROM mail_outbox WHERE subject = $1 ORDER BY created_at DESC, id DESC",
+                [subject.into()],
+            ))
+            .await
+            .expect("query")
+            .expect("a queued mail");
+        row.try_get_by_index::<String>(0).expect("text")
+    }
+
     pub async fn user_id(&self, username: &str) -> String {
         let conn = self.state.db.conn();
         let row = conn
