@@ -283,6 +283,8 @@ pub async fn purge_expired(s: &impl Store, now: i64, grace: i64) -> anyhow::Resu
         ("DELETE FROM authorization_codes WHERE expires_at < $1", now - 600),
         ("DELETE FROM refresh_tokens WHERE expires_at < $1", now),
         ("DELETE FROM revoked_tokens WHERE expires_at < $1", now),
+        // A rotated token's successor is only needed during the grace window.
+        ("UPDATE refresh_tokens SET successor = NULL WHERE successor IS NOT NULL AND used_at < $1", now - 3600),
         ("DELETE FROM grants WHERE revoked_at IS NOT NULL AND revoked_at < $1", now - grace),
         // Grants nothing live can come from any more: no unexpired refresh token, and older
         // than any access token or code they issued.

@@ -79,7 +79,9 @@ db_test!(
 db_test!(
     async fn discovery_advertises_only_what_works_and_the_jwks_is_public_keys_only(backend) {
         let app = spawn_app(backend).await;
-        let doc: serde_json::Value = reqwest::get(app.url("/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
+        let res = reqwest::get(app.url("/.well-known/openid-configuration")).await.unwrap();
+        assert_eq!(res.headers()["access-control-allow-origin"], "*", "public metadata, readable by browser clients");
+        let doc: serde_json::Value = res.json().await.unwrap();
         assert_eq!(doc["issuer"], app.issuer, "byte for byte");
         assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
         assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));

@@ -1,5 +1,5 @@
 //! OpenID Provider metadata (OIDC Discovery 1.0, RFC 8414) and the JWKS. Both advertise only
-//! what works here.
+//! what works here, and both are public: any origin may read them (browser-based clients).
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -47,7 +47,11 @@ pub fn metadata(issuer: &str) -> serde_json::Value {
 
 pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "public, max-age=300")],
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
         state.discovery.clone().to_string(),
     )
         .into_response()
@@ -56,7 +60,11 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
 pub async fn jwks(State(state): State<AppState>) -> Response {
     match state.provider.keys().jwks().await {
         Ok(body) => (
-            [(header::CONTENT_TYPE, "application/jwk-set+json"), (header::CACHE_CONTROL, "public, max-age=60")],
+            [
+                (header::CONTENT_TYPE, "application/jwk-set+json"),
+                (header::CACHE_CONTROL, "public, max-age=60"),
+                (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            ],
             body.to_string(),
         )
             .into_response(),
