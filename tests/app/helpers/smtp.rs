@@ -30,12 +30,31 @@ impl ReceivedMail {
     }
 }
 
+/// Makes sure Python's aiosmtpd is importable, installing it from PyPI once if it is not, so
+/// plain `cargo test` works on a fresh machine.
+fn ensure_aiosmtpd() {
+    static READY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut ready = READY.lock().unwrap_or_else(|p| p.into_inner());
+    if *ready {
+        return;
+    }
+    let importable = || Command::new("python3").args(["-c", "import aiosmtpd"]).status().is_ok_and(|s| s.success());
+    if !importable() {
+        let _ = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "aiosmtpd"])
+            .status();
+    }
+    assert!(importable(), "the mail tests need Python's aiosmtpd: pip install aiosmtpd");
+    *ready = true;
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl SmtpSink {
     pub async fn start() -> Self {
+        ensure_aiosmtpd();
         let mut sink = Self { port: free_port(), maildir: tempfile::tempdir().unwrap(), child: None };
         sink.resume().await;
         sink
