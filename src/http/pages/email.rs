@@ -9,7 +9,7 @@ use super::account::chrome;
 use super::error::render;
 use super::form::FormData;
 use super::paths;
-use super::session::{BrowserSession, CSRF_FIELD};
+use super::session::BrowserSession;
 use super::views::MessagePage;
 use crate::identity::profile::{ConfirmError, Confirmed, ResendError};
 use crate::state::AppState;
@@ -52,8 +52,7 @@ pub async fn resend(
     session: BrowserSession,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let user = session.require_user(paths::PROFILE).await?;
-    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let code = match state.accounts.resend_verification(&user).await {
         Ok(()) => "verification-sent",
         Err(ResendError::TooMany) => "verification-throttled",

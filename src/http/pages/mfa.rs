@@ -9,7 +9,7 @@ use super::account::{chrome, set_device_cookie, with_login_csp};
 use super::error::render;
 use super::form::FormData;
 use super::paths;
-use super::profile::profile_with_errors;
+use super::profile::profile_with_field_error;
 use super::session::{BrowserSession, CSRF_FIELD};
 use super::views::{Chrome, FieldErrors, LoginPage, MessagePage, RecoveryCodesPage, SecondFactorPage, TotpSetupPage};
 use crate::identity::accounts::ChangeError;
@@ -112,8 +112,7 @@ pub async fn setup(
     session: BrowserSession,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let user = session.require_user(paths::PROFILE).await?;
-    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let current = Secret::new(form.text("mfa_current_password").unwrap_or_default());
     match state.accounts.start_mfa_enrolment(&user, &current).await {
         Ok(enrolment) => {
@@ -121,9 +120,14 @@ pub async fn setup(
         }
         Err(ChangeError::Internal(e)) => Err(PageError::Internal(e)),
         Err(_) => {
-            let mut errors = FieldErrors::default();
-            errors.add("mfa_current_password", "The current password is not correct.");
-            profile_with_errors(&state, &session, &user, errors).await
+            profile_with_field_error(
+                &state,
+                &session,
+                &user,
+                "mfa_current_password",
+                "The current password is not correct.",
+            )
+            .await
         }
     }
 }
@@ -134,8 +138,7 @@ pub async fn confirm(
     session: BrowserSession,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let user = session.require_user(paths::PROFILE).await?;
-    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let user = session.signed_in_form(paths::PROFILE, &form).await?;
     match state.accounts.confirm_mfa_enrolment(&user, form.text("code").unwrap_or_default()).await {
         Ok(codes) => {
             let page = RecoveryCodesPage { chrome: chrome(Some(&user)), codes, first_time: true };
@@ -160,16 +163,20 @@ pub async fn disable(
     session: BrowserSession,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let user = session.require_user(paths::PROFILE).await?;
-    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let current = Secret::new(form.text("disable_current_password").unwrap_or_default());
     match state.accounts.disable_mfa(&user, &current, form.text("disable_code").unwrap_or_default()).await {
         Ok(()) => Ok(Redirect::to(&format!("{}?done=2fa-off", paths::PROFILE)).into_response()),
         Err(MfaError::Internal(e)) => Err(PageError::Internal(e)),
         Err(_) => {
-            let mut errors = FieldErrors::default();
-            errors.add("disable_code", "The password or the code is not correct.");
-            profile_with_errors(&state, &session, &user, errors).await
+            profile_with_field_error(
+                &state,
+                &session,
+                &user,
+                "disable_code",
+                "The password or the code is not correct.",
+            )
+            .await
         }
     }
 }
@@ -180,8 +187,7 @@ pub async fn recovery_codes(
     session: BrowserSession,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let user = session.require_user(paths::PROFILE).await?;
-    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let current = Secret::new(form.text("codes_current_password").unwrap_or_default());
     match state.accounts.regenerate_recovery_codes(&user, &current).await {
         Ok(codes) => {
@@ -189,9 +195,14 @@ pub async fn recovery_codes(
         }
         Err(ChangeError::Internal(e)) => Err(PageError::Internal(e)),
         Err(_) => {
-            let mut errors = FieldErrors::default();
-            errors.add("codes_current_password", "The current password is not correct.");
-            profile_with_errors(&state, &session, &user, errors).await
+            profile_with_field_error(
+                &state,
+                &session,
+                &user,
+                "codes_current_password",
+                "The current password is not correct.",
+            )
+            .await
         }
     }
 }

@@ -11,7 +11,7 @@ use super::account::chrome;
 use super::error::render;
 use super::form::FormData;
 use super::paths;
-use super::session::{BrowserSession, CSRF_FIELD};
+use super::session::BrowserSession;
 use super::views::{FieldErrors, ProfilePage};
 use crate::identity::accounts::ChangeError;
 use crate::identity::email::Email;
@@ -71,6 +71,19 @@ pub async fn profile_with_errors(
     Ok(render(StatusCode::BAD_REQUEST, &page(state, session, user, errors).await?))
 }
 
+/// The profile page again with one message beside one field.
+pub async fn profile_with_field_error(
+    state: &AppState,
+    session: &BrowserSession,
+    user: &User,
+    field: &'static str,
+    message: &str,
+) -> Result<Response, PageError> {
+    let mut errors = FieldErrors::default();
+    errors.add(field, message);
+    profile_with_errors(state, session, user, errors).await
+}
+
 fn done(code: &str) -> Response {
     Redirect::to(&format!("{}?done={code}", paths::PROFILE)).into_response()
 }
@@ -92,8 +105,7 @@ pub async fn update_display_name(
     session: BrowserSession,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let user = session.require_user(paths::PROFILE).await?;
-    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let parsed = form.text("display_name").map_err(|p| p.message()).and_then(DisplayName::parse);
     match parsed {
         Ok(name) => {
@@ -115,8 +127,7 @@ pub async fn change_password(
     session: BrowserSession,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let user = session.require_user(paths::PROFILE).await?;
-    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let mut errors = FieldErrors::default();
     let mut field = |name: &'static str| form.text(name).map_err(|p| errors.add(name, p.message())).unwrap_or_default();
     let (current, new, confirm) = (field("current_password"), field("new_password"), field("confirm_password"));
@@ -146,8 +157,7 @@ pub async fn change_email(
     session: BrowserSession,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let user = session.require_user(paths::PROFILE).await?;
-    session.verify_csrf(form.text(CSRF_FIELD)).await?;
+    let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let mut errors = FieldErrors::default();
     let email = match form.text("email") {
         Ok(raw) => Email::parse(raw).map_err(|m| errors.add("email", m)).ok(),

@@ -94,6 +94,14 @@ impl BrowserSession {
         self.user().await?.ok_or_else(|| PageError::LoginRequired { next: here.to_string() })
     }
 
+    /// The checks every signed-in form starts with, in this order: who is signed in (else a
+    /// redirect to the login page that comes back to `here`), then the form's CSRF token.
+    pub async fn signed_in_form(&self, here: &str, form: &super::form::FormData) -> Result<User, PageError> {
+        let user = self.require_user(here).await?;
+        self.verify_csrf(form.text(CSRF_FIELD)).await?;
+        Ok(user)
+    }
+
     /// After a successful authentication: a new session id (no fixation), the user, the
     /// time and methods of authentication, and a new CSRF token.
     pub async fn log_in(&self, user: &User, amr: &[&str]) -> Result<(), PageError> {
