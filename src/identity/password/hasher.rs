@@ -1,13 +1,23 @@
-//! argon2id hashing on the blocking pool, at most `concurrency` at once: each hash holds
-//! ~19 MiB, so a login burst queues here instead of exhausting memory or async workers.
+//! argon2id on a small pool of dedicated threads (one per core by default) fed by a bounded
+//! queue: hashing never runs on the async workers, at most `concurrency` hashes hold their
+//! ~19 MiB at once, and each thread keeps its argon2 memory between hashes, so a login burst
+//! neither grows the heap (the blocking pool's many threads each kept a freed 19 MiB arena)
+//! nor pays to fault in fresh pages for every check. A full queue answers `Busy` at once
+//! (503 + Retry-After) instead of piling up waiters.
 
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
-use tokio::sync::Semaphore;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher as _, Version};
+use subtle::ConstantTimeEq;
+use tokio::sync::oneshot;
 
 use super::Password;
 use crate::secret::random_token;
+
+/// Jobs that may wait per hashing thread (about 64 × 20 ms ≈ 1.3 s of work).
+const QUEUE_PER_THREAD: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -17,12 +27,32 @@ pub enum HashError {
     Hash(String),
     #[error("password hashing task did not finish")]
     Join,
+    /// Every hashing thread is busy and the queue is full: try again shortly.
+    #[error("password checks are queued to capacity; retry shortly")]
+    Busy,
+}
+
+enum Work {
+    Hash(Password),
+    /// Checks a password against a PHC string; the parameters come from the string, so
+    /// hashes made at an older cost keep verifying.
+    Verify(Password, Arc<str>),
+}
+
+enum Done {
+    Hashed(Result<String, HashError>),
+    Verified(bool),
+}
+
+struct Job {
+    work: Work,
+    reply: oneshot::Sender<Done>,
 }
 
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
-    permits: Arc<Semaphore>,
+    queue: SyncSender<Job>,
     /// Verified when the user does not exist, so unknown users cost the same time.
     dummy_hash: Arc<str>,
 }
@@ -34,46 +64,99 @@ impl std::fmt::Debug for PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// Startup: validates the parameters and computes the dummy hash.
+    /// Startup: validates the parameters, computes the dummy hash, starts the threads (they
+    /// end when the last handle is dropped).
     pub fn new(memory_kib: u32, iterations: u32, parallelism: u32, concurrency: usize) -> Result<Self, HashError> {
         let params =
             Params::new(memory_kib, iterations, parallelism, None).map_err(|e| HashError::Params(e.to_string()))?;
-        let concurrency = if concurrency == 0 {
+        let threads = if concurrency == 0 {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
         } else {
             concurrency
         };
+        let (queue, jobs) = sync_channel::<Job>(threads * QUEUE_PER_THREAD);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for n in 0..threads {
+            let (jobs, params) = (jobs.clone(), params.clone());
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || work(&jobs, &params))
+                .map_err(|e| HashError::Hash(format!("starting a hashing thread: {e}")))?;
+        }
         let dummy_hash = hash_blocking(&params, &random_token())?.into();
-        Ok(Self { params, permits: Arc::new(Semaphore::new(concurrency)), dummy_hash })
+        Ok(Self { params, queue, dummy_hash })
+    }
+
+    async fn run(&self, work: Work) -> Result<Done, HashError> {
+        let (reply, answer) = oneshot::channel();
+        match self.queue.try_send(Job { work, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(HashError::Busy),
+            Err(TrySendError::Disconnected(_)) => return Err(HashError::Join),
+        }
+        answer.await.map_err(|_| HashError::Join)
     }
 
     /// A PHC string (`$argon2id$v=19$m=…`), with a fresh random salt.
     pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
-        let params = self.params.clone();
-        let password = password.clone();
-        tokio::task::spawn_blocking(move || hash_blocking(&params, password.expose()))
-            .await
-            .map_err(|_| HashError::Join)?
+        match self.run(Work::Hash(password.clone())).await? {
+            Done::Hashed(result) => result,
+            Done::Verified(_) => Err(HashError::Join),
+        }
     }
 
     /// Checks `password` against `stored`; with no stored hash, checks a dummy hash and
     /// answers false after the same amount of work.
     pub async fn verify(&self, password: &Password, stored: Option<&str>) -> Result<bool, HashError> {
         let queued = std::time::Instant::now();
-        let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
-        metrics::histogram!(crate::telemetry::metrics::names::ARGON2_WAIT).record(queued.elapsed().as_secs_f64());
         let exists = stored.is_some();
         let phc: Arc<str> = stored.map(Arc::from).unwrap_or_else(|| self.dummy_hash.clone());
-        let password = password.clone();
-        let matched = tokio::task::spawn_blocking(move || {
-            // Parameters come from the stored hash, so older costs keep verifying.
-            Argon2::default().verify_password(password.expose().as_bytes(), &*phc).is_ok()
-        })
-        .await
-        .map_err(|_| HashError::Join)?;
+        let matched = match self.run(Work::Verify(password.clone(), phc)).await? {
+            Done::Verified(matched) => matched,
+            Done::Hashed(_) => return Err(HashError::Join),
+        };
+        metrics::histogram!(crate::telemetry::metrics::names::ARGON2_WAIT).record(queued.elapsed().as_secs_f64());
         Ok(exists && matched)
     }
+}
+
+/// One hashing thread: takes jobs until every sender is gone, reusing its memory blocks.
+fn work(jobs: &Mutex<Receiver<Job>>, params: &Params) {
+    let mut memory: Vec<Block> = Vec::new();
+    loop {
+        let job = match jobs.lock() {
+            Ok(receiver) => match receiver.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+            Err(_) => return,
+        };
+        let done = match job.work {
+            Work::Hash(password) => Done::Hashed(hash_blocking(params, password.expose())),
+            Work::Verify(password, phc) => Done::Verified(verify_with(&mut memory, password.expose().as_bytes(), &phc)),
+        };
+        let _ = job.reply.send(done);
+    }
+}
+
+/// argon2's own verify, but into memory this thread keeps (no 19 MiB allocation per check).
+fn verify_with(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else { return false };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else { return false };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&hash) else { return false };
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::new());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let argon = Argon2::new(algorithm, version, params);
+    argon.hash_password_into_with_memory(password, salt, &mut out, &mut memory[..blocks]).is_ok()
+        && bool::from(out.ct_eq(expected.as_bytes()))
 }
 
 fn hash_blocking(params: &Params, password: &str) -> Result<String, HashError> {
@@ -101,5 +184,27 @@ mod tests {
         assert!(!hasher.verify(&wrong, Some(&phc)).await.unwrap());
         assert!(!hasher.verify(&pw, None).await.unwrap(), "no user: the dummy never matches");
         assert_ne!(phc, hasher.hash(&pw).await.unwrap(), "salts differ");
+    }
+
+    #[tokio::test]
+    async fn hashes_at_another_cost_verify_with_their_own_parameters() {
+        let hasher = PasswordHasher::new(19_456, 2, 1, 1).unwrap();
+        let pw = Password::attempt("correct horse", &POLICY).unwrap();
+        let older = hash_blocking(&Params::new(8_192, 3, 1, None).unwrap(), "correct horse").unwrap();
+        assert!(hasher.verify(&pw, Some(&older)).await.unwrap(), "a cheaper, older hash");
+        let current = hasher.hash(&pw).await.unwrap();
+        assert!(hasher.verify(&pw, Some(&current)).await.unwrap(), "and the current cost, same thread");
+        assert!(!hasher.verify(&pw, Some("$argon2id$not-a-hash")).await.unwrap(), "garbage is a mismatch");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_busy_at_once() {
+        let hasher = PasswordHasher::new(19_456, 2, 1, 1).unwrap();
+        let pw = Password::attempt("correct horse", &POLICY).unwrap();
+        let checks = (0..QUEUE_PER_THREAD + 8).map(|_| hasher.verify(&pw, None));
+        // join_all polls every check once before any finishes, so the queue fills.
+        let results = futures::future::join_all(checks).await;
+        assert!(results.iter().any(|r| matches!(r, Err(HashError::Busy))), "some were turned away");
+        assert!(results.iter().any(|r| matches!(r, Ok(false))), "the queued ones were checked");
     }
 }
