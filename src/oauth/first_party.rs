@@ -52,8 +52,7 @@ impl Provider {
         amr: &[&str],
         sid: Option<&str>,
     ) -> anyhow::Result<TokenResponse> {
-        let client =
-            clients::find(&self.db, API_CLIENT_ID).await?.ok_or_else(|| anyhow::anyhow!("API client missing"))?;
+        let client = self.client(API_CLIENT_ID).await?.ok_or_else(|| anyhow::anyhow!("API client missing"))?;
         let now = self.clock.unix();
         let scope = Scope::from_names(["openid", "profile", "email"]);
         let grant_id = uuid::Uuid::now_v7().to_string();

@@ -6,6 +6,8 @@
 pub mod authorize;
 /// Registered clients.
 pub mod client;
+/// A per-node cache of clients (read on every token request).
+pub mod client_cache;
 /// RFC error codes, split by how they travel.
 pub mod error;
 /// Tokens for the first-party JSON API.

@@ -24,6 +24,7 @@ pub struct Provider {
     pub(super) successors: SecretBox,
     pub(super) id_alg: Alg,
     pub(super) access_alg: Alg,
+    pub(super) clients: Arc<super::client_cache::ClientCache>,
 }
 
 /// What `client add` asks for.
@@ -73,7 +74,17 @@ impl Provider {
     ) -> Self {
         let id_alg = Alg::parse(&settings.id_token_alg).unwrap_or(Alg::RS256);
         let access_alg = Alg::parse(&settings.access_token_alg).unwrap_or(Alg::ES256);
-        Self { db, keys, clock, settings, issuer: issuer.trim_end_matches('/').into(), successors, id_alg, access_alg }
+        Self {
+            db,
+            keys,
+            clock,
+            settings,
+            issuer: issuer.trim_end_matches('/').into(),
+            successors,
+            id_alg,
+            access_alg,
+            clients: Arc::default(),
+        }
     }
 
     pub fn issuer(&self) -> &str {
@@ -88,8 +99,17 @@ impl Provider {
         self.id_alg
     }
 
+    /// A client by id, from this node's short-lived cache when it read it just now.
     pub async fn client(&self, id: &str) -> anyhow::Result<Option<Client>> {
-        clients::find(&self.db, id).await
+        let now = self.clock.unix();
+        if let Some(client) = self.clients.get(id, now) {
+            return Ok(Some(client));
+        }
+        let found = clients::find(&self.db, id).await?;
+        if let Some(client) = &found {
+            self.clients.put(client, now);
+        }
+        Ok(found)
     }
 
     pub async fn clients(&self) -> anyhow::Result<Vec<Client>> {
@@ -155,12 +175,14 @@ impl Provider {
     }
 
     pub async fn remove_client(&self, id: &str) -> Result<(), ClientAdminError> {
+        self.clients.forget(id);
         if clients::remove(&self.db, id).await? { Ok(()) } else { Err(ClientAdminError::NotFound) }
     }
 
     /// A new secret for a confidential client; the old one stops working at once.
     pub async fn rotate_client_secret(&self, id: &str) -> Result<Secret, ClientAdminError> {
         let secret = Secret::new(random_token());
+        self.clients.forget(id);
         if clients::set_secret_hash(&self.db, id, &token_hash(secret.expose()), self.clock.unix()).await? {
             Ok(secret)
         } else {
