@@ -84,7 +84,7 @@ impl Services {
             SecretBox::derive(&secret_key, "refresh-successors")?,
         );
         provider.ensure_api_client().await.context("registering the built-in API client")?;
-        let discovery = crate::http::oauth::discovery_document(settings.public_url()).into();
+        let discovery = axum::body::Bytes::from(crate::http::oauth::discovery_document(settings.public_url()));
         Ok(AppState {
             settings: Arc::new(settings),
             db,

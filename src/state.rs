@@ -19,7 +19,7 @@ pub struct AppState {
     pub outbox: Outbox,
     pub provider: Provider,
     /// The discovery document, serialized once.
-    pub discovery: Arc<str>,
+    pub discovery: axum::body::Bytes,
     pub sessions: SessionRepo,
     pub clock: SharedClock,
     /// Root key material (`SECRET_KEY` or the generated one).

@@ -24,7 +24,7 @@ pub fn current_request_id() -> String {
 /// Gives every request a fresh id (a client-sent one is replaced, never trusted), makes it
 /// available to handlers, and returns it in `X-Request-Id`.
 pub async fn request_id(mut req: Request, next: Next) -> axum::response::Response {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = next_request_id();
     if let Ok(value) = HeaderValue::from_str(&id) {
         req.headers_mut().insert(REQUEST_ID, value.clone());
         let mut res = CURRENT_REQUEST_ID.scope(id, next.run(req)).await;
@@ -32,6 +32,22 @@ pub async fn request_id(mut req: Request, next: Next) -> axum::response::Respons
         return res;
     }
     next.run(req).await
+}
+
+/// A unique, UUID-shaped request id without a system call: a random per-process prefix
+/// and a counter (ids correlate logs; they are not secrets and need not be unguessable).
+fn next_request_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).unwrap_or_default();
+        u64::from_le_bytes(bytes)
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    uuid::Uuid::from_u64_pair(prefix, n).to_string()
 }
 
 pub fn make_span(req: &Request) -> tracing::Span {

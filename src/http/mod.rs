@@ -36,24 +36,27 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::browser_router())
         .layer(pages::session_layer(&state))
         .layer(middleware::from_fn(pages::error::session_store_failures));
-    Router::new()
+    let mut app = Router::new()
         .merge(browser)
         .merge(oauth::protocol_router())
         .merge(health::router())
         .route(metrics::PATH, axum::routing::get(metrics::render))
         .merge(assets::router())
         .fallback(pages::not_found)
-        .layer(middleware::from_fn_with_state(api::router(state.clone()), api::negotiate))
-        .layer(middleware::from_fn(metrics::track))
-        .layer(
-            ServiceBuilder::new()
-                .layer(CatchPanicLayer::custom(layers::panic_response))
-                .layer(middleware::from_fn(layers::request_id))
-                .layer(TraceLayer::new_for_http().make_span_with(layers::make_span))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-                .layer(middleware::from_fn(layers::security_headers))
-                .layer(middleware::from_fn_with_state(state.clone(), layers::client_ip))
-                .layer(DefaultBodyLimit::max(body_limit)),
-        )
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(api::router(state.clone()), api::negotiate));
+    // Counting costs a few allocations per request (labels): only when someone reads them.
+    if state.settings.http.metrics_enabled {
+        app = app.layer(middleware::from_fn(metrics::track));
+    }
+    app.layer(
+        ServiceBuilder::new()
+            .layer(CatchPanicLayer::custom(layers::panic_response))
+            .layer(middleware::from_fn(layers::request_id))
+            .layer(TraceLayer::new_for_http().make_span_with(layers::make_span))
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+            .layer(middleware::from_fn(layers::security_headers))
+            .layer(middleware::from_fn_with_state(state.clone(), layers::client_ip))
+            .layer(DefaultBodyLimit::max(body_limit)),
+    )
+    .with_state(state)
 }

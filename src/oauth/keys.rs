@@ -79,7 +79,7 @@ struct KeySet {
     keys: Vec<LoadedKey>,
     by_kid: HashMap<String, usize>,
     /// The JWKS document, serialized once per load.
-    jwks: Arc<str>,
+    jwks: bytes::Bytes,
     loaded_at: i64,
 }
 
@@ -198,7 +198,7 @@ impl KeyRing {
             jwks.push(serde_json::Value::Object(jwk.as_ref().clone()));
         }
         let by_kid = loaded.iter().enumerate().map(|(i, k)| (k.kid.clone(), i)).collect();
-        let jwks = serde_json::json!({ "keys": jwks }).to_string().into();
+        let jwks = bytes::Bytes::from(serde_json::json!({ "keys": jwks }).to_string());
         let set = Arc::new(KeySet { keys: loaded, by_kid, jwks, loaded_at: now });
         if let Ok(mut cache) = self.cache.write() {
             *cache = Some(set.clone());
@@ -216,7 +216,7 @@ impl KeyRing {
     }
 
     /// The JWKS document (public keys only).
-    pub async fn jwks(&self) -> anyhow::Result<Arc<str>> {
+    pub async fn jwks(&self) -> anyhow::Result<bytes::Bytes> {
         Ok(self.current().await?.jwks.clone())
     }
 

@@ -52,7 +52,8 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
             (header::CACHE_CONTROL, "public, max-age=300"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
-        state.discovery.clone().to_string(),
+        // Serialized once at startup; a clone is a reference count, not a copy.
+        state.discovery.clone(),
     )
         .into_response()
 }
@@ -65,7 +66,7 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
                 (header::CACHE_CONTROL, "public, max-age=60"),
                 (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
             ],
-            body.to_string(),
+            body,
         )
             .into_response(),
         Err(e) => {
