@@ -46,10 +46,23 @@ impl Provider {
         if stored.used_at.is_some() {
             return self.rotated_again(client, &stored, &scope, now).await;
         }
+        // Everything that needs no lock happens first: the user, and the signatures (an RS256
+        // ID token is ~0.4 ms of CPU). The transaction then only swaps the tokens, so the
+        // database's one writer is held for two statements and a commit, not for signing.
+        let user = self
+            .grant_user(&self.db, &stored.user_id)
+            .await?
+            .ok_or(TokenError::InvalidGrant("the user is no longer active"))?;
         let successor = random_token();
+        let auth = auth_of(&stored);
+        let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None };
+        let response = self.respond(&user, client, &scope, issued, Some(successor.clone())).await?;
+        let sealed = self.successors.seal(successor.as_bytes())?;
+
         let tx = self.db.begin().await?;
-        if !grants::rotate_refresh(&tx, &hash, &self.successors.seal(successor.as_bytes())?, now).await? {
-            // Lost a race: the winner's successor is committed now.
+        if !grants::rotate_refresh(&tx, &hash, &sealed, now).await? {
+            // Lost a race: the winner's successor is committed now; our tokens are discarded
+            // unseen (nothing records them, and access tokens are only valid with their grant).
             let current =
                 grants::find_refresh(&tx, &hash).await?.ok_or(TokenError::InvalidGrant("unknown refresh token"))?;
             drop(tx);
@@ -62,13 +75,6 @@ impl Provider {
             ..stored.clone()
         };
         grants::insert_refresh(&tx, &token_hash(&successor), &record, now).await?;
-        let user = self
-            .grant_user(&tx, &stored.user_id)
-            .await?
-            .ok_or(TokenError::InvalidGrant("the user is no longer active"))?;
-        let auth = auth_of(&stored);
-        let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None };
-        let response = self.respond(&user, client, &scope, issued, Some(successor)).await?;
         tx.commit().await?;
         Ok(response)
     }
