@@ -85,7 +85,7 @@ impl Services {
         );
         provider.ensure_api_client().await.context("registering the built-in API client")?;
         let discovery = axum::body::Bytes::from(crate::http::oauth::discovery_document(settings.public_url()));
-        Ok(AppState {
+        Ok(AppState::new(crate::state::Shared {
             settings: Arc::new(settings),
             db,
             accounts,
@@ -96,7 +96,7 @@ impl Services {
             clock,
             secret_key,
             trusted_proxies,
-        })
+        }))
     }
 }
 
