@@ -202,12 +202,7 @@ impl Provider {
         }
         let scope = Scope::parse(&text("scope").unwrap_or_default()).map_err(|_| BearerError::InvalidToken)?;
         let gid = text("gid");
-        if grants::jti_revoked(&self.db, &jti).await? {
-            return Err(BearerError::InvalidToken);
-        }
-        if let Some(gid) = &gid
-            && !grants::grant_live(&self.db, gid).await?
-        {
+        if grants::access_recalled(&self.db, &jti, gid.as_deref()).await? {
             return Err(BearerError::InvalidToken);
         }
         Ok(AccessClaims { sub, client_id, scope, exp, iat, jti, gid, aud })

@@ -2,6 +2,7 @@
 //! what one authorization produced; revoking it ends every token issued from it.
 
 use anyhow::Context;
+use sea_orm::{DbErr, QueryResult};
 
 use super::{Store, execute, query_one};
 use crate::identity::user::UserId;
@@ -189,30 +190,56 @@ pub async fn insert_refresh(s: &impl Store, token_hash: &str, r: &StoredRefresh,
     Ok(())
 }
 
+const REFRESH_COLUMNS: &str = "r.grant_id, r.client_id, r.user_id, r.scope, r.auth_time, r.amr, r.expires_at, r.idle_expires_at, r.used_at, r.successor";
+
+fn refresh_of(r: &QueryResult) -> Result<StoredRefresh, DbErr> {
+    Ok(StoredRefresh {
+        grant_id: r.try_get_by_index(0)?,
+        client_id: r.try_get_by_index(1)?,
+        user_id: r.try_get_by_index(2)?,
+        scope: r.try_get_by_index(3)?,
+        auth_time: r.try_get_by_index(4)?,
+        amr: r.try_get_by_index(5)?,
+        expires_at: r.try_get_by_index(6)?,
+        idle_expires_at: r.try_get_by_index(7)?,
+        used_at: r.try_get_by_index(8)?,
+        successor: r.try_get_by_index(9)?,
+    })
+}
+
 pub async fn find_refresh(s: &impl Store, token_hash: &str) -> anyhow::Result<Option<StoredRefresh>> {
+    let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens r WHERE r.token_hash = $1");
+    let row = query_one(s, &sql, vec![token_hash.into()]).await.context("loading a refresh token")?;
+    Ok(row.as_ref().map(refresh_of).transpose()?)
+}
+
+/// A refresh token and whether its grant is live, in one round trip (the refresh hot path).
+pub async fn find_refresh_and_grant(s: &impl Store, token_hash: &str) -> anyhow::Result<Option<(StoredRefresh, bool)>> {
+    let sql = format!(
+        "SELECT {REFRESH_COLUMNS}, (SELECT COUNT(*) FROM grants g WHERE g.id = r.grant_id AND g.revoked_at IS NULL) \
+         FROM refresh_tokens r WHERE r.token_hash = $1"
+    );
+    let row = query_one(s, &sql, vec![token_hash.into()]).await.context("loading a refresh token")?;
+    let Some(row) = row else { return Ok(None) };
+    let live: i64 = row.try_get_by_index(10)?;
+    Ok(Some((refresh_of(&row)?, live > 0)))
+}
+
+/// Whether an access token is recalled: its `jti` revoked, or its grant (when it names one)
+/// revoked or gone. One round trip (every bearer request asks).
+pub async fn access_recalled(s: &impl Store, jti: &str, grant_id: Option<&str>) -> anyhow::Result<bool> {
     let row = query_one(
         s,
-        "SELECT grant_id, client_id, user_id, scope, auth_time, amr, expires_at, idle_expires_at, used_at, successor \
-         FROM refresh_tokens WHERE token_hash = $1",
-        vec![token_hash.into()],
+        "SELECT (SELECT COUNT(*) FROM revoked_tokens WHERE jti = $1), \
+                (SELECT COUNT(*) FROM grants WHERE id = $2 AND revoked_at IS NULL)",
+        vec![jti.into(), grant_id.unwrap_or_default().into()],
     )
     .await
-    .context("loading a refresh token")?;
-    row.map(|r| {
-        Ok(StoredRefresh {
-            grant_id: r.try_get_by_index(0)?,
-            client_id: r.try_get_by_index(1)?,
-            user_id: r.try_get_by_index(2)?,
-            scope: r.try_get_by_index(3)?,
-            auth_time: r.try_get_by_index(4)?,
-            amr: r.try_get_by_index(5)?,
-            expires_at: r.try_get_by_index(6)?,
-            idle_expires_at: r.try_get_by_index(7)?,
-            used_at: r.try_get_by_index(8)?,
-            successor: r.try_get_by_index(9)?,
-        })
-    })
-    .transpose()
+    .context("checking a token id")?
+    .ok_or_else(|| anyhow::anyhow!("no row from a scalar query"))?;
+    let revoked: i64 = row.try_get_by_index(0)?;
+    let live_grant: i64 = row.try_get_by_index(1)?;
+    Ok(revoked > 0 || (grant_id.is_some() && live_grant == 0))
 }
 
 /// Rotates a refresh token: marks it used and records its (sealed) successor, for exactly
@@ -266,13 +293,6 @@ pub async fn revoke_jti(s: &impl Store, jti: &str, expires_at: i64) -> anyhow::R
     .await
     .context("revoking an access token")?;
     Ok(())
-}
-
-pub async fn jti_revoked(s: &impl Store, jti: &str) -> anyhow::Result<bool> {
-    Ok(query_one(s, "SELECT 1 FROM revoked_tokens WHERE jti = $1", vec![jti.into()])
-        .await
-        .context("checking a token id")?
-        .is_some())
 }
 
 /// Housekeeping: codes, refresh tokens and revoked ids past their expiry; revoked grants

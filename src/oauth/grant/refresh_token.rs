@@ -20,12 +20,13 @@ impl Provider {
         let presented = params.get("refresh_token")?.ok_or(TokenError::InvalidRequest("refresh_token is required"))?;
         let now = self.clock.unix();
         let hash = token_hash(presented);
-        let stored =
-            grants::find_refresh(&self.db, &hash).await?.ok_or(TokenError::InvalidGrant("unknown refresh token"))?;
+        let (stored, grant_live) = grants::find_refresh_and_grant(&self.db, &hash)
+            .await?
+            .ok_or(TokenError::InvalidGrant("unknown refresh token"))?;
         if stored.client_id != client.id {
             return Err(TokenError::InvalidGrant("the refresh token was issued to another client"));
         }
-        if !grants::grant_live(&self.db, &stored.grant_id).await? {
+        if !grant_live {
             return Err(TokenError::InvalidGrant("the refresh token was revoked"));
         }
         if stored.expires_at <= now || stored.idle_expires_at <= now {
