@@ -82,3 +82,20 @@ def token(bench_bin, base, flow_args):
     if out.returncode != 0:
         raise RuntimeError(f"could not get tokens from {base}:\n{out.stderr}")
     return json.loads(out.stdout)
+
+
+def combine(runs):
+    """Several runs of one scenario as one: totals for counts and rates, the mean of the
+    percentiles (each run's own distribution is not kept), the highest peak RSS."""
+    ops = sum(r["requests"] for r in runs)
+    seconds = sum(r["seconds"] for r in runs)
+    cpu = sum(r["server_cpu_s"] for r in runs)
+    return {
+        "requests": ops, "seconds": seconds, "rps": ops / seconds, "server_cpu_s": cpu,
+        "cpu_us_per_op": cpu / ops * 1e6,
+        "errors": sum(r.get("errors", 0) for r in runs),
+        "p50_ms": sum(r["p50_ms"] for r in runs) / len(runs),
+        "p99_ms": sum(r["p99_ms"] for r in runs) / len(runs),
+        "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
+        "runs": len(runs),
+    }

@@ -86,7 +86,9 @@ def targets(results):
     out.append(("Password login: CPU ≤ 1.1× one argon2id verify",
                 f"{_f(login)} µs vs verify {_f(argon)} µs = {login / argon:.2f}×", login <= 1.1 * argon))
     rps = rows["login"]["portcullis"]["rps"]
-    out.append(("Password login: ≥ 60 logins/s per core", f"{rps:.1f}/s on one core", rps >= 60))
+    out.append(("Password login: ≥ 60 logins/s per core",
+                f"{rps:.1f}/s on one core; this core's argon2 limit is {1e6 / argon:.1f}/s ({rps * argon / 1e6:.0%} of it)",
+                rps >= 60))
     w, u = rows["login_wrong_password"]["portcullis"], rows["login_unknown_user"]["portcullis"]
     d_rate = abs(w["rps"] - u["rps"]) / max(w["rps"], u["rps"])
     d_lat = abs(w["p50_ms"] - u["p50_ms"]) / max(w["p50_ms"], u["p50_ms"])
