@@ -48,7 +48,7 @@ def machine():
     return {
         "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_gib, 1), "kernel": platform.release(),
         "rustc": _cmd(["rustc", "--version"]), "node": _cmd(["node", "--version"]),
-        "oidc_provider": peer_version, "wrk": _cmd(["sh", "-c", "wrk -v 2>&1 | head -1"]),
+        "oidc_provider": peer_version, "wrk": " ".join(_cmd(["sh", "-c", "wrk -v 2>&1 | head -1"]).split()[:2]),
     }
 
 
