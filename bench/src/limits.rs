@@ -13,14 +13,29 @@ use serde_json::json;
 
 use crate::cpu::thread_time;
 
+/// The argon2id cost, Portcullis's defaults (OWASP) unless told otherwise.
 #[derive(clap::Args, Debug)]
-pub struct LimitsArgs {
+pub struct Argon2Args {
     #[arg(long, default_value_t = 19_456)]
     argon2_memory_kib: u32,
     #[arg(long, default_value_t = 2)]
     argon2_iterations: u32,
     #[arg(long, default_value_t = 1)]
     argon2_parallelism: u32,
+}
+
+impl Argon2Args {
+    pub fn argon2(&self) -> anyhow::Result<Argon2<'static>> {
+        let params = Params::new(self.argon2_memory_kib, self.argon2_iterations, self.argon2_parallelism, None)
+            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LimitsArgs {
+    #[command(flatten)]
+    argon2: Argon2Args,
     /// argon2 verifies to time.
     #[arg(long, default_value_t = 30)]
     verifies: u32,
@@ -30,9 +45,7 @@ pub struct LimitsArgs {
 }
 
 pub fn run(args: LimitsArgs) -> anyhow::Result<()> {
-    let params = Params::new(args.argon2_memory_kib, args.argon2_iterations, args.argon2_parallelism, None)
-        .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let argon = args.argon2.argon2()?;
     let phc =
         argon.hash_password(b"correct horse battery staple bench").map_err(|e| anyhow::anyhow!("{e}"))?.to_string();
     let parsed = PasswordHash::new(&phc).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::time::Instant;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
+use argon2::PasswordHasher;
 use portcullis::config::DatabaseSettings;
 use portcullis::store::Db;
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait, Value};
@@ -21,12 +21,8 @@ pub struct SeedArgs {
     /// Their shared password.
     #[arg(long, default_value = "correct horse battery staple bench")]
     password: String,
-    #[arg(long, default_value_t = 19_456)]
-    argon2_memory_kib: u32,
-    #[arg(long, default_value_t = 2)]
-    argon2_iterations: u32,
-    #[arg(long, default_value_t = 1)]
-    argon2_parallelism: u32,
+    #[command(flatten)]
+    argon2: crate::limits::Argon2Args,
 }
 
 const ROWS_PER_STATEMENT: u64 = 500;
@@ -42,12 +38,8 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     }
     let db = Db::connect(&args.database_url, &settings).await?;
     db.migrate().await?;
-    let params = Params::new(args.argon2_memory_kib, args.argon2_iterations, args.argon2_parallelism, None)
-        .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
-    let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password(args.password.as_bytes())
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .to_string();
+    let hash =
+        args.argon2.argon2()?.hash_password(args.password.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?.to_string();
 
     let conn = db.conn();
     let backend = conn.get_database_backend();
