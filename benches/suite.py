@@ -29,6 +29,8 @@ ALGS = ("ES256", "RS256", "EdDSA")
 class Suite:
     def __init__(self, args):
         self.args = args
+        # Servers run in a scratch directory: every path they get must be absolute.
+        args.target_dir, args.out = os.path.abspath(args.target_dir), os.path.abspath(args.out)
         self.bin = os.path.join(args.target_dir, "portcullis")
         self.bench = os.path.join(args.target_dir, "portcullis-bench")
         self.work = tempfile.mkdtemp(prefix="portcullis-bench-")
