@@ -234,6 +234,8 @@ class Suite:
         md = report.markdown(results)
         with open(os.path.join(self.args.out, "results.md"), "w") as f:
             f.write(md)
+        if self.args.smoke:
+            print("== smoke run: debug build, 2 s per scenario; the figures below only show the suite works")
         print(report.targets_text(results))
         return results
 
