@@ -256,9 +256,26 @@ def main():
             sys.exit(f"benches: {tool} is not installed (benches/run installs it)")
     suite = Suite(args)
     try:
-        suite.run()
+        results = suite.run()
     finally:
         shutil.rmtree(suite.work, ignore_errors=True)
+    # Targets are reported, never asserted; a failed request is not a figure, it is a bug.
+    failed = failures(results)
+    if failed:
+        sys.exit("benches: requests failed (wrong status or socket error), so the figures above are not valid:\n"
+                 + "\n".join(f"  {where}: {n} errors" for where, n in failed))
+
+
+def failures(results):
+    """(scenario, errors) for every measurement that saw a failed request."""
+    found = []
+    for sid, by_server in results["rows"].items():
+        found += [(f"{sid} ({who})", r["errors"]) for who, r in by_server.items() if r.get("errors")]
+    for label, scale in results["scale"].items():
+        found += [(f"scale {label} {k}", r["errors"]) for k, r in scale.items() if isinstance(r, dict) and r.get("errors")]
+    lim = results["limits"]
+    found += [(f"limits {k}", r["errors"]) for k, r in lim.items() if isinstance(r, dict) and r.get("errors")]
+    return found
 
 
 if __name__ == "__main__":
