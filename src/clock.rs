@@ -1,5 +1,7 @@
 //! Time as a parameter. Everything that expires asks a [`Clock`] from the application state;
-//! tests hand in a [`ManualClock`] and move it forward.
+//! tests hand in a [`ManualClock`] and move it forward (by any [`Duration`], milliseconds
+//! included). Stored expiries are whole seconds ([`Clock::unix`]); windows shorter than a
+//! second (the refresh-token grace window) use [`Clock::now_ms`].
 
 use std::sync::{Arc, Mutex};
 
@@ -11,6 +13,13 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     /// Seconds since the Unix epoch: the unit every stored expiry uses.
     fn unix(&self) -> i64 {
         self.now().unix_timestamp()
+    }
+
+    /// Milliseconds since the Unix epoch, for windows shorter than a second. Floors like
+    /// [`Clock::unix`], so `now_ms().div_euclid(1000) == unix()`.
+    fn now_ms(&self) -> i64 {
+        let ms = self.now().unix_timestamp_nanos().div_euclid(1_000_000);
+        i64::try_from(ms).unwrap_or(i64::MAX)
     }
 }
 
@@ -46,3 +55,19 @@ impl Clock for ManualClock {
 }
 
 pub type SharedClock = Arc<dyn Clock>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manual_clock_moves_by_milliseconds_and_seconds_stay_floored() {
+        let start = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let clock = ManualClock::new(start);
+        assert_eq!(clock.now_ms(), 1_700_000_000_000);
+        clock.advance(Duration::milliseconds(500));
+        assert_eq!((clock.now_ms(), clock.unix()), (1_700_000_000_500, 1_700_000_000));
+        clock.advance(Duration::milliseconds(501));
+        assert_eq!((clock.now_ms(), clock.unix()), (1_700_000_001_001, 1_700_000_001));
+    }
+}

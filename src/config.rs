@@ -116,10 +116,16 @@ pub struct TokenSettings {
     pub code_ttl_secs: i64,
     pub refresh_idle_ttl_secs: i64,
     pub refresh_absolute_ttl_secs: i64,
-    pub refresh_grace_secs: i64,
+    /// Opt-in window (ms, 0 = strict) in which a rotated refresh token gets its successor
+    /// again instead of revoking the grant; at most [`REFRESH_GRACE_MAX_MS`].
+    pub refresh_grace_ms: i64,
     pub key_rotation_delay_secs: i64,
     pub key_cache_secs: i64,
 }
+
+/// Upper bound of `tokens.refresh_grace_ms`: a window for refreshes racing each other, not
+/// for a token replayed later (RFC 9700 §4.14.2).
+pub const REFRESH_GRACE_MAX_MS: i64 = 5000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,7 +207,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PORTCULLIS_CODE_TTL", "tokens.code_ttl_secs"),
     ("PORTCULLIS_REFRESH_IDLE_TTL", "tokens.refresh_idle_ttl_secs"),
     ("PORTCULLIS_REFRESH_ABSOLUTE_TTL", "tokens.refresh_absolute_ttl_secs"),
-    ("PORTCULLIS_REFRESH_GRACE", "tokens.refresh_grace_secs"),
+    ("PORTCULLIS_REFRESH_GRACE", "tokens.refresh_grace_ms"),
     ("PORTCULLIS_KEY_ROTATION_DELAY", "tokens.key_rotation_delay_secs"),
     ("PORTCULLIS_KEY_CACHE", "tokens.key_cache_secs"),
     ("MAIL_SERVER", "mail.server"),
@@ -250,7 +256,7 @@ fn kind_of(key: &str) -> Kind {
         | "tokens.code_ttl_secs"
         | "tokens.refresh_idle_ttl_secs"
         | "tokens.refresh_absolute_ttl_secs"
-        | "tokens.refresh_grace_secs"
+        | "tokens.refresh_grace_ms"
         | "tokens.key_rotation_delay_secs"
         | "tokens.key_cache_secs"
         | "mail.send_timeout_secs"
@@ -347,9 +353,14 @@ impl Settings {
         if [t.access_token_ttl_secs, t.id_token_ttl_secs, t.refresh_idle_ttl_secs, t.refresh_absolute_ttl_secs]
             .iter()
             .any(|v| *v <= 0)
-            || t.refresh_grace_secs < 0
         {
             return Err(ConfigError::Invalid("`tokens`: lifetimes must be positive".into()));
+        }
+        if !(0..=REFRESH_GRACE_MAX_MS).contains(&t.refresh_grace_ms) {
+            return Err(ConfigError::Invalid(format!(
+                "`tokens.refresh_grace_ms` (env PORTCULLIS_REFRESH_GRACE): {} is out of range: milliseconds from 0 (strict, the default) to {REFRESH_GRACE_MAX_MS}",
+                t.refresh_grace_ms
+            )));
         }
         if t.key_cache_secs < 1 {
             return Err(ConfigError::Invalid("`tokens.key_cache_secs`: at least 1".into()));

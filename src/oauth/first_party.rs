@@ -74,6 +74,7 @@ impl Provider {
             expires_at: now + self.settings.refresh_absolute_ttl_secs,
             idle_expires_at: now + self.settings.refresh_idle_ttl_secs,
             used_at: None,
+            used_at_ms: None,
             successor: None,
         };
         grants::insert_refresh(&tx, &token_hash(&refresh), &record, now).await?;

@@ -20,7 +20,7 @@ pub struct Provider {
     pub(super) clock: SharedClock,
     pub(super) settings: TokenSettings,
     pub(super) issuer: Arc<str>,
-    /// Seals the successor of a rotated refresh token for the concurrency grace window.
+    /// Seals the successor of a rotated refresh token for the opt-in grace window.
     pub(super) successors: SecretBox,
     pub(super) id_alg: Alg,
     pub(super) access_alg: Alg,

@@ -163,7 +163,10 @@ pub struct StoredRefresh {
     pub amr: String,
     pub expires_at: i64,
     pub idle_expires_at: i64,
+    /// When it was rotated (seconds), and the same instant in milliseconds (grace window).
     pub used_at: Option<i64>,
+    pub used_at_ms: Option<i64>,
+    /// The sealed successor, kept only while a grace window is configured.
     pub successor: Option<String>,
 }
 
@@ -190,7 +193,7 @@ pub async fn insert_refresh(s: &impl Store, token_hash: &str, r: &StoredRefresh,
     Ok(())
 }
 
-const REFRESH_COLUMNS: &str = "r.grant_id, r.client_id, r.user_id, r.scope, r.auth_time, r.amr, r.expires_at, r.idle_expires_at, r.used_at, r.successor";
+const REFRESH_COLUMNS: &str = "r.grant_id, r.client_id, r.user_id, r.scope, r.auth_time, r.amr, r.expires_at, r.idle_expires_at, r.used_at, r.successor, r.used_at_ms";
 
 fn refresh_of(r: &QueryResult) -> Result<StoredRefresh, DbErr> {
     Ok(StoredRefresh {
@@ -204,6 +207,7 @@ fn refresh_of(r: &QueryResult) -> Result<StoredRefresh, DbErr> {
         idle_expires_at: r.try_get_by_index(7)?,
         used_at: r.try_get_by_index(8)?,
         successor: r.try_get_by_index(9)?,
+        used_at_ms: r.try_get_by_index(10)?,
     })
 }
 
@@ -213,16 +217,28 @@ pub async fn find_refresh(s: &impl Store, token_hash: &str) -> anyhow::Result<Op
     Ok(row.as_ref().map(refresh_of).transpose()?)
 }
 
-/// A refresh token and whether its grant is live, in one round trip (the refresh hot path).
-pub async fn find_refresh_and_grant(s: &impl Store, token_hash: &str) -> anyhow::Result<Option<(StoredRefresh, bool)>> {
+/// A refresh token with what its grant says: live or not, and the browser session it came
+/// from (the `sid` of every ID token the grant issues).
+#[derive(Debug, Clone)]
+pub struct RefreshWithGrant {
+    pub token: StoredRefresh,
+    pub grant_live: bool,
+    pub sid: Option<String>,
+}
+
+/// A refresh token and its grant, in one round trip (the refresh hot path).
+pub async fn find_refresh_and_grant(s: &impl Store, token_hash: &str) -> anyhow::Result<Option<RefreshWithGrant>> {
     let sql = format!(
-        "SELECT {REFRESH_COLUMNS}, (SELECT COUNT(*) FROM grants g WHERE g.id = r.grant_id AND g.revoked_at IS NULL) \
+        "SELECT {REFRESH_COLUMNS}, \
+                (SELECT COUNT(*) FROM grants g WHERE g.id = r.grant_id AND g.revoked_at IS NULL), \
+                (SELECT g.sid FROM grants g WHERE g.id = r.grant_id) \
          FROM refresh_tokens r WHERE r.token_hash = $1"
     );
     let row = query_one(s, &sql, vec![token_hash.into()]).await.context("loading a refresh token")?;
     let Some(row) = row else { return Ok(None) };
-    let live: i64 = row.try_get_by_index(10)?;
-    Ok(Some((refresh_of(&row)?, live > 0)))
+    let live: i64 = row.try_get_by_index(11)?;
+    let sid: Option<String> = row.try_get_by_index(12)?;
+    Ok(Some(RefreshWithGrant { token: refresh_of(&row)?, grant_live: live > 0, sid }))
 }
 
 /// Whether an access token is recalled: its `jti` revoked, or its grant (when it names one)
@@ -242,18 +258,23 @@ pub async fn access_recalled(s: &impl Store, jti: &str, grant_id: Option<&str>) 
     Ok(revoked > 0 || (grant_id.is_some() && live_grant == 0))
 }
 
-/// Rotates a refresh token: marks it used and records its (sealed) successor, for exactly
-/// one caller.
+/// Rotates a refresh token: marks it used (at `now_ms`, and in whole seconds) and records
+/// its sealed successor when a grace window needs it, for exactly one caller.
 pub async fn rotate_refresh(
     s: &impl Store,
     token_hash: &str,
-    sealed_successor: &str,
-    now: i64,
+    sealed_successor: Option<&str>,
+    now_ms: i64,
 ) -> anyhow::Result<bool> {
     Ok(execute(
         s,
-        "UPDATE refresh_tokens SET used_at = $1, successor = $2 WHERE token_hash = $3 AND used_at IS NULL",
-        vec![now.into(), sealed_successor.into(), token_hash.into()],
+        "UPDATE refresh_tokens SET used_at = $1, used_at_ms = $2, successor = $3 WHERE token_hash = $4 AND used_at IS NULL",
+        vec![
+            now_ms.div_euclid(1000).into(),
+            now_ms.into(),
+            sealed_successor.map(str::to_string).into(),
+            token_hash.into(),
+        ],
     )
     .await
     .context("rotating a refresh token")?
@@ -303,8 +324,8 @@ pub async fn purge_expired(s: &impl Store, now: i64, grace: i64) -> anyhow::Resu
         ("DELETE FROM authorization_codes WHERE expires_at < $1", now - 600),
         ("DELETE FROM refresh_tokens WHERE expires_at < $1", now),
         ("DELETE FROM revoked_tokens WHERE expires_at < $1", now),
-        // A rotated token's successor is only needed during the grace window.
-        ("UPDATE refresh_tokens SET successor = NULL WHERE successor IS NOT NULL AND used_at < $1", now - 3600),
+        // A rotated token's successor is only needed during the grace window (at most 5 s).
+        ("UPDATE refresh_tokens SET successor = NULL WHERE successor IS NOT NULL AND used_at < $1", now - 60),
         ("DELETE FROM grants WHERE revoked_at IS NOT NULL AND revoked_at < $1", now - grace),
         // Grants nothing live can come from any more: no unexpired refresh token, and older
         // than any access token or code they issued.

@@ -18,6 +18,7 @@ mod oidc_flow;
 mod operations;
 mod outage;
 mod recovery;
+mod refresh_reuse;
 mod security;
 mod sessions;
 mod throttling;

@@ -1,7 +1,17 @@
-//! Refresh with rotation. Every use marks the token used and issues a successor; requests
-//! that lose a race within `refresh_grace_secs` get that same successor (sealed beside the
-//! used token), so there are never two live successors. Any later use of a rotated token
-//! revokes the whole grant. Scope may narrow for the new access token, never widen.
+//! Refresh with rotation (RFC 6749 §6, RFC 9700 §4.14.2, OAuth 2.1 §4.3.1). Every use marks
+//! the token used (a conditional update, so one caller wins) and issues a successor. By
+//! default any later use of a rotated token — a replay, or a request that lost a race — is
+//! reuse: the grant is revoked at once, with the successor and every access token of it, and
+//! a `refresh_token_reuse` warning names the grant and the client (never the token).
+//!
+//! `tokens.refresh_grace_ms` (opt-in, at most 5 s) trades some of that detection for clients
+//! that refresh concurrently: a rotated token used again less than that many milliseconds
+//! after its rotation gets the same successor back (sealed beside the used token), so there
+//! are never two live successors; after the window, reuse revokes everything as above.
+//!
+//! The ID token of a refresh carries the `sid` of the grant's browser session, like the one
+//! from the code exchange (back-channel logout names sessions by it). Scope may narrow for
+//! the new access token, never widen.
 
 use super::{Issued, TokenParams};
 use crate::oauth::client::{Client, GrantType};
@@ -10,7 +20,7 @@ use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{Authentication, TokenResponse};
 use crate::secret::{random_token, token_hash};
-use crate::store::grants::{self, StoredRefresh};
+use crate::store::grants::{self, RefreshWithGrant, StoredRefresh};
 
 impl Provider {
     pub async fn refresh(&self, client: &Client, params: &impl TokenParams) -> Result<TokenResponse, TokenError> {
@@ -18,9 +28,10 @@ impl Provider {
             return Err(TokenError::UnauthorizedClient);
         }
         let presented = params.get("refresh_token")?.ok_or(TokenError::InvalidRequest("refresh_token is required"))?;
-        let now = self.clock.unix();
+        let now_ms = self.clock.now_ms();
+        let now = now_ms.div_euclid(1000);
         let hash = token_hash(presented);
-        let (stored, grant_live) = grants::find_refresh_and_grant(&self.db, &hash)
+        let RefreshWithGrant { token: stored, grant_live, sid } = grants::find_refresh_and_grant(&self.db, &hash)
             .await?
             .ok_or(TokenError::InvalidGrant("unknown refresh token"))?;
         if stored.client_id != client.id {
@@ -32,21 +43,12 @@ impl Provider {
         if stored.expires_at <= now || stored.idle_expires_at <= now {
             return Err(TokenError::InvalidGrant("the refresh token expired"));
         }
-        let granted = Scope::parse(&stored.scope).map_err(|_| TokenError::InvalidGrant("stored scope unreadable"))?;
-        let scope = match params.get("scope")? {
-            Some(asked) => {
-                let asked = Scope::parse(asked).map_err(TokenError::InvalidScope)?;
-                if !asked.is_subset(&granted) {
-                    return Err(TokenError::InvalidScope("a refresh may narrow the scope, never widen it"));
-                }
-                asked
-            }
-            None => granted,
-        };
-
+        // Reuse is judged before the scope: a replay asking for another scope is still a replay.
+        let scope = requested_scope(&stored, params);
         if stored.used_at.is_some() {
-            return self.rotated_again(client, &stored, &scope, now).await;
+            return self.rotated_again(client, &stored, sid, scope, now_ms).await;
         }
+        let scope = scope?;
         // Everything that needs no lock happens first: the user, and the signatures (an RS256
         // ID token is ~0.4 ms of CPU). The transaction then only swaps the tokens, so the
         // database's one writer is held for two statements and a commit, not for signing.
@@ -55,23 +57,26 @@ impl Provider {
             .await?
             .ok_or(TokenError::InvalidGrant("the user is no longer active"))?;
         let successor = random_token();
-        let auth = auth_of(&stored);
+        let auth = auth_of(&stored, sid.clone());
         let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None };
         let response = self.respond(&user, client, &scope, issued, Some(successor.clone())).await?;
-        let sealed = self.successors.seal(successor.as_bytes())?;
+        // Only a grace window ever hands the successor out again; strict mode keeps no copy.
+        let sealed =
+            if self.settings.refresh_grace_ms > 0 { Some(self.successors.seal(successor.as_bytes())?) } else { None };
 
         let tx = self.db.begin().await?;
-        if !grants::rotate_refresh(&tx, &hash, &sealed, now).await? {
-            // Lost a race: the winner's successor is committed now; our tokens are discarded
+        if !grants::rotate_refresh(&tx, &hash, sealed.as_deref(), now_ms).await? {
+            // Lost a race: the winner's rotation is committed now; our tokens are discarded
             // unseen (nothing records them, and access tokens are only valid with their grant).
             let current =
                 grants::find_refresh(&tx, &hash).await?.ok_or(TokenError::InvalidGrant("unknown refresh token"))?;
             drop(tx);
-            return self.rotated_again(client, &current, &scope, now).await;
+            return self.rotated_again(client, &current, sid, Ok(scope), now_ms).await;
         }
         let record = StoredRefresh {
             idle_expires_at: (now + self.settings.refresh_idle_ttl_secs).min(stored.expires_at),
             used_at: None,
+            used_at_ms: None,
             successor: None,
             ..stored.clone()
         };
@@ -80,22 +85,27 @@ impl Provider {
         Ok(response)
     }
 
-    /// A rotated token used again: inside the grace window the caller gets the same
-    /// successor; after it, the grant is revoked.
+    /// A rotated token used again: within an opt-in grace window the caller gets the same
+    /// successor; otherwise (always, by default) the grant is revoked.
     async fn rotated_again(
         &self,
         client: &Client,
         stored: &StoredRefresh,
-        scope: &Scope,
-        now: i64,
+        sid: Option<String>,
+        scope: Result<Scope, TokenError>,
+        now_ms: i64,
     ) -> Result<TokenResponse, TokenError> {
-        let within_grace = stored.used_at.is_some_and(|used| now - used <= self.settings.refresh_grace_secs);
-        let successor =
-            stored.successor.as_deref().filter(|_| within_grace).and_then(|sealed| self.successors.open(sealed).ok());
-        let Some(successor) = successor.and_then(|bytes| String::from_utf8(bytes.to_vec()).ok()) else {
-            self.revoke_after_replay(&stored.grant_id, "refresh token").await?;
+        let successor = stored
+            .successor
+            .as_deref()
+            .filter(|_| self.within_grace(stored.used_at_ms, now_ms))
+            .and_then(|sealed| self.successors.open(sealed).ok())
+            .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok());
+        let Some(successor) = successor else {
+            self.revoke_after_reuse(client, stored, now_ms).await?;
             return Err(TokenError::InvalidGrant("the refresh token was already used"));
         };
+        let scope = scope?;
         let user = self
             .grant_user(&self.db, &stored.user_id)
             .await?
@@ -103,16 +113,54 @@ impl Provider {
         if !grants::grant_live(&self.db, &stored.grant_id).await? {
             return Err(TokenError::InvalidGrant("the refresh token was revoked"));
         }
-        let auth = auth_of(stored);
+        let auth = auth_of(stored, sid);
         let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None };
-        Ok(self.respond(&user, client, scope, issued, Some(successor)).await?)
+        Ok(self.respond(&user, client, &scope, issued, Some(successor)).await?)
+    }
+
+    /// Whether a token rotated at `used_at_ms` may still be answered with its successor:
+    /// never when the window is 0 (the default); otherwise less than `refresh_grace_ms` apart
+    /// either way (another node's clock may be a little behind this one's).
+    fn within_grace(&self, used_at_ms: Option<i64>, now_ms: i64) -> bool {
+        let grace = self.settings.refresh_grace_ms;
+        grace > 0 && used_at_ms.is_some_and(|used| now_ms.saturating_sub(used).saturating_abs() < grace)
+    }
+
+    /// Reuse detected: the grant ends (its successor and every access token with it, which
+    /// `/userinfo` and `/introspect` check on every call), counted and logged for the audit.
+    async fn revoke_after_reuse(&self, client: &Client, stored: &StoredRefresh, now_ms: i64) -> anyhow::Result<()> {
+        let revoked = grants::revoke_grant(&self.db, &stored.grant_id, now_ms.div_euclid(1000)).await?;
+        metrics::counter!(crate::telemetry::metrics::names::REFRESH_REUSE, "token" => "refresh token").increment(1);
+        let since_rotation_ms = stored.used_at_ms.map(|used| now_ms.saturating_sub(used));
+        tracing::warn!(
+            event = "refresh_token_reuse",
+            grant_id = %stored.grant_id,
+            client_id = %client.id,
+            user_id = %stored.user_id,
+            since_rotation_ms,
+            grace_ms = self.settings.refresh_grace_ms,
+            revoked,
+            "a rotated refresh token was used again: its grant, the successor and every access token of it are revoked"
+        );
+        Ok(())
     }
 }
 
-fn auth_of(stored: &StoredRefresh) -> Authentication {
+/// The scope of the new access token: the granted one, or a subset of it when asked.
+fn requested_scope(stored: &StoredRefresh, params: &impl TokenParams) -> Result<Scope, TokenError> {
+    let granted = Scope::parse(&stored.scope).map_err(|_| TokenError::InvalidGrant("stored scope unreadable"))?;
+    let Some(asked) = params.get("scope")? else { return Ok(granted) };
+    let asked = Scope::parse(asked).map_err(TokenError::InvalidScope)?;
+    if !asked.is_subset(&granted) {
+        return Err(TokenError::InvalidScope("a refresh may narrow the scope, never widen it"));
+    }
+    Ok(asked)
+}
+
+fn auth_of(stored: &StoredRefresh, sid: Option<String>) -> Authentication {
     Authentication {
         auth_time: stored.auth_time,
         amr: stored.amr.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-        sid: None,
+        sid,
     }
 }
