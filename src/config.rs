@@ -32,6 +32,7 @@ pub struct Settings {
     pub login: LoginSettings,
     pub account: AccountSettings,
     pub tokens: TokenSettings,
+    pub keys: KeySettings,
     pub mail: MailSettings,
 }
 
@@ -121,6 +122,13 @@ pub struct TokenSettings {
     pub key_cache_secs: i64,
 }
 
+/// Scheduled rotation of signing keys (see `oauth::key_rotation`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    pub rotate_every: crate::oauth::key_rotation::RotateEvery,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MailSettings {
@@ -204,6 +212,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PORTCULLIS_REFRESH_GRACE", "tokens.refresh_grace_secs"),
     ("PORTCULLIS_KEY_ROTATION_DELAY", "tokens.key_rotation_delay_secs"),
     ("PORTCULLIS_KEY_CACHE", "tokens.key_cache_secs"),
+    ("PORTCULLIS_KEYS_ROTATE_EVERY", "keys.rotate_every"),
     ("MAIL_SERVER", "mail.server"),
     ("MAIL_PORT", "mail.port"),
     ("MAIL_USERNAME", "mail.username"),
@@ -357,6 +366,12 @@ impl Settings {
         if t.key_rotation_delay_secs < t.key_cache_secs && t.key_rotation_delay_secs != 0 {
             return Err(ConfigError::Invalid(
                 "`tokens.key_rotation_delay_secs`: 0, or at least tokens.key_cache_secs, so every node publishes a key before it is used".into(),
+            ));
+        }
+        let every = self.keys.rotate_every.secs();
+        if every != 0 && every <= t.key_rotation_delay_secs {
+            return Err(ConfigError::Invalid(
+                "`keys.rotate_every`: 0 (rotate by hand only), or longer than tokens.key_rotation_delay_secs".into(),
             ));
         }
         if self.password.max_bytes < 64 {
