@@ -32,7 +32,7 @@ pub struct Settings {
     pub login: LoginSettings,
     pub account: AccountSettings,
     pub tokens: TokenSettings,
-    pub keys: KeySettings,
+    pub keys: crate::oauth::key_rotation::KeySettings,
     pub mail: MailSettings,
 }
 
@@ -120,13 +120,6 @@ pub struct TokenSettings {
     pub refresh_grace_secs: i64,
     pub key_rotation_delay_secs: i64,
     pub key_cache_secs: i64,
-}
-
-/// Scheduled rotation of signing keys (see `oauth::key_rotation`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeySettings {
-    pub rotate_every: crate::oauth::key_rotation::RotateEvery,
 }
 
 #[derive(Debug, Clone, Deserialize)]

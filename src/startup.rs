@@ -232,7 +232,7 @@ pub async fn rotate_signing_keys(state: &AppState) {
                 tracing::info!(alg = alg.name(), %kid, delay = policy.publish_delay, "scheduled rotation: key published");
             }
         }
-        Ok(None) => {}
+        Ok(None) => tracing::debug!("no key rotation due (or another node performed it)"),
         Err(e) => tracing::warn!(error = %format!("{e:#}"), "scheduled key rotation failed"),
     }
 }

@@ -23,6 +23,13 @@ use crate::store::keys::{self, Rotation, StoredKey, Turn};
 /// relying parties and the leeway our own checks allow past `exp`.
 pub const RETIREMENT_MARGIN_SECS: i64 = 300;
 
+/// The `[keys]` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    pub rotate_every: RotateEvery,
+}
+
 /// `keys.rotate_every`: a whole number of seconds, or a number with a unit (`s`, `m`, `h`,
 /// `d`, `w`), e.g. `"90d"`. Zero means no scheduled rotation (by hand only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

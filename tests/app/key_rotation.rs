@@ -281,3 +281,102 @@ db_test!(
         );
     }
 );
+
+/// What a server process's first housekeeping pass did about the key schedule.
+#[derive(Debug, PartialEq, Eq)]
+enum Pass {
+    Rotated,
+    NotDue,
+}
+
+/// A `portcullis serve` process on `database_url`, with the key-rotation logs on stderr.
+struct Node(std::process::Child, #[allow(dead_code)] tempfile::TempDir);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn node_command(database_url: &str, data: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("SECRET_KEY", SECRET_KEY)
+        .env("PORTCULLIS_DATA_DIR", data)
+        .env("PORTCULLIS_ISSUER", "http://portcullis.cluster.test")
+        .env("PORTCULLIS_LOG", "warn,portcullis::startup=debug")
+        .current_dir(data);
+    cmd
+}
+
+/// Reads the node's log until its housekeeping has dealt with the schedule.
+fn first_pass(node: &mut Node) -> Pass {
+    use std::io::BufRead;
+    let stderr = node.0.stderr.take().unwrap();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if line.contains("scheduled rotation: key published") {
+            return Pass::Rotated;
+        }
+        if line.contains("no key rotation due") {
+            return Pass::NotDue;
+        }
+    }
+    panic!("the node exited before its housekeeping ran");
+}
+
+db_test!(
+    async fn two_server_processes_that_start_with_a_rotation_overdue_perform_it_once(backend) {
+        let data = tempfile::tempdir().unwrap();
+        let database_url = match backend {
+            crate::helpers::Backend::Sqlite => format!("sqlite://{}?mode=rwc", data.path().join("shared.db").display()),
+            crate::helpers::Backend::Postgres => crate::helpers::fresh_postgres_database().await,
+        };
+        let out = node_command(&database_url, data.path()).args(["keys", "list"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let db = sea_orm::Database::connect(&database_url).await.unwrap();
+        let hundred_days_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 100 * 86_400;
+        db.execute_unprepared(&format!("INSERT INTO key_schedule (id, rotated_at) VALUES (1, {hundred_days_ago})"))
+            .await
+            .unwrap();
+
+        let mut nodes: Vec<Node> = (0..2)
+            .map(|_| {
+                let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+                let node_data = tempfile::tempdir().unwrap();
+                node_command(&database_url, node_data.path())
+                    .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .map(|child| Node(child, node_data))
+                    .unwrap()
+            })
+            .collect();
+        let passes = tokio::task::spawn_blocking(move || {
+            let passes: Vec<Pass> = nodes.iter_mut().map(first_pass).collect();
+            (passes, nodes)
+        });
+        // A guard against a hang, not a timing assertion.
+        let (mut passes, _nodes) = tokio::time::timeout(std::time::Duration::from_secs(120), passes)
+            .await
+            .expect("both nodes ran their housekeeping")
+            .unwrap();
+        passes.sort_by_key(|p| *p == Pass::NotDue);
+        assert_eq!(passes, [Pass::Rotated, Pass::NotDue], "one node rotates, the other finds it done");
+        let conn = sea_orm::Database::connect(&database_url).await.unwrap();
+        for alg in ["RS256", "ES256", "EdDSA"] {
+            let row = conn
+                .query_one_raw(sea_orm::Statement::from_string(
+                    conn.get_database_backend(),
+                    format!("SELECT COUNT(*) FROM signing_keys WHERE alg = '{alg}'"),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 2, "one new {alg} key, not two");
+        }
+    }
+);
