@@ -308,7 +308,7 @@ impl KeyRing {
         }
     }
 
-    /// The `kid`s that sign now, per algorithm (for tests and `keys list`).
+    /// The `kid`s that sign now, per algorithm (`keys list` shows every key: `statuses`).
     pub async fn active_kids(&self) -> anyhow::Result<Vec<(Alg, String)>> {
         let set = self.current().await?;
         let now = self.clock.unix();

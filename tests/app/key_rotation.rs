@@ -380,3 +380,42 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    async fn keys_rotated_by_hand_before_the_upgrade_retired_when_their_successor_activated(backend) {
+        use migration::MigratorTrait;
+        let dir = tempfile::tempdir().unwrap();
+        let url = match backend {
+            crate::helpers::Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display()),
+            crate::helpers::Backend::Postgres => crate::helpers::fresh_postgres_database().await,
+        };
+        let conn = sea_orm::Database::connect(&url).await.unwrap();
+        migration::Migrator::up(&conn, Some(4)).await.unwrap();
+        // The old `keys rotate`: k1 stays published until 9000 and signed until k2 activated.
+        conn.execute_unprepared(
+            "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, activates_at, expires_at) VALUES \
+             ('k1', 'RS256', 'sealed', '{}', 1000, 1000, 9000), ('k2', 'RS256', 'sealed', '{}', 4000, 5000, NULL), \
+             ('e1', 'ES256', 'sealed', '{}', 1000, 1000, NULL)",
+        )
+        .await
+        .unwrap();
+        migration::Migrator::up(&conn, None).await.unwrap();
+        let rows = conn
+            .query_all_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT kid, retires_at, expires_at FROM signing_keys ORDER BY kid",
+            ))
+            .await
+            .unwrap();
+        let rows: Vec<(String, Option<i64>, Option<i64>)> = rows
+            .iter()
+            .map(|r| (r.try_get_by_index(0).unwrap(), r.try_get_by_index(1).unwrap(), r.try_get_by_index(2).unwrap()))
+            .collect();
+        assert_eq!(
+            rows,
+            [("e1".into(), None, None), ("k1".into(), Some(5000), Some(9000)), ("k2".into(), None, None)],
+            "k1 retired when k2 activated; keys without a successor keep signing"
+        );
+        assert_eq!(conn.query_all_raw(sea_orm::Statement::from_string(conn.get_database_backend(), "SELECT id FROM key_schedule")).await.unwrap().len(), 0, "the schedule starts at the first housekeeping");
+    }
+);
