@@ -13,6 +13,7 @@ use crate::identity::accounts::{RegisterError, Registration};
 use crate::identity::email::Email;
 use crate::identity::password::Password;
 use crate::identity::user::{DisplayName, NewUser, Username};
+use crate::oauth::key_rotation::RotationPolicy;
 use crate::startup::{Application, Services, shutdown_signal};
 use crate::store::{self, Db};
 
@@ -110,7 +111,8 @@ pub enum KeysCommand {
         #[arg(long)]
         delay: Option<i64>,
     },
-    /// List the keys that sign now.
+    /// List every signing key with its state (published, active, retired, removed), when it
+    /// was created, activates, retires and leaves the JWKS, and the next scheduled rotation.
     List,
 }
 
@@ -161,20 +163,14 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             let state = Services::build(settings, clock, true).await?;
             match command {
                 KeysCommand::Rotate { delay } => {
-                    let t = &state.settings.tokens;
-                    let delay = delay.unwrap_or(t.key_rotation_delay_secs).max(0);
-                    let keep = t.access_token_ttl_secs.max(t.id_token_ttl_secs) + 300;
-                    for (alg, kid) in state.provider.keys().rotate(delay, keep).await? {
+                    let policy = RotationPolicy::from_settings(&state.settings);
+                    let delay = delay.unwrap_or(policy.publish_delay).max(0);
+                    for (alg, kid) in state.provider.keys().rotate(delay, policy.keep_retired).await? {
                         println!("{} key {kid} published; signs in {delay} s", alg.name());
                     }
                     Ok(())
                 }
-                KeysCommand::List => {
-                    for (alg, kid) in state.provider.keys().active_kids().await? {
-                        println!("{:<6} {kid}", alg.name());
-                    }
-                    Ok(())
-                }
+                KeysCommand::List => list_keys(&state).await,
             }
         }
         Command::User { command } => {
@@ -220,6 +216,43 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+}
+
+async fn list_keys(state: &crate::state::AppState) -> anyhow::Result<()> {
+    let keys = state.provider.keys();
+    let policy = RotationPolicy::from_settings(&state.settings);
+    let row = |cells: [&str; 7]| {
+        println!(
+            "{:<22}  {:<6}  {:<9}  {:<20}  {:<20}  {:<20}  {:<20}",
+            cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6]
+        )
+    };
+    row(["KID", "ALG", "STATE", "CREATED", "ACTIVATES AT", "RETIRES AT", "REMOVED AT"]);
+    for k in keys.statuses().await? {
+        let (retires, removed) = (k.retires_at.map_or("-".into(), utc), k.removed_at.map_or("-".into(), utc));
+        row([&k.kid, &k.alg, k.state.name(), &utc(k.created_at), &utc(k.activates_at), &retires, &removed]);
+    }
+    match keys.next_rotation(&policy).await? {
+        Some(at) => println!("next scheduled rotation: {}", utc(at)),
+        None => println!("next scheduled rotation: none (keys.rotate_every = 0; rotate by hand)"),
+    }
+    Ok(())
+}
+
+/// A Unix time as RFC 3339 UTC, to the second.
+fn utc(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => unix.to_string(),
     }
 }
 

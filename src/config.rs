@@ -32,6 +32,7 @@ pub struct Settings {
     pub login: LoginSettings,
     pub account: AccountSettings,
     pub tokens: TokenSettings,
+    pub keys: crate::oauth::key_rotation::KeySettings,
     pub mail: MailSettings,
 }
 
@@ -210,6 +211,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PORTCULLIS_REFRESH_GRACE", "tokens.refresh_grace_ms"),
     ("PORTCULLIS_KEY_ROTATION_DELAY", "tokens.key_rotation_delay_secs"),
     ("PORTCULLIS_KEY_CACHE", "tokens.key_cache_secs"),
+    ("PORTCULLIS_KEYS_ROTATE_EVERY", "keys.rotate_every"),
     ("MAIL_SERVER", "mail.server"),
     ("MAIL_PORT", "mail.port"),
     ("MAIL_USERNAME", "mail.username"),
@@ -368,6 +370,12 @@ impl Settings {
         if t.key_rotation_delay_secs < t.key_cache_secs && t.key_rotation_delay_secs != 0 {
             return Err(ConfigError::Invalid(
                 "`tokens.key_rotation_delay_secs`: 0, or at least tokens.key_cache_secs, so every node publishes a key before it is used".into(),
+            ));
+        }
+        let every = self.keys.rotate_every.secs();
+        if every != 0 && every <= t.key_rotation_delay_secs {
+            return Err(ConfigError::Invalid(
+                "`keys.rotate_every`: 0 (rotate by hand only), or longer than tokens.key_rotation_delay_secs".into(),
             ));
         }
         if self.password.max_bytes < 64 {

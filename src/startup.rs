@@ -196,6 +196,7 @@ async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
     loop {
         tick.tick().await;
+        rotate_signing_keys(&state).await;
         match state.sessions.purge_expired().await {
             Ok(n) if n > 0 => tracing::info!(purged = n, "expired sessions removed"),
             Ok(_) => {}
@@ -218,6 +219,21 @@ async fn housekeeping(state: AppState) {
                 tracing::warn!(error = %format!("{e:#}"), "purging {what} failed");
             }
         }
+    }
+}
+
+/// The housekeeping task's key step: a scheduled rotation when one is due, performed by
+/// exactly one of the nodes sharing the database (public so tests can run it at a frozen time).
+pub async fn rotate_signing_keys(state: &AppState) {
+    let policy = crate::oauth::key_rotation::RotationPolicy::from_settings(&state.settings);
+    match state.provider.keys().rotate_if_due(&policy).await {
+        Ok(Some(added)) => {
+            for (alg, kid) in added {
+                tracing::info!(alg = alg.name(), %kid, delay = policy.publish_delay, "scheduled rotation: key published");
+            }
+        }
+        Ok(None) => tracing::debug!("no key rotation due (or another node performed it)"),
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "scheduled key rotation failed"),
     }
 }
 

@@ -20,7 +20,7 @@ use crate::store::{clients, grants as grant_store};
 /// The built-in client the JSON API's tokens belong to.
 pub const API_CLIENT_ID: &str = "portcullis-api";
 /// How long the step between password and second factor stays open.
-const MFA_TOKEN_SECS: i64 = 300;
+pub(super) const MFA_TOKEN_SECS: i64 = 300;
 
 impl Provider {
     /// Startup: registers the built-in API client if it is missing.

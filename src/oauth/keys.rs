@@ -1,7 +1,7 @@
 //! Signing keys: generated at first start, stored sealed in the database (so every node
 //! and restart shares them), cached in memory, rotated with a delay so a new key is in the
 //! JWKS before anything is signed with it, and kept there until every token it signed is
-//! past its expiry.
+//! past its expiry. When keys rotate (on a schedule or by hand) is in `key_rotation`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -71,8 +71,27 @@ struct LoadedKey {
     kid: String,
     alg: Alg,
     activates_at: i64,
+    retires_at: Option<i64>,
+    expires_at: Option<i64>,
     signer: Box<dyn JwsSigner>,
     verifier: Box<dyn JwsVerifier>,
+}
+
+impl LoadedKey {
+    /// Active: past its activation, before its retirement and removal.
+    fn signs_at(&self, now: i64) -> bool {
+        self.activates_at <= now && self.retires_at.is_none_or(|r| r > now) && !self.removed_at(now)
+    }
+
+    /// Past its removal: a cached set may still hold it for a moment; it verifies nothing.
+    fn removed_at(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|e| e <= now)
+    }
+}
+
+/// The key of `alg` that signs at `now`: the newest active one.
+fn signing_key(keys: &[LoadedKey], alg: Alg, now: i64) -> Option<&LoadedKey> {
+    keys.iter().filter(|k| k.alg == alg && k.signs_at(now)).max_by_key(|k| k.activates_at)
 }
 
 struct KeySet {
@@ -81,6 +100,8 @@ struct KeySet {
     /// The JWKS document, serialized once per load.
     jwks: bytes::Bytes,
     loaded_at: i64,
+    /// Read again from here on: the cache time, or earlier when a key leaves the JWKS.
+    stale_at: i64,
 }
 
 /// Why a token failed verification (logged, never shown in detail).
@@ -99,8 +120,8 @@ pub enum VerifyError {
 }
 
 pub struct KeyRing {
-    db: Db,
-    clock: SharedClock,
+    pub(super) db: Db,
+    pub(super) clock: SharedClock,
     seal: SecretBox,
     cache_secs: i64,
     cache: RwLock<Option<Arc<KeySet>>>,
@@ -135,11 +156,14 @@ impl KeyRing {
         let now = self.clock.unix();
         let stored = keys::all(&self.db).await?;
         for alg in Alg::ALL {
-            if !stored
-                .iter()
-                .any(|k| k.alg == alg.name() && k.activates_at <= now && k.expires_at.is_none_or(|e| e > now))
-            {
-                self.add_key(alg, now).await?;
+            if !stored.iter().any(|k| {
+                k.alg == alg.name()
+                    && k.activates_at <= now
+                    && k.retires_at.is_none_or(|r| r > now)
+                    && k.expires_at.is_none_or(|e| e > now)
+            }) {
+                let key = self.new_key(alg, now).await?;
+                keys::insert(&self.db, &key).await?;
                 tracing::info!(alg = alg.name(), "generated a signing key");
             }
         }
@@ -147,36 +171,28 @@ impl KeyRing {
         Ok(())
     }
 
-    async fn add_key(&self, alg: Alg, activates_at: i64) -> anyhow::Result<String> {
+    /// A fresh key of `alg` that signs from `activates_at`, sealed, not stored yet.
+    pub(super) async fn new_key(&self, alg: Alg, activates_at: i64) -> anyhow::Result<StoredKey> {
         let (der, mut jwk) = tokio::task::spawn_blocking(move || alg.generate()).await.context("key generation")??;
         let kid = new_kid();
         jwk.set_key_id(&kid);
         jwk.set_algorithm(alg.name());
         jwk.set_key_use("sig");
-        let stored = StoredKey {
-            kid: kid.clone(),
+        Ok(StoredKey {
+            kid,
             alg: alg.name().to_string(),
             private_key: self.seal.seal(&der)?,
             public_jwk: jwk.to_string(),
+            created_at: self.clock.unix(),
             activates_at,
+            retires_at: None,
             expires_at: None,
-        };
-        keys::insert(&self.db, &stored, self.clock.unix()).await?;
-        Ok(kid)
+        })
     }
 
-    /// Adds a new key per algorithm that signs from `now + delay`; the keys it replaces stay
-    /// published until `keep_old_secs` after that.
-    pub async fn rotate(&self, delay_secs: i64, keep_old_secs: i64) -> anyhow::Result<Vec<(Alg, String)>> {
-        let now = self.clock.unix();
-        let mut added = Vec::new();
-        for alg in Alg::ALL {
-            let kid = self.add_key(alg, now + delay_secs).await?;
-            keys::retire(&self.db, alg.name(), &kid, now + delay_secs + keep_old_secs).await?;
-            added.push((alg, kid));
-        }
-        self.reload().await?;
-        Ok(added)
+    /// Reads the keys again (after this node rotated them).
+    pub(super) async fn refresh(&self) -> anyhow::Result<()> {
+        self.reload().await.map(drop)
     }
 
     async fn reload(&self) -> anyhow::Result<Arc<KeySet>> {
@@ -192,6 +208,8 @@ impl KeyRing {
                 kid: k.kid.clone(),
                 alg,
                 activates_at: k.activates_at,
+                retires_at: k.retires_at,
+                expires_at: k.expires_at,
                 signer: alg.signer(&der)?,
                 verifier: alg.verifier(&jwk)?,
             });
@@ -199,7 +217,9 @@ impl KeyRing {
         }
         let by_kid = loaded.iter().enumerate().map(|(i, k)| (k.kid.clone(), i)).collect();
         let jwks = bytes::Bytes::from(serde_json::json!({ "keys": jwks }).to_string());
-        let set = Arc::new(KeySet { keys: loaded, by_kid, jwks, loaded_at: now });
+        let removal = loaded.iter().filter_map(|k| k.expires_at).min();
+        let stale_at = removal.map_or(now + self.cache_secs, |r| r.min(now + self.cache_secs));
+        let set = Arc::new(KeySet { keys: loaded, by_kid, jwks, loaded_at: now, stale_at });
         if let Ok(mut cache) = self.cache.write() {
             *cache = Some(set.clone());
         }
@@ -210,7 +230,7 @@ impl KeyRing {
         let now = self.clock.unix();
         let cached = self.cache.read().ok().and_then(|c| c.clone());
         match cached {
-            Some(set) if now - set.loaded_at < self.cache_secs && now >= set.loaded_at => Ok(set),
+            Some(set) if now < set.stale_at && now >= set.loaded_at => Ok(set),
             _ => self.reload().await,
         }
     }
@@ -224,12 +244,7 @@ impl KeyRing {
     pub async fn sign(&self, alg: Alg, typ: &str, payload: &JwtPayload) -> anyhow::Result<String> {
         let set = self.current().await?;
         let now = self.clock.unix();
-        let key = set
-            .keys
-            .iter()
-            .filter(|k| k.alg == alg && k.activates_at <= now)
-            .max_by_key(|k| k.activates_at)
-            .with_context(|| format!("no active {} key", alg.name()))?;
+        let key = signing_key(&set.keys, alg, now).with_context(|| format!("no active {} key", alg.name()))?;
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
         header.set_key_id(&key.kid);
@@ -244,11 +259,12 @@ impl KeyRing {
             return Err(VerifyError::Malformed);
         }
         let mut set = self.current().await?;
+        let now = self.clock.unix();
         // A kid we do not know may be a key another node just published: look once more,
         // at most every few seconds.
         if let Some(kid) = kid_of(token)
             && !set.by_kid.contains_key(&kid)
-            && self.clock.unix() - set.loaded_at >= 5
+            && now - set.loaded_at >= 5
         {
             set = self.reload().await?;
         }
@@ -275,7 +291,8 @@ impl KeyRing {
                 refuse(VerifyError::Header("algorithm not allowed"));
                 return Ok(None);
             };
-            let Some(key) = header.key_id().and_then(|kid| set.by_kid.get(kid)).map(|i| &set.keys[*i]) else {
+            let known = header.key_id().and_then(|kid| set.by_kid.get(kid)).map(|i| &set.keys[*i]);
+            let Some(key) = known.filter(|k| !k.removed_at(now)) else {
                 refuse(VerifyError::UnknownKey);
                 return Ok(None);
             };
@@ -291,15 +308,13 @@ impl KeyRing {
         }
     }
 
-    /// The `kid`s that sign now, per algorithm (for tests and `keys list`).
+    /// The `kid`s that sign now, per algorithm (`keys list` shows every key: `statuses`).
     pub async fn active_kids(&self) -> anyhow::Result<Vec<(Alg, String)>> {
         let set = self.current().await?;
         let now = self.clock.unix();
         let mut out = Vec::new();
         for alg in Alg::ALL {
-            if let Some(k) =
-                set.keys.iter().filter(|k| k.alg == alg && k.activates_at <= now).max_by_key(|k| k.activates_at)
-            {
+            if let Some(k) = signing_key(&set.keys, alg, now) {
                 out.push((alg, k.kid.clone()));
             }
         }
