@@ -97,7 +97,9 @@ pub fn check_new_client_id(id: &str) -> Result<(), &'static str> {
         return Err("1 to 128 letters, digits, '.', '_', '-' or ':'");
     }
     if uuid::Uuid::try_parse(id).is_ok() {
-        return Err("a client id cannot look like a UUID (user ids are UUIDs, and a client's own tokens carry its id as `sub`)");
+        return Err(
+            "a client id cannot look like a UUID (user ids are UUIDs, and a client's own tokens carry its id as `sub`)",
+        );
     }
     Ok(())
 }

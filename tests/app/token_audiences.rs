@@ -13,7 +13,8 @@ use crate::helpers::oidc::{ClientSpec, Consent, TestClient, authorize_path, driv
 use crate::helpers::{PASSWORD, TestApp, db_test, location, spawn_app};
 
 async fn call(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new().request(method, app.url(path)).bearer_auth(token).header("accept", "application/json");
+    let mut req =
+        reqwest::Client::new().request(method, app.url(path)).bearer_auth(token).header("accept", "application/json");
     if let Some(body) = body {
         req = req.json(&body);
     }
