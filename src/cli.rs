@@ -87,6 +87,13 @@ pub enum ClientCommand {
         /// Users must sign in with a second factor (TOTP) to use this client.
         #[arg(long)]
         require_mfa: bool,
+        /// Allow this client Portcullis's own account and admin APIs (/profile, /users): its
+        /// access tokens carry the API audience, and it may have the `admin` scope.
+        #[arg(long)]
+        api_access: bool,
+        /// A resource server: may introspect the access tokens of every client.
+        #[arg(long)]
+        introspect_any: bool,
     },
     /// List clients.
     List,
@@ -300,6 +307,8 @@ async fn run_client(state: &crate::state::AppState, command: ClientCommand) -> a
             name,
             first_party,
             require_mfa,
+            api_access,
+            introspect_any,
         } => {
             let new = NewClient {
                 name: name.unwrap_or_else(|| id.clone()),
@@ -312,6 +321,8 @@ async fn run_client(state: &crate::state::AppState, command: ClientCommand) -> a
                 scopes: split(scopes),
                 audiences: split(audiences),
                 require_mfa,
+                api_access,
+                introspect_any,
             };
             let (client, secret) = state.provider.register_client(new).await.map_err(fail)?;
             println!("client_id: {}", client.id);
@@ -326,12 +337,14 @@ async fn run_client(state: &crate::state::AppState, command: ClientCommand) -> a
                 let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
                 let uris: Vec<&str> = c.redirect_uris.iter().map(|r| r.as_str()).collect();
                 println!(
-                    "{}  {}  grants={}  scopes={}  redirect_uris={}",
+                    "{}  {}  grants={}  scopes={}  redirect_uris={}{}{}",
                     c.id,
                     if c.public { "public" } else { "confidential" },
                     grants.join(","),
                     c.scopes,
-                    uris.join(",")
+                    uris.join(","),
+                    if c.api_access { "  api-access" } else { "" },
+                    if c.introspect_any { "  introspect-any" } else { "" }
                 );
             }
             Ok(())

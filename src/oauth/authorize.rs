@@ -288,7 +288,7 @@ async fn check_request(
     if scope.is_empty() {
         return Err(InvalidScope("scope is required"));
     }
-    if !scope.is_subset(&client.scopes) {
+    if !scope.is_subset(&client.allowed_scopes()) {
         return Err(InvalidScope("the client may not ask for this scope"));
     }
     let challenge = one("code_challenge")?.ok_or(InvalidRequest("code_challenge is required (PKCE S256)"))?;

@@ -2,7 +2,7 @@
 //! SHA-256 (right for high-entropy secrets, and cheap on the token path: no password hash).
 
 use super::redirect::RedirectUri;
-use super::scope::Scope;
+use super::scope::{ADMIN, Scope};
 use crate::secret::{constant_time_eq, token_hash};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +38,17 @@ pub struct Client {
     pub grant_types: Vec<GrantType>,
     /// What the client may ask for.
     pub scopes: Scope,
-    /// Extra `aud` values for its access tokens (APIs it calls).
+    /// Its registered audiences: the `aud` of its access tokens besides its own id (the APIs
+    /// it calls). Never this issuer or the first-party API audience.
     pub audiences: Vec<String>,
     /// Users must prove a second factor to sign in to this client.
     pub require_mfa: bool,
+    /// Allowed by the operator to call Portcullis's own account and admin APIs: its access
+    /// tokens carry the first-party API audience, and it may ask for the `admin` scope.
+    pub api_access: bool,
+    /// A resource server: may introspect the access tokens of every client, not only the
+    /// ones issued to it or naming it in `aud`.
+    pub introspect_any: bool,
 }
 
 impl Client {
@@ -65,6 +72,12 @@ impl Client {
         }
     }
 
+    /// What the client may ask for: its registered scopes, without `admin` unless the
+    /// operator allowed it the first-party API (so a stored scope list alone never grants it).
+    pub fn allowed_scopes(&self) -> Scope {
+        if self.api_access { self.scopes.clone() } else { self.scopes.without(ADMIN) }
+    }
+
     pub fn display_name(&self) -> &str {
         if self.name.is_empty() { &self.id } else { &self.name }
     }
@@ -73,4 +86,42 @@ impl Client {
 /// A client id: 1–128 characters of letters, digits and `._-:`.
 pub fn valid_client_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
+}
+
+/// An id a new client may take: well-formed, and not shaped like a UUID in any spelling a
+/// UUID parser accepts (hyphenated, 32 hex digits, `urn:uuid:…`). User ids are UUIDs, and a
+/// client-credentials token's `sub` is the client id, so a UUID-shaped client id could pose as
+/// a user to anything that reads `sub`. Clients stored before this rule keep working.
+pub fn check_new_client_id(id: &str) -> Result<(), &'static str> {
+    if !valid_client_id(id) {
+        return Err("1 to 128 letters, digits, '.', '_', '-' or ':'");
+    }
+    if uuid::Uuid::try_parse(id).is_ok() {
+        return Err(
+            "a client id cannot look like a UUID (user ids are UUIDs, and a client's own tokens carry its id as `sub`)",
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_client_id_is_never_shaped_like_a_user_id() {
+        let user_id = "0191d6c4-5b8e-7c3a-9f1e-2a4b6c8d0e1f";
+        for (case, id) in [
+            ("hyphenated", user_id.to_string()),
+            ("upper case", user_id.to_uppercase()),
+            ("32 hex digits", user_id.replace('-', "")),
+            ("urn form", format!("urn:uuid:{user_id}")),
+        ] {
+            assert!(check_new_client_id(&id).unwrap_err().contains("UUID"), "{case}");
+        }
+        for id in ["my-app", "portcullis-api", "0191d6c4-5b8e-7c3a-9f1e", "com.example:app"] {
+            assert_eq!(check_new_client_id(id), Ok(()), "{id}");
+        }
+        assert!(check_new_client_id("has space").is_err());
+    }
 }

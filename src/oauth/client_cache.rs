@@ -60,6 +60,8 @@ mod tests {
             scopes: crate::oauth::scope::Scope::from_names(["openid"]),
             audiences: Vec::new(),
             require_mfa: false,
+            api_access: false,
+            introspect_any: false,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Tokens for the first-party JSON API: the same RFC 9068 access tokens and rotating refresh
 //! tokens as any client, issued to the built-in public client `portcullis-api`, so refresh,
-//! revocation and introspection work unchanged. A two-step login hands out a short-lived
+//! revocation and introspection work unchanged. That client is allowed the API, so its tokens
+//! carry the API audience (see `audience`). A two-step login hands out a short-lived
 //! `mfa+jwt` between the password and the second factor; its `typ` keeps it from ever being
 //! accepted as an access token.
 
@@ -40,6 +41,8 @@ impl Provider {
             scopes: Scope::from_names(OIDC_SCOPES),
             audiences: vec![],
             require_mfa: false,
+            api_access: true,
+            introspect_any: false,
         };
         clients::insert(&self.db, &client, self.clock.unix()).await?;
         Ok(())

@@ -2,6 +2,8 @@
 //! grants, tokens, revocation, introspection and logout. No axum or SeaORM types here; the
 //! endpoints in `http::oauth` call [`provider::Provider`].
 
+/// Token audiences: who each access token is for, and who may use or inspect it.
+pub mod audience;
 /// Authorization requests: parsing, the checks in order, and the decision.
 pub mod authorize;
 /// Registered clients.

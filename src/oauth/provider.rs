@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use super::client::{Client, GrantType, valid_client_id};
+use super::client::{Client, GrantType, check_new_client_id};
 use super::error::TokenError;
 use super::keys::{Alg, KeyRing};
 use super::redirect::RedirectUri;
-use super::scope::{OIDC_SCOPES, Scope};
+use super::scope::{ADMIN, OIDC_SCOPES, Scope};
 use crate::clock::SharedClock;
 use crate::config::TokenSettings;
 use crate::crypto::SecretBox;
@@ -42,6 +42,10 @@ pub struct NewClient {
     pub scopes: Vec<String>,
     pub audiences: Vec<String>,
     pub require_mfa: bool,
+    /// May call the first-party account and admin APIs (and ask for `admin`).
+    pub api_access: bool,
+    /// May introspect every client's access tokens (a resource server).
+    pub introspect_any: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,8 +123,16 @@ impl Provider {
     /// Registers a client; confidential clients get a secret, returned once.
     pub async fn register_client(&self, new: NewClient) -> Result<(Client, Option<Secret>), ClientAdminError> {
         let invalid = |m: String| ClientAdminError::Invalid(m);
-        if !valid_client_id(&new.id) {
-            return Err(invalid("--id: 1 to 128 letters, digits, '.', '_', '-' or ':'".into()));
+        check_new_client_id(&new.id).map_err(|m| invalid(format!("--id: {m}")))?;
+        for aud in &new.audiences {
+            if self.reserved_audience(aud) {
+                return Err(invalid(format!(
+                    "--audience: {aud:?} is reserved (this issuer and its own API); use --api-access for the API"
+                )));
+            }
+        }
+        if new.public && new.introspect_any {
+            return Err(invalid("public clients cannot introspect tokens".into()));
         }
         let redirect_uris = new
             .redirect_uris
@@ -154,6 +166,9 @@ impl Provider {
         }
         let scope_text = if new.scopes.is_empty() { OIDC_SCOPES.join(" ") } else { new.scopes.join(" ") };
         let scopes = Scope::parse(&scope_text).map_err(|m| invalid(format!("--scope: {m}")))?;
+        if scopes.contains(ADMIN) && !new.api_access {
+            return Err(invalid("--scope admin needs --api-access (the admin API is for clients you allow it)".into()));
+        }
         let secret = (!new.public).then(|| Secret::new(random_token()));
         let client = Client {
             id: new.id,
@@ -167,6 +182,8 @@ impl Provider {
             scopes,
             audiences: new.audiences,
             require_mfa: new.require_mfa,
+            api_access: new.api_access,
+            introspect_any: new.introspect_any,
         };
         if !clients::insert(&self.db, &client, self.clock.unix()).await? {
             return Err(ClientAdminError::Taken);

@@ -23,7 +23,7 @@ impl Provider {
             }
             return Ok(());
         }
-        match self.verify_access_token(token, &self.issuer).await {
+        match self.verify_any_access_token(token).await {
             Ok(claims) if claims.client_id == client.id => {
                 grants::revoke_jti(&self.db, &claims.jti, claims.exp + 60).await?;
                 tracing::info!(client_id = %client.id, "access token revoked");
@@ -41,7 +41,9 @@ impl Provider {
     }
 
     /// What a confidential client may learn about a token: `active: false` for anything not
-    /// live; refresh tokens only to the client they were issued to.
+    /// live, and for anything the caller may not know about (RFC 7662 §4): a refresh token
+    /// only to the client it was issued to; an access token to that client, to a client its
+    /// `aud` names, and to resource servers allowed every token ([`Client::introspect_any`]).
     pub async fn introspect(&self, client: &Client, token: &str) -> Result<Value, TokenError> {
         if client.public {
             return Err(TokenError::InvalidClient);
@@ -68,12 +70,15 @@ impl Provider {
                 "iss": &*self.issuer,
             }));
         }
-        // Every access token carries this issuer in `aud`, so this check accepts all of ours.
-        let claims = match self.verify_access_token(token, &self.issuer).await {
+        // Tokens of every audience verify here; who may learn about them is decided next.
+        let claims = match self.verify_any_access_token(token).await {
             Ok(c) => c,
             Err(BearerError::Internal(e)) => return Err(TokenError::Internal(e)),
             Err(_) => return Ok(inactive),
         };
+        if !self.may_introspect(client, &claims) {
+            return Ok(inactive);
+        }
         if claims.gid.is_some() && self.grant_user(&self.db, &claims.sub).await?.is_none() {
             return Ok(inactive);
         }

@@ -7,6 +7,9 @@ pub const OPENID: &str = "openid";
 pub const PROFILE: &str = "profile";
 pub const EMAIL: &str = "email";
 pub const OFFLINE_ACCESS: &str = "offline_access";
+/// The admin API (`/users`) for a client acting for itself; only clients allowed the
+/// first-party API may ask for it.
+pub const ADMIN: &str = "admin";
 /// The OpenID Connect scopes every client may ask for when it may use OIDC.
 pub const OIDC_SCOPES: [&str; 4] = [OPENID, PROFILE, EMAIL, OFFLINE_ACCESS];
 

@@ -101,7 +101,8 @@ pub fn user_claims(user: &User, scope: &Scope) -> serde_json::Map<String, Value>
 
 impl Provider {
     /// An RFC 9068 access token. `sub` is the user, or the client itself for
-    /// client_credentials; `aud` is this issuer plus the client's configured APIs.
+    /// client_credentials; `aud` is what [`Self::audiences_for`] gives the client (never the
+    /// issuer).
     pub(super) async fn access_token(
         &self,
         sub: &str,
@@ -111,8 +112,7 @@ impl Provider {
         auth: Option<&Authentication>,
     ) -> anyhow::Result<String> {
         let now = self.clock.unix();
-        let mut aud = vec![self.issuer.to_string()];
-        aud.extend(client.audiences.iter().cloned());
+        let aud = self.audiences_for(client);
         let mut claims = json!({
             "iss": &*self.issuer,
             "sub": sub,
@@ -169,9 +169,21 @@ impl Provider {
         self.keys.sign(self.id_alg, "JWT", &payload(Value::Object(claims))?).await
     }
 
-    /// Verifies one of our access tokens: signature and header rules, `iss`, `aud` includes
-    /// `audience`, `exp`/`iat` within a small leeway, and not revoked (by `jti` or grant).
+    /// Verifies one of our access tokens for `audience`: see [`Self::verify_any_access_token`],
+    /// and `aud` must include `audience`.
     pub async fn verify_access_token(&self, token: &str, audience: &str) -> Result<AccessClaims, BearerError> {
+        let claims = self.verify_any_access_token(token).await?;
+        if !claims.aud.iter().any(|a| a == audience) {
+            return Err(BearerError::InvalidToken);
+        }
+        Ok(claims)
+    }
+
+    /// Verifies one of our access tokens whatever its audience: signature and header rules,
+    /// `iss`, `exp`/`iat` within a small leeway, and not revoked (by `jti` or grant). Only for
+    /// callers that decide on `aud` themselves (introspection, revocation, userinfo, the
+    /// first-party APIs); a resource uses [`Self::verify_access_token`].
+    pub async fn verify_any_access_token(&self, token: &str) -> Result<AccessClaims, BearerError> {
         let payload = self.keys.verify(token, "at+jwt").await.map_err(|e| {
             tracing::debug!(reason = %e, "access token refused");
             match e {
@@ -194,7 +206,7 @@ impl Provider {
             return Err(BearerError::InvalidToken);
         };
         let valid = text("iss").as_deref() == Some(&*self.issuer)
-            && aud.iter().any(|a| a == audience)
+            && !aud.is_empty()
             && exp + LEEWAY_SECS > now
             && iat <= now + LEEWAY_SECS;
         if !valid {
@@ -208,9 +220,14 @@ impl Provider {
         Ok(AccessClaims { sub, client_id, scope, exp, iat, jti, gid, aud })
     }
 
-    /// Userinfo (OIDC Core §5.3): needs `openid`; the user must still exist and be enabled.
+    /// Userinfo (OIDC Core §5.3), the OpenID Connect resource of every client: the token must
+    /// name the client it was issued to in `aud` (every access token we mint does) and carry
+    /// `openid`; the user must still exist and be enabled.
     pub async fn userinfo(&self, token: &str) -> Result<Value, BearerError> {
-        let claims = self.verify_access_token(token, &self.issuer).await?;
+        let claims = self.verify_any_access_token(token).await?;
+        if !claims.aud.contains(&claims.client_id) {
+            return Err(BearerError::InvalidToken);
+        }
         if !claims.scope.contains(OPENID) {
             return Err(BearerError::InsufficientScope);
         }

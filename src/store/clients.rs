@@ -7,7 +7,7 @@ use crate::oauth::client::{Client, GrantType};
 use crate::oauth::redirect::RedirectUri;
 use crate::oauth::scope::Scope;
 
-const COLUMNS: &str = "id, name, secret_hash, is_public, first_party, redirect_uris, post_logout_redirect_uris, grant_types, scopes, audiences, require_mfa";
+const COLUMNS: &str = "id, name, secret_hash, is_public, first_party, redirect_uris, post_logout_redirect_uris, grant_types, scopes, audiences, require_mfa, api_access, introspect_any";
 
 fn json_list(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -30,6 +30,8 @@ fn from_row(r: &sea_orm::QueryResult) -> anyhow::Result<Client> {
         scopes: Scope::from_names(list(8)?),
         audiences: list(9)?,
         require_mfa: r.try_get_by_index(10)?,
+        api_access: r.try_get_by_index(11)?,
+        introspect_any: r.try_get_by_index(12)?,
     })
 }
 
@@ -47,11 +49,15 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<Client>> {
     rows.iter().map(from_row).collect()
 }
 
-/// Inserts a client; false when the id is taken.
+/// Inserts a client; false when the id is taken. A UUID-shaped id is refused here too, so no
+/// path that creates clients can make one that collides with a user id.
 pub async fn insert(db: &Db, c: &Client, now: i64) -> anyhow::Result<bool> {
+    if let Err(reason) = crate::oauth::client::check_new_client_id(&c.id) {
+        anyhow::bail!("refusing to store client {:?}: {reason}", c.id);
+    }
     let inserted = execute(
         db,
-        &format!("INSERT INTO oauth_clients ({COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $11, $11) ON CONFLICT (id) DO NOTHING"),
+        &format!("INSERT INTO oauth_clients ({COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13, $14, $11, $11) ON CONFLICT (id) DO NOTHING"),
         vec![
             c.id.clone().into(),
             c.name.clone().into(),
@@ -65,6 +71,8 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> anyhow::Result<bool> {
             json_list(&c.audiences).into(),
             now.into(),
             c.require_mfa.into(),
+            c.api_access.into(),
+            c.introspect_any.into(),
         ],
     )
     .await

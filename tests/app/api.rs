@@ -163,7 +163,7 @@ db_test!(
         assert_eq!(status, 200, "admin rights are checked per request, not from the token");
         assert!(page["users"][0].get("password_hash").is_none());
 
-        let svc = app.client("ops", ClientSpec { grants: &["client_credentials"], scopes: &["admin"], ..Default::default() }).await;
+        let svc = app.client("ops", ClientSpec { grants: &["client_credentials"], scopes: &["admin"], api_access: true, ..Default::default() }).await;
         let res = app.token_request("/token", &svc, &[("grant_type", "client_credentials"), ("scope", "admin")]).await;
         let token = res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string();
         assert_eq!(call(&app, reqwest::Method::GET, "/users", &token, None).await.0, 200, "a client with the admin scope");

@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::helpers::{PASSWORD, TestApp, db_test, location, spawn_app};
 
-fn portcullis(app: &TestApp, args: &[&str], stdin: &str) -> Output {
+pub fn portcullis(app: &TestApp, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args(args)
         .env_clear()

@@ -24,5 +24,6 @@ mod security;
 mod sessions;
 mod throttling;
 mod token;
+mod token_audiences;
 mod two_nodes;
 mod verification;

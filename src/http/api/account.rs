@@ -191,11 +191,7 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let body: LogoutBody = if body.is_empty() { LogoutBody::default() } else { super::json::parse(&body)? };
     let gid = match super::bearer::bearer_token(&parts) {
-        Some(token) => match state.provider.verify_access_token(&token, state.provider.issuer()).await {
-            Ok(claims) => claims.gid,
-            Err(crate::oauth::error::BearerError::Internal(e)) => return Err(e.into()),
-            Err(_) => return Err(ApiError::invalid_token()),
-        },
+        Some(token) => super::bearer::api_claims(&state, &token).await?.gid,
         None => None,
     };
     let has_session = session.get::<String>(crate::store::sessions::USER_ID_KEY).await.ok().flatten().is_some();

@@ -100,15 +100,15 @@ pub fn spec(issuer: &str) -> Value {
         "responses": responses(("200", ok("Tokens", tokens.clone())), &with(&[("401", "Invalid ticket or code")])) });
     let logout = json!({ "summary": "Revoke the caller's refresh token and end its session", "security": [{ "bearer": [] }, {}],
         "requestBody": logout_body,
-        "responses": responses(("204", json!({ "description": "Signed out" })), &with(&[("401", "No valid token")])) });
+        "responses": responses(("204", json!({ "description": "Signed out" })), &with(&[("401", "No valid token"), ("403", "Token not issued for this API")])) });
     let reset = json!({ "summary": "Mail a password-reset link (202 whatever the address)", "requestBody": body(reset_body),
         "responses": responses(("202", ok("Accepted", accepted)), &with(&[("429", "Too many requests from this address")])) });
     let reset_confirm = json!({ "summary": "Set a new password with the mailed token", "requestBody": body(confirm_body),
         "responses": responses(("204", json!({ "description": "Password changed; every session ended" })), &BODY_ERRORS) });
     let profile_get = json!({ "summary": "The caller's profile", "security": bearer,
-        "responses": responses(("200", ok("The user", user.clone())), &[("401", "No valid token"), ("403", "Token lacks the profile scope")]) });
+        "responses": responses(("200", ok("The user", user.clone())), &[("401", "No valid token"), ("403", "Token not issued for this API, or lacks the profile scope")]) });
     let profile_put = json!({ "summary": "Change the caller's profile", "security": bearer, "requestBody": body(profile_body),
-        "responses": responses(("200", ok("The user", user.clone())), &with(&[("401", "No valid token"), ("403", "Token lacks the profile scope")])) });
+        "responses": responses(("200", ok("The user", user.clone())), &with(&[("401", "No valid token"), ("403", "Token not issued for this API, or lacks the profile scope")])) });
     let users_list = json!({ "summary": "List users (admin)", "security": bearer,
         "parameters": [
             { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
@@ -116,14 +116,14 @@ pub fn spec(issuer: &str) -> Value {
             { "name": "q", "in": "query", "schema": { "type": "string" } } ],
         "responses": responses(("200", ok("A page of users", json!({ "type": "object", "required": ["users", "limit", "offset"], "properties": {
             "users": { "type": "array", "items": user.clone() }, "limit": { "type": "integer" }, "offset": { "type": "integer" },
-            "next_offset": { "type": ["integer", "null"] } } }))), &[("400", "Bad query"), ("401", "No valid token"), ("403", "Not an administrator")]) });
+            "next_offset": { "type": ["integer", "null"] } } }))), &[("400", "Bad query"), ("401", "No valid token"), ("403", "Token not issued for this API, or not an administrator")]) });
     let user_get = json!({ "summary": "One user (admin)", "security": bearer, "parameters": id_param,
-        "responses": responses(("200", ok("The user", user.clone())), &[("401", "No valid token"), ("403", "Not an administrator"), ("404", "No such user")]) });
+        "responses": responses(("200", ok("The user", user.clone())), &[("401", "No valid token"), ("403", "Token not issued for this API, or not an administrator"), ("404", "No such user")]) });
     let user_put = json!({ "summary": "Change a user (admin)", "security": bearer, "parameters": id_param, "requestBody": body(admin_body),
         "responses": responses(("200", ok("The user", user.clone())),
-            &with(&[("401", "No valid token"), ("403", "Not an administrator"), ("404", "No such user"), ("409", "E-mail taken")])) });
+            &with(&[("401", "No valid token"), ("403", "Token not issued for this API, or not an administrator"), ("404", "No such user"), ("409", "E-mail taken")])) });
     let user_delete = json!({ "summary": "Delete a user and everything of theirs (admin)", "security": bearer, "parameters": id_param,
-        "responses": responses(("204", json!({ "description": "Deleted" })), &[("401", "No valid token"), ("403", "Not an administrator"), ("404", "No such user")]) });
+        "responses": responses(("204", json!({ "description": "Deleted" })), &[("401", "No valid token"), ("403", "Token not issued for this API, or not an administrator"), ("404", "No such user")]) });
     let openapi =
         json!({ "summary": "This document", "responses": { "200": ok("OpenAPI 3.1", json!({ "type": "object" })) } });
 
@@ -151,7 +151,8 @@ pub fn spec(issuer: &str) -> Value {
             "/openapi.json": { "get": openapi },
         },
         "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } },
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "An access token whose `aud` includes `<issuer>/api`: from POST /login, or from a client registered with --api-access." } },
             "schemas": {
                 "Problem": { "type": "object", "required": ["type", "title", "status", "code", "detail"], "properties": {
                     "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" },

@@ -17,7 +17,7 @@ impl Provider {
         if client.public || !client.allows(GrantType::ClientCredentials) {
             return Err(TokenError::UnauthorizedClient);
         }
-        let allowed = OIDC_SCOPES.iter().fold(client.scopes.clone(), |s, oidc| s.without(oidc));
+        let allowed = OIDC_SCOPES.iter().fold(client.allowed_scopes(), |s, oidc| s.without(oidc));
         let scope = match params.get("scope")? {
             Some(asked) => {
                 let asked = Scope::parse(asked).map_err(TokenError::InvalidScope)?;

@@ -27,6 +27,8 @@ pub struct ClientSpec<'a> {
     pub first_party: bool,
     pub grants: &'a [&'a str],
     pub scopes: &'a [&'a str],
+    pub api_access: bool,
+    pub introspect_any: bool,
 }
 
 impl TestApp {
@@ -42,6 +44,8 @@ impl TestApp {
             scopes: spec.scopes.iter().map(|s| s.to_string()).collect(),
             audiences: vec![],
             require_mfa: spec.require_mfa,
+            api_access: spec.api_access,
+            introspect_any: spec.introspect_any,
         };
         let (client, secret) = self.state.provider.register_client(new).await.expect("client registers");
         TestClient { id: client.id, secret: secret.map(|s| s.expose().to_string()) }
