@@ -58,7 +58,7 @@ impl Services {
             settings.session.idle_timeout_secs,
             settings.session.absolute_timeout_secs,
         );
-        let outbox = Outbox::new(settings.public_url());
+        let outbox = Outbox::new(settings.public_url(), &secret_key)?;
         let accounts = Accounts::new(
             db.clone(),
             hasher,
@@ -103,7 +103,7 @@ impl Services {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    mail: Worker,
+    mail: Worker<Accounts>,
 }
 
 impl Application {
@@ -137,6 +137,8 @@ impl Application {
             clock: state.clock.clone(),
             settings: state.settings.mail.clone(),
             wake: state.outbox.waker(),
+            outbox: state.outbox.clone(),
+            jobs: state.accounts.clone(),
         };
         Ok(Self { listener, state, mail })
     }
@@ -196,6 +198,13 @@ async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
     loop {
         tick.tick().await;
+        housekeep(&state).await;
+    }
+}
+
+/// One housekeeping pass (the server runs one every ten minutes).
+pub async fn housekeep(state: &AppState) {
+    {
         match state.sessions.purge_expired().await {
             Ok(n) if n > 0 => tracing::info!(purged = n, "expired sessions removed"),
             Ok(_) => {}
@@ -212,6 +221,7 @@ async fn housekeeping(state: AppState) {
                 store::grants::purge_expired(&state.db, now, state.settings.tokens.access_token_ttl_secs + 60).await,
             ),
             ("signing keys", store::keys::purge_expired(&state.db, now).await),
+            ("outbox files", purge_outbox_files(state, now).await),
         ];
         for (what, result) in results {
             if let Err(e) = result {
@@ -219,6 +229,17 @@ async fn housekeeping(state: AppState) {
             }
         }
     }
+}
+
+/// `.eml` files in the outbox directory (the transport without SMTP) hold live links in
+/// clear: they are removed once older than the longest link lifetime. Age = the application
+/// clock's now minus the file's mtime (the moment the message was written).
+async fn purge_outbox_files(state: &AppState, now: i64) -> anyhow::Result<u64> {
+    let account = &state.settings.account;
+    let longest = account.reset_token_lifetime_secs.max(account.verify_token_lifetime_secs).max(0);
+    let cutoff_secs = u64::try_from(now.saturating_sub(longest)).unwrap_or_default();
+    let cutoff = std::time::UNIX_EPOCH + Duration::from_secs(cutoff_secs);
+    crate::mail::transport::purge_directory(&state.settings.outbox_dir(), cutoff).await
 }
 
 fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {

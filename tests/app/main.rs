@@ -13,6 +13,7 @@ mod forged;
 mod keys;
 mod logout;
 mod mail;
+mod mail_at_rest;
 mod mfa;
 mod oidc_flow;
 mod operations;
