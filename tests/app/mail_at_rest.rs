@@ -278,3 +278,55 @@ db_test!(
         assert!(unrelated.exists(), "only .eml files are housekeeping's business");
     }
 );
+
+/// Not a test (timings have no place in assertions): prints the latency of reset requests
+/// for a known and an unknown address, 200 each, interleaved, on SQLite (and PostgreSQL when
+/// `PORTCULLIS_TEST_POSTGRES_URL` is set).
+/// `cargo test --test app reset_request_latency -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement for the record, not a test"]
+async fn reset_request_latency_known_vs_unknown() {
+    measure_reset_latency(Backend::Sqlite).await;
+    if std::env::var("PORTCULLIS_TEST_POSTGRES_URL").is_ok() {
+        measure_reset_latency(Backend::Postgres).await;
+    }
+}
+
+async fn measure_reset_latency(backend: Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |s| s.account.reset_max_per_ip = 100_000).await;
+    app.browser().register("alice", "alice@example.com", PASSWORD).await;
+    let client = reqwest::Client::new();
+    let url = app.url("/reset-password");
+    let once = async |address: &str| {
+        let started = std::time::Instant::now();
+        let res = client.post(&url).json(&json!({ "email": address })).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        res.bytes().await.unwrap();
+        started.elapsed()
+    };
+    for _ in 0..10 {
+        once("alice@example.com").await;
+        once("nobody@example.com").await;
+    }
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for i in 0..200 {
+        if i % 2 == 0 {
+            known.push(once("alice@example.com").await);
+            unknown.push(once("nobody@example.com").await);
+        } else {
+            unknown.push(once("nobody@example.com").await);
+            known.push(once("alice@example.com").await);
+        }
+    }
+    for (what, mut samples) in [("known", known), ("unknown", unknown)] {
+        samples.sort();
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+        println!(
+            "{backend:?} {what:>8}: median {:.2} ms, p90 {:.2} ms, max {:.2} ms (n = {})",
+            at(0.5),
+            at(0.9),
+            at(1.0),
+            samples.len()
+        );
+    }
+}
