@@ -27,7 +27,8 @@ use crate::store::{self, Db};
 
 /// How often expired sessions and stale counters are purged.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
-/// Delivered mail stays in the outbox table this long, for support questions.
+/// Delivered mail stays in the outbox table this long, for support questions (the envelope
+/// only: recipient, subject, times; the body is blanked at delivery).
 const SENT_MAIL_KEPT_SECS: i64 = 7 * 24 * 3600;
 
 /// Everything but the HTTP listener.

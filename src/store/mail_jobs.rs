@@ -77,9 +77,3 @@ pub async fn finish(s: &impl Store, id: &str) -> anyhow::Result<bool> {
         execute(s, "DELETE FROM mail_jobs WHERE id = $1", vec![id.into()]).await.context("finishing a mail job")?;
     Ok(removed == 1)
 }
-
-/// Jobs waiting (for tests and metrics).
-pub async fn pending_count(db: &Db) -> anyhow::Result<i64> {
-    let row = query_one(db, "SELECT COUNT(*) FROM mail_jobs", vec![]).await.context("counting mail jobs")?;
-    Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or_default())
-}
