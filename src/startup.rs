@@ -27,7 +27,8 @@ use crate::store::{self, Db};
 
 /// How often expired sessions and stale counters are purged.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
-/// Delivered mail stays in the outbox table this long, for support questions.
+/// Delivered mail stays in the outbox table this long, for support questions (the envelope
+/// only: recipient, subject, times; the body is blanked at delivery).
 const SENT_MAIL_KEPT_SECS: i64 = 7 * 24 * 3600;
 
 /// Everything but the HTTP listener.
@@ -58,7 +59,7 @@ impl Services {
             settings.session.idle_timeout_secs,
             settings.session.absolute_timeout_secs,
         );
-        let outbox = Outbox::new(settings.public_url());
+        let outbox = Outbox::new(settings.public_url(), &secret_key)?;
         let accounts = Accounts::new(
             db.clone(),
             hasher,
@@ -103,7 +104,7 @@ impl Services {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    mail: Worker,
+    mail: Worker<Accounts>,
 }
 
 impl Application {
@@ -137,6 +138,8 @@ impl Application {
             clock: state.clock.clone(),
             settings: state.settings.mail.clone(),
             wake: state.outbox.waker(),
+            outbox: state.outbox.clone(),
+            jobs: state.accounts.clone(),
         };
         Ok(Self { listener, state, mail })
     }
@@ -196,7 +199,14 @@ async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
     loop {
         tick.tick().await;
-        rotate_signing_keys(&state).await;
+        housekeep(&state).await;
+    }
+}
+
+/// One housekeeping pass (the server runs one every ten minutes).
+pub async fn housekeep(state: &AppState) {
+    rotate_signing_keys(state).await;
+    {
         match state.sessions.purge_expired().await {
             Ok(n) if n > 0 => tracing::info!(purged = n, "expired sessions removed"),
             Ok(_) => {}
@@ -213,6 +223,7 @@ async fn housekeeping(state: AppState) {
                 store::grants::purge_expired(&state.db, now, state.settings.tokens.access_token_ttl_secs + 60).await,
             ),
             ("signing keys", store::keys::purge_expired(&state.db, now).await),
+            ("outbox files", purge_outbox_files(state, now).await),
         ];
         for (what, result) in results {
             if let Err(e) = result {
@@ -235,6 +246,17 @@ pub async fn rotate_signing_keys(state: &AppState) {
         Ok(None) => tracing::debug!("no key rotation due (or another node performed it)"),
         Err(e) => tracing::warn!(error = %format!("{e:#}"), "scheduled key rotation failed"),
     }
+}
+
+/// `.eml` files in the outbox directory (the transport without SMTP) hold live links in
+/// clear: they are removed once older than the longest link lifetime. Age = the application
+/// clock's now minus the file's mtime (the moment the message was written).
+async fn purge_outbox_files(state: &AppState, now: i64) -> anyhow::Result<u64> {
+    let account = &state.settings.account;
+    let longest = account.reset_token_lifetime_secs.max(account.verify_token_lifetime_secs).max(0);
+    let cutoff_secs = u64::try_from(now.saturating_sub(longest)).unwrap_or_default();
+    let cutoff = std::time::UNIX_EPOCH + Duration::from_secs(cutoff_secs);
+    crate::mail::transport::purge_directory(&state.settings.outbox_dir(), cutoff).await
 }
 
 fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {

@@ -9,8 +9,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::Outgoing;
 use crate::config::{MailSettings, MailTls};
-use crate::store::outbox::StoredMail;
 
 /// Whether a failed delivery may succeed later.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +56,7 @@ impl Transport {
     }
 
     /// Delivers one message; a hanging server is cut off by the timeout.
-    pub async fn send(&self, mail: &StoredMail, sender: &str) -> Result<(), SendError> {
+    pub async fn send(&self, mail: &Outgoing, sender: &str) -> Result<(), SendError> {
         let message = build(mail, sender)?;
         match self {
             Self::Smtp { transport, timeout } => {
@@ -72,7 +72,16 @@ impl Transport {
                 let tmp = dir.join(format!(".{}.eml.tmp", mail.id));
                 let bytes = message.formatted();
                 let write = async {
-                    tokio::fs::write(&tmp, &bytes).await?;
+                    use tokio::io::AsyncWriteExt;
+                    // The file holds live links in clear: readable by this user only.
+                    let mut options = tokio::fs::OpenOptions::new();
+                    options.write(true).create(true).truncate(true);
+                    #[cfg(unix)]
+                    options.mode(0o600);
+                    let mut file = options.open(&tmp).await?;
+                    file.write_all(&bytes).await?;
+                    file.flush().await?;
+                    drop(file);
                     tokio::fs::rename(&tmp, &path).await
                 };
                 write.await.map_err(|e| SendError::Transient(format!("writing {}: {e}", path.display())))?;
@@ -83,13 +92,42 @@ impl Transport {
     }
 }
 
-fn build(mail: &StoredMail, sender: &str) -> Result<Message, SendError> {
+fn build(mail: &Outgoing, sender: &str) -> Result<Message, SendError> {
     let from: Mailbox = sender.parse().map_err(|e| SendError::Permanent(format!("sender address: {e}")))?;
     let to: Mailbox = mail.recipient.parse().map_err(|e| SendError::Permanent(format!("recipient address: {e}")))?;
     Message::builder()
         .from(from)
         .to(to)
         .subject(mail.subject.clone())
-        .multipart(MultiPart::alternative_plain_html(mail.body_text.clone(), mail.body_html.clone()))
+        .multipart(MultiPart::alternative_plain_html(mail.text.to_string(), mail.html.to_string()))
         .map_err(|e| SendError::Permanent(format!("building the message: {e}")))
+}
+
+/// Housekeeping for the outbox directory: removes `.eml` files (and interrupted `.tmp`
+/// writes) last modified before `cutoff`. The file's mtime is when the message was written,
+/// i.e. when its links went out; the caller picks `cutoff` from the application clock.
+pub async fn purge_directory(dir: &std::path::Path, cutoff: std::time::SystemTime) -> anyhow::Result<u64> {
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    let mut removed = 0;
+    while let Some(entry) = entries.next_entry().await.with_context(|| format!("reading {}", dir.display()))? {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.ends_with(".eml") || name.ends_with(".eml.tmp")) {
+            continue;
+        }
+        let Ok(meta) = tokio::fs::symlink_metadata(entry.path()).await else { continue };
+        if !meta.is_file() || meta.modified().is_ok_and(|m| m >= cutoff) {
+            continue;
+        }
+        match tokio::fs::remove_file(entry.path()).await {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing {}", entry.path().display())),
+        }
+    }
+    Ok(removed)
 }

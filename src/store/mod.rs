@@ -8,6 +8,8 @@ mod entity;
 pub mod grants;
 /// Signing keys.
 pub mod keys;
+/// Mail jobs the worker decides on off the request path (reset requests).
+pub mod mail_jobs;
 /// TOTP state and recovery codes.
 pub mod mfa;
 /// The durable mail outbox.

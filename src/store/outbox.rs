@@ -1,33 +1,46 @@
 //! The `mail_outbox` table. Messages are written in the transaction of the change that
 //! causes them; the worker claims due rows with a lease (a conditional update), so several
 //! nodes can deliver from one table without sending a message twice at once.
+//!
+//! A message waits sealed (see `mail::Outbox`): the `sealed` column holds the bodies encrypted,
+//! and it is blanked once the message is delivered or given up, so no row lets a database
+//! reader follow a live link. `body_text` / `body_html` are only read for rows queued before
+//! sealing existed (and blanked the same way).
 
 use anyhow::Context;
 
 use super::{Db, Store, execute, query_all, query_one};
 
-/// A rendered message waiting for delivery.
-#[derive(Debug, Clone)]
+/// A message waiting for delivery, as stored.
+#[derive(Clone)]
 pub struct StoredMail {
     pub id: String,
     pub recipient: String,
     pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
+    /// The sealed bodies; `None` only for rows queued before sealing.
+    pub sealed: Option<String>,
+    /// Cleartext bodies of such older rows (empty for sealed ones).
+    pub legacy_text: String,
+    pub legacy_html: String,
     pub attempts: i32,
+}
+
+impl std::fmt::Debug for StoredMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredMail").field("id", &self.id).field("attempts", &self.attempts).finish_non_exhaustive()
+    }
 }
 
 pub async fn enqueue(s: &impl Store, mail: &StoredMail, now: i64) -> anyhow::Result<()> {
     execute(
         s,
-        "INSERT INTO mail_outbox (id, recipient, subject, body_text, body_html, status, attempts, next_attempt_at, locked_until, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, 0, $6)",
+        "INSERT INTO mail_outbox (id, recipient, subject, body_text, body_html, sealed, status, attempts, next_attempt_at, locked_until, created_at) \
+         VALUES ($1, $2, $3, '', '', $4, 'pending', 0, $5, 0, $5)",
         vec![
             mail.id.clone().into(),
             mail.recipient.clone().into(),
             mail.subject.clone().into(),
-            mail.body_text.clone().into(),
-            mail.body_html.clone().into(),
+            mail.sealed.clone().into(),
             now.into(),
         ],
     )
@@ -53,7 +66,7 @@ pub async fn claim_due(db: &Db, now: i64, lease_secs: i64, limit: u64) -> anyhow
             db,
             "UPDATE mail_outbox SET locked_until = $1, attempts = attempts + 1 \
              WHERE id = $2 AND status = 'pending' AND locked_until <= $3 \
-             RETURNING id, recipient, subject, body_text, body_html, attempts",
+             RETURNING id, recipient, subject, sealed, body_text, body_html, attempts",
             vec![(now + lease_secs).into(), id.into(), now.into()],
         )
         .await
@@ -63,19 +76,22 @@ pub async fn claim_due(db: &Db, now: i64, lease_secs: i64, limit: u64) -> anyhow
                 id: r.try_get_by_index(0)?,
                 recipient: r.try_get_by_index(1)?,
                 subject: r.try_get_by_index(2)?,
-                body_text: r.try_get_by_index(3)?,
-                body_html: r.try_get_by_index(4)?,
-                attempts: r.try_get_by_index(5)?,
+                sealed: r.try_get_by_index(3)?,
+                legacy_text: r.try_get_by_index(4)?,
+                legacy_html: r.try_get_by_index(5)?,
+                attempts: r.try_get_by_index(6)?,
             });
         }
     }
     Ok(claimed)
 }
 
+/// Delivered: the body is blanked (only the envelope stays, for support questions).
 pub async fn mark_sent(db: &Db, id: &str, now: i64) -> anyhow::Result<()> {
     execute(
         db,
-        "UPDATE mail_outbox SET status = 'sent', sent_at = $1, locked_until = 0, last_error = NULL WHERE id = $2",
+        "UPDATE mail_outbox SET status = 'sent', sent_at = $1, locked_until = 0, last_error = NULL, \
+         sealed = NULL, body_text = '', body_html = '' WHERE id = $2",
         vec![now.into(), id.into()],
     )
     .await
@@ -94,10 +110,12 @@ pub async fn mark_retry(db: &Db, id: &str, next_attempt_at: i64, error: &str) ->
     Ok(())
 }
 
+/// Given up: nothing will send the body any more, so it is blanked too.
 pub async fn mark_failed(db: &Db, id: &str, error: &str) -> anyhow::Result<()> {
     execute(
         db,
-        "UPDATE mail_outbox SET status = 'failed', locked_until = 0, last_error = $1 WHERE id = $2",
+        "UPDATE mail_outbox SET status = 'failed', locked_until = 0, last_error = $1, \
+         sealed = NULL, body_text = '', body_html = '' WHERE id = $2",
         vec![error.into(), id.into()],
     )
     .await

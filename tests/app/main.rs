@@ -14,6 +14,7 @@ mod key_rotation;
 mod keys;
 mod logout;
 mod mail;
+mod mail_at_rest;
 mod mfa;
 mod oidc_flow;
 mod operations;

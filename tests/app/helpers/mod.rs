@@ -183,19 +183,33 @@ impl TestApp {
         out
     }
 
-    /// The text body of the newest queued mail with `subject` (read from the outbox table).
+    /// The text of the newest delivered mail with `subject` (from the SMTP server, or from
+    /// the `.eml` files of the outbox directory), waiting up to 15 s for one. The outbox
+    /// table cannot tell: it keeps bodies sealed, and blanks them once sent.
     pub async fn mail_text(&self, subject: &str) -> String {
-        let conn = self.state.db.conn();
-        let row = conn
-            .query_one_raw(Statement::from_sql_and_values(
-                conn.get_database_backend(),
-                "SELECT body_text FROM mail_outbox WHERE subject = $1 ORDER BY created_at DESC, id DESC",
-                [subject.into()],
-            ))
-            .await
-            .expect("query")
-            .expect("a queued mail");
-        row.try_get_by_index::<String>(0).expect("text")
+        if let Some(smtp) = &self.smtp {
+            return smtp.wait_for_n("", subject, 1).await.pop().expect("a delivered mail").body;
+        }
+        let dir = self.data_dir.path().join("outbox");
+        for _ in 0..300 {
+            // File names are UUIDv7 message ids: sorted by name is sorted by age.
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+                .unwrap_or_default();
+            files.retain(|f| f.extension().is_some_and(|x| x == "eml"));
+            files.sort();
+            let newest = files
+                .iter()
+                .rev()
+                .filter_map(|f| std::fs::read_to_string(f).ok())
+                .map(|raw| smtp::parse(&raw))
+                .find(|m| m.subject == subject);
+            if let Some(mail) = newest {
+                return mail.body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no mail {subject:?} was delivered to {}", dir.display());
     }
 
     pub async fn user_id(&self, username: &str) -> String {

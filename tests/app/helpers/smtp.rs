@@ -139,7 +139,7 @@ impl Drop for SmtpSink {
 }
 
 /// A small MIME reader: headers, then each part decoded by its transfer encoding.
-fn parse(raw: &str) -> ReceivedMail {
+pub(crate) fn parse(raw: &str) -> ReceivedMail {
     let raw = raw.replace("\r\n", "\n");
     let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
     let headers = unfold(head);
