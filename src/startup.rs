@@ -66,6 +66,7 @@ impl Services {
             clock.clone(),
             &settings,
             SecretBox::derive(&secret_key, "totp-secrets")?,
+            SecretBox::derive(&secret_key, "login-throttle")?,
         );
         let trusted_proxies = settings.trusted_proxies()?.into();
         let keys = Arc::new(KeyRing::new(
@@ -196,15 +197,25 @@ async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
     loop {
         tick.tick().await;
+        housekeeping_pass(&state).await;
+    }
+}
+
+/// One round of housekeeping (the background task runs it every ten minutes; tests call it
+/// after moving the clock).
+pub async fn housekeeping_pass(state: &AppState) {
+    {
         match state.sessions.purge_expired().await {
             Ok(n) if n > 0 => tracing::info!(purged = n, "expired sessions removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "purging sessions failed"),
         }
         let now = state.clock.unix();
-        let window = state.settings.login.ip_window_secs.max(3600);
+        let stale_point = now - crate::identity::throttle::IN_FLIGHT_STALE_SECS;
+        let device_lifetime = state.settings.login.device_cookie_days.saturating_mul(86_400);
         let results = [
-            ("login counters", store::throttle::purge_stale(&state.db, now, window).await),
+            ("login counters", store::throttle::purge_stale(&state.db, now, stale_point).await),
+            ("known devices", store::throttle::purge_devices(&state.db, now.saturating_sub(device_lifetime)).await),
             ("e-mail tokens", store::tokens::purge_expired(&state.db, now).await),
             ("sent mail", store::outbox::purge_sent(&state.db, now - SENT_MAIL_KEPT_SECS).await),
             (

@@ -20,6 +20,7 @@ mod outage;
 mod recovery;
 mod security;
 mod sessions;
+mod throttle_rules;
 mod throttling;
 mod token;
 mod two_nodes;
