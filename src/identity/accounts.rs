@@ -242,12 +242,12 @@ impl Accounts {
         }
         let (now, a) = (self.clock.unix(), &self.account);
         let per_ip = format!("register-{}", throttle::address_key(client_ip));
+        // The address first: a client over its own limit never spends the global budget.
         for (key, max) in [(per_ip.as_str(), a.register_max_per_ip), ("register-all", a.register_max_global)] {
             if let Some(retry_after_secs) =
                 throttle::take_or_wait(&self.db, key, max, a.register_window_secs, now).await?
             {
-                metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "registration_throttled")
-                    .increment(1);
+                tracing::info!(budget = key, retry_after_secs, "registration refused: rate limit");
                 return Err(RegisterError::TooMany { retry_after_secs });
             }
         }

@@ -272,3 +272,35 @@ db_test!(
         assert_eq!(app.count("login_throttle").await, 0, "and nothing old is left");
     }
 );
+
+db_test!(
+    async fn a_check_that_never_completes_gives_its_slot_back(backend) {
+        // One hashing thread and its 64-job queue: a burst of 120 names overfills it, and the
+        // checks turned away (503) were admitted but never resolved.
+        let app = spawn_app_with(backend, |s| {
+            s.password.hash_concurrency = 1;
+            s.login.ip_max_failures = 10_000;
+        })
+        .await;
+        let names: Vec<String> = (0..120).map(|n| format!("name-{n}")).collect();
+        let results = join_all(names.iter().map(|name| api_login(&app, name, "a guess"))).await;
+        let answers = statuses(&results);
+        assert!(answers.contains(&503), "the queue overflowed: {answers:?}");
+        assert!(answers.iter().all(|s| *s == 401 || *s == 503), "{answers:?}");
+        for res in results.iter().filter(|r| r.status() == 503) {
+            assert!(res.headers().contains_key("retry-after"));
+        }
+
+        let mut held = -1;
+        for _ in 0..100 {
+            held = app.count("login_throttle WHERE in_flight > 0").await;
+            if held == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(held, 0, "every abandoned check gave its slot back");
+        let failed = answers.iter().filter(|s| **s == 401).count() as i64;
+        assert_eq!(app.scalar("SELECT CAST(COALESCE(SUM(failures), 0) AS BIGINT) FROM login_throttle WHERE bucket LIKE 'login:%'").await, failed, "only the completed checks count as failures");
+    }
+);
