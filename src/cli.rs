@@ -197,6 +197,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
                         Ok(Registration::Created(user)) => user,
                         Ok(Registration::EmailInUse) => bail!("an account with that e-mail address exists"),
                         Err(RegisterError::UsernameTaken) => bail!("that username is taken"),
+                        Err(RegisterError::TooMany { .. }) => bail!("registrations are rate-limited"),
                         Err(RegisterError::Internal(e)) => return Err(e),
                     };
                     println!("created user {} ({})", user.username, user.id);

@@ -94,6 +94,10 @@ pub struct LoginSettings {
     pub ip_max_failures: u32,
     pub ip_window_secs: i64,
     pub device_cookie_days: i64,
+    /// The longest wait a name's failures can earn.
+    pub max_wait_secs: i64,
+    /// A name's failures stop counting once its last one is this old.
+    pub failure_decay_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +109,10 @@ pub struct AccountSettings {
     pub reset_max_per_address: u32,
     pub reset_max_per_ip: u32,
     pub totp_issuer: String,
+    /// Registrations that cost a password hash, per client address and in all, per window.
+    pub register_max_per_ip: u32,
+    pub register_max_global: u32,
+    pub register_window_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -195,12 +203,17 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PORTCULLIS_LOGIN_IP_MAX_FAILURES", "login.ip_max_failures"),
     ("PORTCULLIS_LOGIN_IP_WINDOW", "login.ip_window_secs"),
     ("PORTCULLIS_DEVICE_COOKIE_DAYS", "login.device_cookie_days"),
+    ("PORTCULLIS_LOGIN_MAX_WAIT", "login.max_wait_secs"),
+    ("PORTCULLIS_LOGIN_FAILURE_DECAY", "login.failure_decay_secs"),
     ("PORTCULLIS_REQUIRE_VERIFIED_EMAIL", "account.require_verified_email"),
     ("PORTCULLIS_VERIFY_TOKEN_LIFETIME", "account.verify_token_lifetime_secs"),
     ("PORTCULLIS_RESET_TOKEN_LIFETIME", "account.reset_token_lifetime_secs"),
     ("PORTCULLIS_RESET_MAX_PER_ADDRESS", "account.reset_max_per_address"),
     ("PORTCULLIS_RESET_MAX_PER_IP", "account.reset_max_per_ip"),
     ("PORTCULLIS_TOTP_ISSUER", "account.totp_issuer"),
+    ("PORTCULLIS_REGISTER_MAX_PER_IP", "account.register_max_per_ip"),
+    ("PORTCULLIS_REGISTER_MAX_GLOBAL", "account.register_max_global"),
+    ("PORTCULLIS_REGISTER_WINDOW", "account.register_window_secs"),
     ("PORTCULLIS_ID_TOKEN_ALG", "tokens.id_token_alg"),
     ("PORTCULLIS_ACCESS_TOKEN_ALG", "tokens.access_token_alg"),
     ("PORTCULLIS_ACCESS_TOKEN_TTL", "tokens.access_token_ttl_secs"),
@@ -249,6 +262,11 @@ fn kind_of(key: &str) -> Kind {
         | "login.ip_max_failures"
         | "login.ip_window_secs"
         | "login.device_cookie_days"
+        | "login.max_wait_secs"
+        | "login.failure_decay_secs"
+        | "account.register_max_per_ip"
+        | "account.register_max_global"
+        | "account.register_window_secs"
         | "account.verify_token_lifetime_secs"
         | "account.reset_token_lifetime_secs"
         | "account.reset_max_per_address"

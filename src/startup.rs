@@ -67,6 +67,7 @@ impl Services {
             clock.clone(),
             &settings,
             SecretBox::derive(&secret_key, "totp-secrets")?,
+            SecretBox::derive(&secret_key, "login-throttle")?,
         );
         let trusted_proxies = settings.trusted_proxies()?.into();
         let keys = Arc::new(KeyRing::new(
@@ -203,32 +204,33 @@ async fn housekeeping(state: AppState) {
     }
 }
 
-/// One housekeeping pass (the server runs one every ten minutes).
+/// One round of housekeeping (the background task runs it every ten minutes; tests call it
+/// after moving the clock).
 pub async fn housekeep(state: &AppState) {
     rotate_signing_keys(state).await;
-    {
-        match state.sessions.purge_expired().await {
-            Ok(n) if n > 0 => tracing::info!(purged = n, "expired sessions removed"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "purging sessions failed"),
-        }
-        let now = state.clock.unix();
-        let window = state.settings.login.ip_window_secs.max(3600);
-        let results = [
-            ("login counters", store::throttle::purge_stale(&state.db, now, window).await),
-            ("e-mail tokens", store::tokens::purge_expired(&state.db, now).await),
-            ("sent mail", store::outbox::purge_sent(&state.db, now - SENT_MAIL_KEPT_SECS).await),
-            (
-                "grants and codes",
-                store::grants::purge_expired(&state.db, now, state.settings.tokens.access_token_ttl_secs + 60).await,
-            ),
-            ("signing keys", store::keys::purge_expired(&state.db, now).await),
-            ("outbox files", purge_outbox_files(state, now).await),
-        ];
-        for (what, result) in results {
-            if let Err(e) = result {
-                tracing::warn!(error = %format!("{e:#}"), "purging {what} failed");
-            }
+    match state.sessions.purge_expired().await {
+        Ok(n) if n > 0 => tracing::info!(purged = n, "expired sessions removed"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "purging sessions failed"),
+    }
+    let now = state.clock.unix();
+    let stale_point = now - crate::identity::throttle::IN_FLIGHT_STALE_SECS;
+    let device_lifetime = state.settings.login.device_cookie_days.saturating_mul(86_400);
+    let results = [
+        ("login counters", store::throttle::purge_stale(&state.db, now, stale_point).await),
+        ("known devices", store::throttle::purge_devices(&state.db, now.saturating_sub(device_lifetime)).await),
+        ("e-mail tokens", store::tokens::purge_expired(&state.db, now).await),
+        ("sent mail", store::outbox::purge_sent(&state.db, now - SENT_MAIL_KEPT_SECS).await),
+        (
+            "grants and codes",
+            store::grants::purge_expired(&state.db, now, state.settings.tokens.access_token_ttl_secs + 60).await,
+        ),
+        ("signing keys", store::keys::purge_expired(&state.db, now).await),
+        ("outbox files", purge_outbox_files(state, now).await),
+    ];
+    for (what, result) in results {
+        if let Err(e) = result {
+            tracing::warn!(error = %format!("{e:#}"), "purging {what} failed");
         }
     }
 }

@@ -8,7 +8,7 @@ use tracing::instrument;
 
 use super::email::Email;
 use super::password::{HashError, Password, PasswordHasher, PasswordPolicy, PasswordProblem};
-use super::throttle::{self, Admission, DEVICE_MAX_FAILURES};
+use super::throttle::{self, Admission, DEVICE_MAX_FAILURES, LoginThrottle};
 use super::user::{DisplayName, NewUser, User, UserId, Username};
 use crate::clock::SharedClock;
 use crate::config::{AccountSettings, LoginSettings};
@@ -34,6 +34,9 @@ const NOTICES_PER_HOUR: u32 = 3;
 pub enum RegisterError {
     #[error("username taken")]
     UsernameTaken,
+    /// The client address, or everyone together, used up the registrations of the window.
+    #[error("too many registrations")]
+    TooMany { retry_after_secs: i64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -54,7 +57,7 @@ pub struct LoginAttempt {
     pub login_name: String,
     pub password: Secret,
     pub client_ip: IpAddr,
-    /// The known-device cookie, if the browser sent one.
+    /// The known-device cookie the browser sent, or the `device_token` an API client sent.
     pub device_token: Option<Secret>,
 }
 
@@ -70,9 +73,13 @@ pub struct LoggedIn {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    /// Unknown user, wrong password, disabled account or a throttled account: one answer.
+    /// Unknown user, wrong password or disabled account: one answer, given only after a
+    /// password check.
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// Completed failures locked this login name (known or not, alike): no check was made.
+    #[error("this login name is temporarily locked")]
+    NameLocked { retry_after_secs: i64 },
     /// Too many failures from this client address.
     #[error("too many failed logins from this address")]
     TooManyFromAddress { retry_after_secs: i64 },
@@ -118,6 +125,8 @@ pub struct Accounts {
     pub(super) totp_box: crate::crypto::SecretBox,
     /// The issuer name authenticator apps show.
     pub(super) totp_issuer: String,
+    /// Per-name login budgets.
+    pub(super) throttle: LoginThrottle,
 }
 
 /// A fresh single-use token and the hash that is stored for it.
@@ -135,9 +144,11 @@ impl Accounts {
         clock: SharedClock,
         settings: &crate::config::Settings,
         totp_box: crate::crypto::SecretBox,
+        throttle_keys: crate::crypto::SecretBox,
     ) -> Self {
         let p = &settings.password;
         Self {
+            throttle: LoginThrottle::new(db.clone(), throttle_keys, settings.login.clone(), clock.clone()),
             db,
             hasher,
             outbox,
@@ -152,6 +163,34 @@ impl Accounts {
 
     pub fn password_policy(&self) -> &PasswordPolicy {
         &self.policy
+    }
+
+    /// How many password checks (argon2 verifications, dummy ones included) have run.
+    pub fn password_checks(&self) -> u64 {
+        self.hasher.verifications()
+    }
+
+    /// How many new password hashes have been made (registrations, password changes).
+    pub fn password_hashes(&self) -> u64 {
+        self.hasher.hashes()
+    }
+
+    /// The throttle counter key of a login name as typed (normalized like the lookup).
+    pub fn login_key(&self, typed: &str) -> anyhow::Result<String> {
+        let normalized = match parse_login_name(typed) {
+            Some(LoginName::Username(u)) => u.as_str().to_string(),
+            Some(LoginName::Email(e)) => e.normalized().to_string(),
+            None => typed.trim().to_lowercase(),
+        };
+        self.throttle.key(&normalized)
+    }
+
+    /// The owner proved who they are (password reset): both their names start afresh.
+    pub(super) async fn lift_login_delays(&self, user: &User) -> anyhow::Result<()> {
+        for name in [&user.username, &user.email] {
+            self.throttle.reset(&self.login_key(name)?).await?;
+        }
+        Ok(())
     }
 
     pub async fn find(&self, id: UserId) -> anyhow::Result<Option<User>> {
@@ -188,11 +227,42 @@ impl Accounts {
         self.outbox.queue(s, address, Mail::VerifyEmail { name: user.name().to_string(), link, hours }, now).await
     }
 
+    /// A registration from the public (pages, API): the cheap checks first (the form is
+    /// parsed already; a taken username costs no hash), then the per-address and global
+    /// budgets, then [`Accounts::register`].
+    #[instrument(skip_all, fields(username = new.username.as_str()))]
+    pub async fn register_from(
+        &self,
+        new: NewUser,
+        password: Password,
+        client_ip: IpAddr,
+    ) -> Result<Registration, RegisterError> {
+        if users::username_taken(&self.db, &new.username).await? {
+            return Err(RegisterError::UsernameTaken);
+        }
+        let (now, a) = (self.clock.unix(), &self.account);
+        let per_ip = format!("register-{}", throttle::address_key(client_ip));
+        // The address first: a client over its own limit never spends the global budget.
+        for (key, max) in [(per_ip.as_str(), a.register_max_per_ip), ("register-all", a.register_max_global)] {
+            if let Some(retry_after_secs) =
+                throttle::take_or_wait(&self.db, key, max, a.register_window_secs, now).await?
+            {
+                tracing::info!(budget = key, retry_after_secs, "registration refused: rate limit");
+                return Err(RegisterError::TooMany { retry_after_secs });
+            }
+        }
+        self.register(new, password).await
+    }
+
     /// Creates an account and sends the confirmation link, in one transaction. A taken
     /// address creates nothing and notifies its owner instead; the caller cannot tell the
-    /// two apart by timing (both hash the password).
+    /// two apart by timing (both hash the password). A taken username is refused before
+    /// hashing. No rate limit here: the CLI calls this directly.
     #[instrument(skip_all, fields(username = new.username.as_str()))]
     pub async fn register(&self, new: NewUser, password: Password) -> Result<Registration, RegisterError> {
+        if users::username_taken(&self.db, &new.username).await? {
+            return Err(RegisterError::UsernameTaken);
+        }
         let hash = self.hasher.hash(&password).await?;
         let now = self.clock.unix();
         let tx = self.db.begin().await?;
@@ -249,7 +319,11 @@ impl Accounts {
             None => None,
         };
         let trusted = matches!((&found, device), (Some((user, _)), Some(d)) if d.user_id == user.id);
+        let key = self.login_key(&attempt.login_name)?;
 
+        // Untrusted attempts need the address's leave and a slot in the name's budget. The
+        // slot is given back if anything below fails before the outcome is known.
+        let mut slot = None;
         if !trusted {
             if let Some(retry_after_secs) =
                 throttle::address_wait(&self.db, attempt.client_ip, now, &self.login).await?
@@ -257,10 +331,13 @@ impl Accounts {
                 metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "throttled").increment(1);
                 return Err(LoginError::TooManyFromAddress { retry_after_secs });
             }
-            let key = throttle::account_key(found.as_ref().map(|(u, _)| u.id.to_string()), &attempt.login_name);
-            if throttle::admit_account(&self.db, &key, now, &self.login).await? == Admission::Refused {
-                throttle::address_failed(&self.db, attempt.client_ip, now, &self.login).await?;
-                return Err(LoginError::InvalidCredentials);
+            match self.throttle.admit(&key).await? {
+                Admission::Admitted(admitted) => slot = Some(admitted),
+                Admission::Locked { retry_after_secs } => {
+                    throttle::address_failed(&self.db, attempt.client_ip, now, &self.login).await?;
+                    metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "locked").increment(1);
+                    return Err(LoginError::NameLocked { retry_after_secs });
+                }
             }
         }
 
@@ -275,7 +352,10 @@ impl Accounts {
 
         match found {
             Some((user, _)) if matched && !user.disabled => {
-                throttle::reset_account(&self.db, &user).await?;
+                match slot {
+                    Some(slot) => slot.succeeded().await?,
+                    None => self.throttle.reset(&key).await?,
+                }
                 if self.account.require_verified_email && !user.email_verified {
                     match self.resend_verification(&user).await {
                         Ok(()) | Err(super::profile::ResendError::TooMany) => {}
@@ -297,6 +377,9 @@ impl Accounts {
                 Ok(LoggedIn { user, second_factor_required, new_device_token })
             }
             found => {
+                if let Some(slot) = slot {
+                    slot.failed().await?;
+                }
                 if let (true, Some(hash)) = (trusted, &device_hash) {
                     counters::device_failed(&self.db, hash, DEVICE_MAX_FAILURES).await?;
                 }
@@ -315,19 +398,29 @@ impl Accounts {
         Ok(Secret::new(token))
     }
 
-    /// Re-authentication for sensitive changes, throttled like a login.
+    /// Forgets a device token that was minted for a sign-in that did not complete.
+    pub async fn forget_device(&self, token: &Secret) -> anyhow::Result<()> {
+        counters::remove_device(&self.db, &token_hash(token.expose())).await
+    }
+
+    /// Re-authentication for sensitive changes, throttled like a login by the username's
+    /// budget. (A locked name still answers "wrong current password" here: the caller is
+    /// signed in, and a separate answer would need a new error in every surface.)
     pub(super) async fn check_current_password(&self, user: &User, current: &Secret) -> Result<(), ChangeError> {
-        let key = throttle::account_key(Some(user.id.to_string()), &user.username);
-        if throttle::admit_account(&self.db, &key, self.clock.unix(), &self.login).await? == Admission::Refused {
+        let key = self.login_key(&user.username)?;
+        let Admission::Admitted(slot) = self.throttle.admit(&key).await? else {
             return Err(ChangeError::WrongCurrentPassword);
-        }
+        };
         let stored = users::password_hash(&self.db, user.id).await?;
-        let password =
-            Password::attempt(current.expose(), &self.policy).map_err(|_| ChangeError::WrongCurrentPassword)?;
+        let Ok(password) = Password::attempt(current.expose(), &self.policy) else {
+            slot.failed().await?;
+            return Err(ChangeError::WrongCurrentPassword);
+        };
         if self.hasher.verify(&password, stored.as_deref()).await? {
-            throttle::reset_account(&self.db, user).await?;
+            slot.succeeded().await?;
             Ok(())
         } else {
+            slot.failed().await?;
             Err(ChangeError::WrongCurrentPassword)
         }
     }

@@ -154,7 +154,7 @@ impl Accounts {
         self.apply_new_password(&tx, &user, &hash, None).await?;
         tx.commit().await?;
         // The owner proved control of the mailbox: the account's login delay is lifted.
-        throttle::reset_account(&self.db, &user).await?;
+        self.lift_login_delays(&user).await?;
         self.outbox.wake();
         tracing::info!(user_id = %grant.user_id, "password reset");
         Ok(())

@@ -58,6 +58,10 @@ pub mod login_throttle {
         pub refused: i32,
         pub window_started_at: i64,
         pub locked_until: i64,
+        pub in_flight: i32,
+        pub in_flight_since: i64,
+        pub last_failure_at: i64,
+        pub expires_at: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,7 +1,7 @@
 //! The `users` table.
 
 use anyhow::Context;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 
 use super::Store;
 use super::entity::user::{self, Entity as Users};
@@ -82,6 +82,17 @@ pub async fn find_credentials(db: &impl Store, name: &LoginName) -> anyhow::Resu
     };
     let hash = model.password_hash.clone();
     Ok(Some((to_domain(model)?, hash)))
+}
+
+/// Is the username in use? (A cheap check before hashing a registration's password; the
+/// unique index still decides a race.)
+pub async fn username_taken(db: &impl Store, username: &Username) -> anyhow::Result<bool> {
+    let found = Users::find()
+        .filter(user::Column::Username.eq(username.as_str()))
+        .count(db.connection())
+        .await
+        .context("checking a username")?;
+    Ok(found > 0)
 }
 
 pub async fn find_by_email(db: &impl Store, email: &Email) -> anyhow::Result<Option<User>> {

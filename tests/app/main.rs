@@ -23,6 +23,7 @@ mod recovery;
 mod refresh_reuse;
 mod security;
 mod sessions;
+mod throttle_rules;
 mod throttling;
 mod token;
 mod token_audiences;

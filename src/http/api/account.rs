@@ -36,6 +36,7 @@ pub struct RegisterBody {
 /// 201 for a new account and for a taken address alike (no enumeration); 409 for a taken username.
 pub async fn register(
     State(state): State<AppState>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<Response, ApiError> {
     let mut errors = vec![];
@@ -60,8 +61,11 @@ pub async fn register(
         "detail": "Check your inbox: follow the link we sent to confirm the address.",
     });
     let new = NewUser { username, email, display_name, is_admin: false, email_verified: false };
-    match state.accounts.register(new, password).await {
+    match state.accounts.register_from(new, password, ip).await {
         Ok(_) => Ok((StatusCode::CREATED, Json(shown)).into_response()),
+        Err(RegisterError::TooMany { retry_after_secs }) => {
+            Err(ApiError::too_many(retry_after_secs, "Too many registrations just now; try again later."))
+        }
         Err(RegisterError::UsernameTaken) => {
             let mut e = ApiError::field("username", "This username is taken.");
             e.status = StatusCode::CONFLICT;
@@ -78,6 +82,9 @@ pub struct LoginBody {
     username: Option<String>,
     email: Option<String>,
     password: String,
+    /// The `device_token` an earlier successful login returned: like the pages' known-device
+    /// cookie, it lets this client past its own account's failure lock.
+    device_token: Option<String>,
 }
 
 fn login_failed() -> ApiError {
@@ -97,18 +104,34 @@ async fn password_login(
         (Some(n), None) | (None, Some(n)) => n,
         _ => return Err(ApiError::field("username", "Send either username or email.")),
     };
-    let attempt =
-        LoginAttempt { login_name: name, password: Secret::new(body.password), client_ip: ip, device_token: None };
+    let attempt = LoginAttempt {
+        login_name: name,
+        password: Secret::new(body.password),
+        client_ip: ip,
+        device_token: body.device_token.filter(|t| !t.is_empty()).map(Secret::new),
+    };
     match state.accounts.login(attempt).await {
         Ok(logged_in) if logged_in.second_factor_required => {
+            // The device becomes known only once the second factor is proven (the second
+            // step hands out a token then).
+            if let Some(unused) = &logged_in.new_device_token {
+                state.accounts.forget_device(unused).await?;
+            }
             let ticket = state.provider.mfa_token(logged_in.user.id).await?;
             Ok((None, json!({ "mfa_required": true, "mfa_token": ticket })))
         }
         Ok(logged_in) => {
             let tokens = state.provider.issue_api_tokens(&logged_in.user, &["pwd"], None).await?;
-            Ok((Some(logged_in.user), serde_json::to_value(tokens).map_err(anyhow::Error::from)?))
+            let mut answer = serde_json::to_value(tokens).map_err(anyhow::Error::from)?;
+            with_device_token(&mut answer, logged_in.new_device_token.as_ref());
+            Ok((Some(logged_in.user), answer))
         }
         Err(LoginError::InvalidCredentials) => Err(login_failed()),
+        Err(LoginError::NameLocked { retry_after_secs }) => Err(ApiError::too_many(
+            retry_after_secs,
+            "Too many wrong passwords were tried for this name; try again later, send a device_token from an \
+             earlier sign-in, or reset the password.",
+        )),
         Err(LoginError::TooManyFromAddress { retry_after_secs }) => {
             Err(ApiError::too_many(retry_after_secs, "Too many failed sign-ins from this address."))
         }
@@ -119,6 +142,25 @@ async fn password_login(
         )),
         Err(LoginError::Internal(e)) => Err(e.into()),
     }
+}
+
+/// Adds a newly minted known-device token to a login answer.
+fn with_device_token(answer: &mut serde_json::Value, token: Option<&Secret>) {
+    if let (Some(token), Some(fields)) = (token, answer.as_object_mut()) {
+        fields.insert("device_token".into(), json!(token.expose()));
+    }
+}
+
+/// Tokens after a proven second factor, with a new known-device token.
+async fn tokens_after_second_factor(
+    state: &AppState,
+    user: &crate::identity::user::User,
+) -> Result<Response, ApiError> {
+    let tokens = state.provider.issue_api_tokens(user, &["pwd", "otp"], None).await?;
+    let mut answer = serde_json::to_value(tokens).map_err(anyhow::Error::from)?;
+    let device = state.accounts.remember_device(user.id).await?;
+    with_device_token(&mut answer, Some(&device));
+    Ok(Json(answer).into_response())
 }
 
 pub async fn login(
@@ -148,7 +190,7 @@ async fn second_step(state: &AppState, body: MfaBody) -> Result<crate::identity:
 
 pub async fn login_mfa(State(state): State<AppState>, ApiJson(body): ApiJson<MfaBody>) -> Result<Response, ApiError> {
     let user = second_step(&state, body).await?;
-    Ok(Json(state.provider.issue_api_tokens(&user, &["pwd", "otp"], None).await?).into_response())
+    tokens_after_second_factor(&state, &user).await
 }
 
 /// Seed 2: the same login, which also opens a browser session (the session cookie).
@@ -172,7 +214,7 @@ pub async fn auth_login_mfa(
 ) -> Result<Response, ApiError> {
     let user = second_step(&state, body).await?;
     session.log_in(&user, &["pwd", "otp"]).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Json(state.provider.issue_api_tokens(&user, &["pwd", "otp"], None).await?).into_response())
+    tokens_after_second_factor(&state, &user).await
 }
 
 #[derive(Deserialize, Default)]

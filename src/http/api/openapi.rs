@@ -63,7 +63,10 @@ pub fn spec(issuer: &str) -> Value {
     let login_body = object(
         &["password"],
         json!({
-        "username": { "type": ["string", "null"] }, "email": { "type": ["string", "null"] }, "password": { "type": "string" } }),
+        "username": { "type": ["string", "null"] }, "email": { "type": ["string", "null"] }, "password": { "type": "string" },
+        "device_token": { "type": ["string", "null"], "description": "The device_token an earlier successful sign-in of this \
+            client returned. For its own account it skips the lock that wrong passwords (anyone's) put on the login name, \
+            like the hosted pages' known-device cookie; five wrong passwords in a row with it and it is forgotten." } }),
     );
     let mfa_body =
         object(&["mfa_token", "code"], json!({ "mfa_token": { "type": "string" }, "code": { "type": "string" } }));
@@ -92,12 +95,20 @@ pub fn spec(issuer: &str) -> Value {
 
     let register = json!({ "summary": "Create an account (201 also for a taken e-mail: no enumeration)", "requestBody": body(register_body),
         "responses": responses(("201", ok("Registered; confirm the address by the mailed link", registered)),
-            &with(&[("409", "Username taken"), ("429", "Too many requests")])) });
-    let login = json!({ "summary": "Sign in with username or e-mail and password", "requestBody": body(login_body),
-        "responses": responses(("200", ok("Tokens, or the second step for 2FA", login_answer)),
-            &with(&[("401", "Wrong credentials"), ("403", "E-mail not confirmed"), ("429", "Too many failures")])) });
+            &with(&[("409", "Username taken"),
+                ("429", "Too many registrations from this address or in all (see Retry-After); invalid forms and taken usernames do not count")])) });
+    let login = json!({ "summary": "Sign in with username or e-mail and password",
+        "description": "401 means the password was checked and is wrong (or the user is unknown or disabled: one answer). \
+            429 means it was not checked: the client address failed too often, or wrong passwords locked this login name \
+            (any name, known or not, alike) until Retry-After; a device_token from an earlier sign-in skips the name's lock. \
+            503 with Retry-After means the checks for this name were all busy; retry.",
+        "requestBody": body(login_body),
+        "responses": responses(("200", ok("Tokens (with a new device_token when the request had no valid one), or the second step for 2FA", login_answer)),
+            &with(&[("401", "Wrong credentials"), ("403", "E-mail not confirmed"),
+                ("429", "Too many failures from this address, or the login name is locked (Retry-After)"),
+                ("503", "Busy; retry after Retry-After")])) });
     let login_mfa = json!({ "summary": "Second step of a 2FA sign-in", "requestBody": body(mfa_body),
-        "responses": responses(("200", ok("Tokens", tokens.clone())), &with(&[("401", "Invalid ticket or code")])) });
+        "responses": responses(("200", ok("Tokens and a new device_token", tokens.clone())), &with(&[("401", "Invalid ticket or code")])) });
     let logout = json!({ "summary": "Revoke the caller's refresh token and end its session", "security": [{ "bearer": [] }, {}],
         "requestBody": logout_body,
         "responses": responses(("204", json!({ "description": "Signed out" })), &with(&[("401", "No valid token"), ("403", "Token not issued for this API")])) });
@@ -165,7 +176,9 @@ pub fn spec(issuer: &str) -> Value {
                         "created_at": { "type": "integer" }, "updated_at": { "type": "integer" } } },
                 "Tokens": { "type": "object", "required": ["access_token", "token_type", "expires_in", "scope"], "properties": {
                     "access_token": { "type": "string" }, "token_type": { "type": "string" }, "expires_in": { "type": "integer" },
-                    "refresh_token": { "type": "string" }, "scope": { "type": "string" } } },
+                    "refresh_token": { "type": "string" }, "scope": { "type": "string" },
+                    "device_token": { "type": "string", "description": "Only after a sign-in: keep it (secret) and send it as \
+                        device_token with later sign-ins of this client; a new one replaces the old." } } },
                 "MfaRequired": { "type": "object", "required": ["mfa_required", "mfa_token"], "properties": {
                     "mfa_required": { "const": true }, "mfa_token": { "type": "string" } } },
             }

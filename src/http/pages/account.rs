@@ -74,6 +74,7 @@ pub async fn register_form(session: BrowserSession) -> Result<Response, PageErro
 pub async fn register(
     State(state): State<AppState>,
     session: BrowserSession,
+    Extension(ClientIp(client_ip)): Extension<ClientIp>,
     form: FormData,
 ) -> Result<Response, PageError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
@@ -118,13 +119,21 @@ pub async fn register(
     };
 
     let new = NewUser { username, email, display_name, is_admin: false, email_verified: false };
-    match state.accounts.register(new, password).await {
+    match state.accounts.register_from(new, password, client_ip).await {
         // A new account and a taken address get the same page: registration reveals nothing.
         Ok(_) => Ok(check_inbox()),
         Err(RegisterError::UsernameTaken) => {
             let mut errors = FieldErrors::default();
             errors.add("username", "This username is taken. Choose another.");
             Ok(again(errors, None, StatusCode::CONFLICT, csrf))
+        }
+        Err(RegisterError::TooMany { retry_after_secs }) => {
+            let message = format!(
+                "Too many accounts were created from your network or on this site just now. Try again in {}.",
+                minutes(retry_after_secs)
+            );
+            let res = again(FieldErrors::default(), Some(message), StatusCode::TOO_MANY_REQUESTS, csrf);
+            Ok(with_retry_after(res, retry_after_secs))
         }
         Err(RegisterError::Internal(e)) => Err(PageError::Internal(e)),
     }
@@ -226,6 +235,21 @@ pub async fn login(
                 ..Default::default()
             };
             Ok(with_login_csp(render(StatusCode::UNAUTHORIZED, &view)))
+        }
+        Err(LoginError::NameLocked { retry_after_secs }) => {
+            // Said alike for every name, known or not; the password was not checked.
+            let message = format!(
+                "Too many wrong passwords were tried for this name, so it is protected for now. Try again in {}, \
+                 sign in from a device you used before, or reset your password.",
+                minutes(retry_after_secs)
+            );
+            let view = LoginPage {
+                csrf: session.csrf_token().await?,
+                next: next.clone(),
+                form_error: Some(message),
+                ..Default::default()
+            };
+            Ok(with_retry_after(with_login_csp(render(StatusCode::TOO_MANY_REQUESTS, &view)), retry_after_secs))
         }
         Err(LoginError::TooManyFromAddress { retry_after_secs }) => {
             let message = format!(

@@ -5,6 +5,7 @@
 //! nor pays to fault in fresh pages for every check. A full queue answers `Busy` at once
 //! (503 + Retry-After) instead of piling up waiters.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -55,6 +56,10 @@ pub struct PasswordHasher {
     queue: SyncSender<Job>,
     /// Verified when the user does not exist, so unknown users cost the same time.
     dummy_hash: Arc<str>,
+    /// Password checks run so far (operators' and tests' count of guesses checked).
+    verified: Arc<AtomicU64>,
+    /// New hashes made so far (registrations, password changes).
+    hashed: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -84,7 +89,13 @@ impl PasswordHasher {
                 .map_err(|e| HashError::Hash(format!("starting a hashing thread: {e}")))?;
         }
         let dummy_hash = hash_blocking(&params, &random_token())?.into();
-        Ok(Self { params, queue, dummy_hash })
+        Ok(Self {
+            params,
+            queue,
+            dummy_hash,
+            verified: Arc::new(AtomicU64::new(0)),
+            hashed: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     async fn run(&self, work: Work) -> Result<Done, HashError> {
@@ -97,10 +108,23 @@ impl PasswordHasher {
         answer.await.map_err(|_| HashError::Join)
     }
 
+    /// How many password checks have completed (dummy checks included).
+    pub fn verifications(&self) -> u64 {
+        self.verified.load(Ordering::Relaxed)
+    }
+
+    /// How many new hashes have been made.
+    pub fn hashes(&self) -> u64 {
+        self.hashed.load(Ordering::Relaxed)
+    }
+
     /// A PHC string (`$argon2id$v=19$m=…`), with a fresh random salt.
     pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
         match self.run(Work::Hash(password.clone())).await? {
-            Done::Hashed(result) => result,
+            Done::Hashed(result) => {
+                self.hashed.fetch_add(1, Ordering::Relaxed);
+                result
+            }
             Done::Verified(_) => Err(HashError::Join),
         }
     }
@@ -115,6 +139,7 @@ impl PasswordHasher {
             Done::Verified(matched) => matched,
             Done::Hashed(_) => return Err(HashError::Join),
         };
+        self.verified.fetch_add(1, Ordering::Relaxed);
         metrics::histogram!(crate::telemetry::metrics::names::ARGON2_WAIT).record(queued.elapsed().as_secs_f64());
         Ok(exists && matched)
     }
