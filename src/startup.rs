@@ -66,7 +66,9 @@ impl Services {
             clock.clone(),
             &settings,
             SecretBox::derive(&secret_key, "totp-secrets")?,
+            crate::crypto::KeyedHash::derive(&secret_key, "recovery-codes")?,
         );
+        accounts.rekey_legacy_recovery_codes().await.context("re-keying legacy recovery codes")?;
         let trusted_proxies = settings.trusted_proxies()?.into();
         let keys = Arc::new(KeyRing::new(
             db.clone(),
@@ -212,6 +214,7 @@ async fn housekeeping(state: AppState) {
                 store::grants::purge_expired(&state.db, now, state.settings.tokens.access_token_ttl_secs + 60).await,
             ),
             ("signing keys", store::keys::purge_expired(&state.db, now).await),
+            ("second-factor challenges", store::second_factor::purge_expired(&state.db, now).await),
         ];
         for (what, result) in results {
             if let Err(e) = result {

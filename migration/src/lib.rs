@@ -7,6 +7,7 @@ mod m20261121_000001_accounts;
 mod m20261121_000002_mail;
 mod m20261121_000003_oauth;
 mod m20261121_000004_mfa;
+mod m20261203_000007_mfa_budget;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_mail::Migration),
             Box::new(m20261121_000003_oauth::Migration),
             Box::new(m20261121_000004_mfa::Migration),
+            Box::new(m20261203_000007_mfa_budget::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ mod keys;
 mod logout;
 mod mail;
 mod mfa;
+mod mfa_hardening;
 mod oidc_flow;
 mod operations;
 mod outage;
