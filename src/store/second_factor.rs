@@ -96,8 +96,7 @@ pub async fn use_challenge(db: &Db, hash: &str, now: i64) -> anyhow::Result<bool
 
 /// Housekeeping: challenges past their expiry are of no use to anyone.
 pub async fn purge_expired(db: &Db, now: i64) -> anyhow::Result<u64> {
-    Ok(db
-        .execute("DELETE FROM mfa_challenges WHERE expires_at < $1", vec![now.into()])
+    db.execute("DELETE FROM mfa_challenges WHERE expires_at < $1", vec![now.into()])
         .await
-        .context("purging second-factor challenges")?)
+        .context("purging second-factor challenges")
 }

@@ -96,7 +96,7 @@ pub fn spec(issuer: &str) -> Value {
     let login = json!({ "summary": "Sign in with username or e-mail and password", "requestBody": body(login_body),
         "responses": responses(("200", ok("Tokens, or the second step for 2FA", login_answer)),
             &with(&[("401", "Wrong credentials"), ("403", "E-mail not confirmed"), ("429", "Too many failures")])) });
-    let login_mfa = json!({ "summary": "Second step of a 2FA sign-in", "requestBody": body(mfa_body),
+    let login_mfa = json!({ "summary": "Second step of a 2FA sign-in (the mfa_token is single use, dies after 5 wrong codes or 300 s)", "requestBody": body(mfa_body),
         "responses": responses(("200", ok("Tokens", tokens.clone())), &with(&[("401", "Invalid ticket or code")])) });
     let logout = json!({ "summary": "Revoke the caller's refresh token and end its session", "security": [{ "bearer": [] }, {}],
         "requestBody": logout_body,
