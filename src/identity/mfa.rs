@@ -157,7 +157,12 @@ impl Accounts {
         let sealed = mfa::pending(&self.db, user.id).await?.ok_or(MfaError::NoEnrolment)?;
         let secret = self.totp_box.open(&sealed)?;
         let t = totp(&secret, &self.totp_issuer, &user.username)?;
+        // Confirming hands out recovery codes, so its guesses share the account's budget.
+        if !self.reserve_account_attempt(user.id, self.clock.unix()).await? {
+            return Err(MfaError::InvalidCode);
+        }
         let step = t.check(&normalize(code), self.clock.unix().max(0) as u64).ok_or(MfaError::InvalidCode)?;
+        self.release_account_attempt(user.id).await?;
         let (codes, hashes) = self.new_recovery_codes()?;
         let now = self.clock.unix();
         let tx = self.db.begin().await?;

@@ -11,6 +11,7 @@
 //!   [`CHALLENGE_SECS`], or once it succeeded, it is dead and the password is asked again.
 //! * **Step-up**: with 2FA on, turning it off, enrolling a new authenticator and creating new
 //!   recovery codes each need the password *and* a current code (or a recovery code).
+//!   Codes that confirm an enrolment draw on the same per-account window.
 //!
 //! Every code actually checked against a secret is counted ([`Accounts::second_factor_checks`]).
 
@@ -129,8 +130,7 @@ impl Accounts {
     #[instrument(skip_all, fields(user_id = %user))]
     pub async fn verify_second_factor(&self, user: UserId, code: &str) -> Result<SecondFactor, MfaError> {
         let now = self.clock.unix();
-        let budget = account_budget(user);
-        if !budgets::reserve_window_slot(&self.db, &budget, ACCOUNT_MAX_FAILURES, ACCOUNT_WINDOW_SECS, now).await? {
+        if !self.reserve_account_attempt(user, now).await? {
             metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "second_factor_throttled")
                 .increment(1);
             return Err(MfaError::InvalidCode);
@@ -140,11 +140,23 @@ impl Accounts {
         metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => result).increment(1);
         match outcome {
             Some(factor) => {
-                budgets::release_window_slot(&self.db, &budget).await?;
+                self.release_account_attempt(user).await?;
                 Ok(factor)
             }
             None => Err(MfaError::InvalidCode),
         }
+    }
+
+    /// Takes one attempt from the account's window before a code is checked; false when the
+    /// window is full (then nothing may be checked).
+    pub(super) async fn reserve_account_attempt(&self, user: UserId, now: i64) -> anyhow::Result<bool> {
+        budgets::reserve_window_slot(&self.db, &account_budget(user), ACCOUNT_MAX_FAILURES, ACCOUNT_WINDOW_SECS, now)
+            .await
+    }
+
+    /// A right code gives its attempt back: only wrong codes use up the window.
+    pub(super) async fn release_account_attempt(&self, user: UserId) -> anyhow::Result<()> {
+        budgets::release_window_slot(&self.db, &account_budget(user)).await
     }
 
     /// The one place a code meets the secret; call only with a reserved budget slot.

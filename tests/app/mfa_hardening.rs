@@ -336,3 +336,27 @@ db_test!(
         assert_eq!(browser.submit("/login/totp", &[("code", legacy)]).await.status(), StatusCode::UNAUTHORIZED, "once");
     }
 );
+
+db_test!(
+    async fn guesses_at_an_enrolment_confirmation_draw_on_the_account_budget(backend) {
+        let app = spawn_app(backend).await;
+        let browser = app.browser();
+        browser.sign_up("alice", "alice@example.com", PASSWORD).await;
+        let page = browser.submit("/profile/2fa/setup", &[("mfa_current_password", PASSWORD)]).await.text().await.unwrap();
+        let shown = page.split("id=\"totp-secret\">").nth(1).unwrap().split('<').next().unwrap();
+        let enrolled = Enrolled { secret: crate::helpers::totp::base32_decode(shown), recovery_codes: vec![] };
+        let wrong = wrong_code(&app, &enrolled);
+        let csrf = browser.csrf().await;
+        let fields = [("csrf_token", csrf.as_str()), ("code", wrong.as_str())];
+        let burst = (0..BURST).map(|_| browser.post_form("/profile/2fa/confirm", &fields));
+        assert!(join_all(burst).await.iter().all(|r| r.status() == StatusCode::BAD_REQUEST));
+
+        let right = code_at(&enrolled.secret, app.now());
+        let res = browser.submit("/profile/2fa/confirm", &[("code", &right)]).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "the budget is spent: no recovery codes for a guesser");
+        app.clock.advance(time::Duration::seconds(901));
+        let right = code_at(&enrolled.secret, app.now());
+        let res = browser.submit("/profile/2fa/confirm", &[("code", &right)]).await;
+        assert_eq!(res.status(), StatusCode::OK, "after the window the owner confirms");
+    }
+);
