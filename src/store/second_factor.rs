@@ -94,6 +94,14 @@ pub async fn use_challenge(db: &Db, hash: &str, now: i64) -> anyhow::Result<bool
         == 1)
 }
 
+/// Ends every open challenge of a user (the password they proved has changed).
+pub async fn void_challenges(s: &impl Store, user: UserId) -> anyhow::Result<()> {
+    execute(s, "DELETE FROM mfa_challenges WHERE user_id = $1", vec![user.to_string().into()])
+        .await
+        .context("ending second-factor challenges")?;
+    Ok(())
+}
+
 /// Housekeeping: challenges past their expiry are of no use to anyone.
 pub async fn purge_expired(db: &Db, now: i64) -> anyhow::Result<u64> {
     db.execute("DELETE FROM mfa_challenges WHERE expires_at < $1", vec![now.into()])

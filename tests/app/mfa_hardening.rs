@@ -360,3 +360,21 @@ db_test!(
         assert_eq!(res.status(), StatusCode::OK, "after the window the owner confirms");
     }
 );
+
+db_test!(
+    async fn a_new_password_ends_the_sign_ins_waiting_for_their_second_factor(backend) {
+        let app = spawn_app(backend).await;
+        let (_, enrolled) = alice_with_2fa(&app).await;
+        let ticket = mfa_ticket(&app).await;
+        let email = portcullis::identity::email::Email::parse("alice@example.com").unwrap();
+        app.state.accounts.request_password_reset(&email, "127.0.0.1".parse().unwrap()).await.unwrap();
+        let body = app.mail_text("Reset your password").await;
+        let token = body.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+        app.state.accounts.reset_password(&token, "a new long passphrase").await.unwrap();
+
+        app.clock.advance(time::Duration::seconds(30));
+        let right = code_at(&enrolled.secret, app.now());
+        let (status, body) = post(&app, "/login/mfa", json!({"mfa_token": ticket, "code": right})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_mfa_token")), "{body}");
+    }
+);
