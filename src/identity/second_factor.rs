@@ -81,6 +81,33 @@ impl From<MfaError> for StepUpError {
     }
 }
 
+/// Names a challenge: the SHA-256 of its token, which is all that is stored (the hosted
+/// pages keep this in the session; the token itself goes only to a JSON client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeId(String);
+
+impl ChallengeId {
+    pub fn of_token(token: &Secret) -> Self {
+        Self(token_hash(token.expose()))
+    }
+
+    /// An id kept earlier (in a session).
+    pub fn from_kept(id: String) -> Self {
+        Self(id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A fresh challenge: the token for a JSON client, and its id.
+#[derive(Debug)]
+pub struct Challenge {
+    pub token: Secret,
+    pub id: ChallengeId,
+}
+
 fn account_budget(user: UserId) -> String {
     format!("mfa:{user}")
 }
@@ -95,11 +122,12 @@ impl Accounts {
     /// After a correct password for an account with 2FA: a fresh single-use challenge
     /// (256 bits; only its SHA-256 is stored) for the second step.
     #[instrument(skip_all, fields(user_id = %user))]
-    pub async fn open_second_factor_challenge(&self, user: UserId) -> anyhow::Result<Secret> {
-        let token = random_token();
+    pub async fn open_second_factor_challenge(&self, user: UserId) -> anyhow::Result<Challenge> {
+        let token = Secret::new(random_token());
+        let id = ChallengeId::of_token(&token);
         let now = self.clock.unix();
-        budgets::insert_challenge(&self.db, &token_hash(&token), user, now, now + CHALLENGE_SECS).await?;
-        Ok(Secret::new(token))
+        budgets::insert_challenge(&self.db, id.as_str(), user, now, now + CHALLENGE_SECS).await?;
+        Ok(Challenge { token, id })
     }
 
     /// The second step of a sign-in: one attempt from the challenge, then one from the
@@ -107,17 +135,17 @@ impl Accounts {
     #[instrument(skip_all, fields(user_id = tracing::field::Empty))]
     pub async fn pass_second_factor_challenge(
         &self,
-        challenge: &Secret,
+        challenge: &ChallengeId,
         code: &str,
     ) -> Result<(UserId, SecondFactor), ChallengeError> {
         let now = self.clock.unix();
-        let hash = token_hash(challenge.expose());
+        let hash = challenge.as_str();
         let attempt =
-            budgets::take_attempt(&self.db, &hash, CHALLENGE_MAX_ATTEMPTS, now).await?.ok_or(ChallengeError::Over)?;
+            budgets::take_attempt(&self.db, hash, CHALLENGE_MAX_ATTEMPTS, now).await?.ok_or(ChallengeError::Over)?;
         let attempts_left = CHALLENGE_MAX_ATTEMPTS.saturating_sub(attempt.attempts);
         tracing::Span::current().record("user_id", tracing::field::display(attempt.user_id));
         match self.verify_second_factor(attempt.user_id, code).await {
-            Ok(factor) if budgets::use_challenge(&self.db, &hash, now).await? => Ok((attempt.user_id, factor)),
+            Ok(factor) if budgets::use_challenge(&self.db, hash, now).await? => Ok((attempt.user_id, factor)),
             // A parallel attempt with another valid factor used the challenge first.
             Ok(_) => Err(ChallengeError::Over),
             Err(MfaError::Internal(e)) => Err(ChallengeError::Internal(e)),

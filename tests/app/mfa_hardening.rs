@@ -378,3 +378,31 @@ db_test!(
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_mfa_token")), "{body}");
     }
 );
+
+db_test!(
+    async fn no_stored_value_opens_a_second_factor_step(backend) {
+        let app = spawn_app(backend).await;
+        let (_, enrolled) = alice_with_2fa(&app).await;
+        let ticket = mfa_ticket(&app).await;
+        let (_browser, _) = pages_password_step(&app).await;
+        let stored: Vec<String> = rows(&app, "SELECT token_hash FROM mfa_challenges", vec![])
+            .await
+            .iter()
+            .map(|r| r.try_get_by_index(0).unwrap())
+            .collect();
+        assert_eq!(stored.len(), 2, "one challenge per sign-in");
+        assert!(stored.contains(&sha256_hex(&ticket)) && !stored.contains(&ticket), "the ticket is stored hashed");
+        let data: Vec<String> =
+            rows(&app, "SELECT data FROM sessions", vec![]).await.iter().map(|r| r.try_get_by_index(0).unwrap()).collect();
+        let kept = data
+            .iter()
+            .find_map(|d| d.split("\"mfa_challenge\":\"").nth(1).map(|rest| rest.split('"').next().unwrap().to_string()))
+            .expect("the pending step names its challenge");
+        assert!(stored.contains(&kept), "by its hash only");
+
+        app.clock.advance(time::Duration::seconds(30));
+        let right = code_at(&enrolled.secret, app.now());
+        let (status, body) = post(&app, "/login/mfa", json!({"mfa_token": kept, "code": right})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_mfa_token")), "{body}");
+    }
+);

@@ -18,7 +18,7 @@ use crate::identity::accounts::{ChangeError, LoginAttempt, LoginError, RegisterE
 use crate::identity::email::Email;
 use crate::identity::password::Password;
 use crate::identity::recovery::{ResetError, ResetRequestError};
-use crate::identity::second_factor::ChallengeError;
+use crate::identity::second_factor::{ChallengeError, ChallengeId};
 use crate::identity::user::{DisplayName, NewUser, Username};
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -102,7 +102,7 @@ async fn password_login(
     match state.accounts.login(attempt).await {
         Ok(logged_in) if logged_in.second_factor_required => {
             let ticket = state.accounts.open_second_factor_challenge(logged_in.user.id).await?;
-            Ok((None, json!({ "mfa_required": true, "mfa_token": ticket.expose() })))
+            Ok((None, json!({ "mfa_required": true, "mfa_token": ticket.token.expose() })))
         }
         Ok(logged_in) => {
             let tokens = state.provider.issue_api_tokens(&logged_in.user, &["pwd"], None).await?;
@@ -139,7 +139,7 @@ pub struct MfaBody {
 
 /// The second step: the ticket is single use, allows a few wrong codes and then dies.
 async fn second_step(state: &AppState, body: MfaBody) -> Result<crate::identity::user::User, ApiError> {
-    let ticket = Secret::new(body.mfa_token);
+    let ticket = ChallengeId::of_token(&Secret::new(body.mfa_token));
     match state.accounts.pass_second_factor_challenge(&ticket, &body.code).await {
         Ok((user_id, _)) => state.accounts.find(user_id).await?.filter(|u| !u.disabled).ok_or_else(login_failed),
         Err(ChallengeError::InvalidCode { attempts_left }) => {

@@ -7,10 +7,11 @@ use tower_sessions::Session;
 use tower_sessions::session::Id;
 
 use super::PageError;
+use crate::identity::second_factor::ChallengeId;
 use crate::identity::user::{User, UserId};
 use crate::oauth::authorize::SessionAuth;
 use crate::oauth::tokens::Authentication;
-use crate::secret::{Secret, constant_time_eq, random_token};
+use crate::secret::{constant_time_eq, random_token};
 use crate::state::AppState;
 use crate::store::sessions::USER_ID_KEY;
 
@@ -23,7 +24,8 @@ const AMR_KEY: &str = "amr";
 const MFA_USER_KEY: &str = "mfa_user";
 const MFA_STARTED_KEY: &str = "mfa_started";
 const MFA_NEXT_KEY: &str = "mfa_next";
-/// The server-side challenge this step answers (its attempts are counted there, atomically).
+/// The id of the server-side challenge this step answers (its attempts are counted there,
+/// atomically); the challenge's token itself is never kept.
 const MFA_CHALLENGE_KEY: &str = "mfa_challenge";
 const MFA_DEVICE_KEY: &str = "mfa_device";
 /// How long the second-factor step stays open.
@@ -33,8 +35,8 @@ const MFA_STEP_SECS: i64 = 300;
 pub struct PendingSecondFactor {
     pub user_id: UserId,
     pub next: String,
-    /// The challenge token (see `identity::second_factor`).
-    pub challenge: Secret,
+    /// The challenge (see `identity::second_factor`).
+    pub challenge: ChallengeId,
 }
 /// The form field every state-changing form carries.
 pub const CSRF_FIELD: &str = "csrf_token";
@@ -122,7 +124,7 @@ impl BrowserSession {
     pub async fn begin_second_factor(
         &self,
         user: &User,
-        challenge: &Secret,
+        challenge: &ChallengeId,
         next: &str,
         device: Option<&str>,
     ) -> Result<(), PageError> {
@@ -131,7 +133,7 @@ impl BrowserSession {
         self.session.insert(MFA_USER_KEY, user.id.to_string()).await?;
         self.session.insert(MFA_STARTED_KEY, self.state.clock.unix()).await?;
         self.session.insert(MFA_NEXT_KEY, next).await?;
-        self.session.insert(MFA_CHALLENGE_KEY, challenge.expose()).await?;
+        self.session.insert(MFA_CHALLENGE_KEY, challenge.as_str()).await?;
         if let Some(device) = device {
             self.session.insert(MFA_DEVICE_KEY, device).await?;
         }
@@ -149,7 +151,7 @@ impl BrowserSession {
                 Ok(Some(PendingSecondFactor {
                     user_id,
                     next: self.session.get::<String>(MFA_NEXT_KEY).await?.unwrap_or_else(|| "/profile".into()),
-                    challenge: Secret::new(challenge),
+                    challenge: ChallengeId::from_kept(challenge),
                 }))
             }
             _ => {
