@@ -1,6 +1,7 @@
-//! Encryption at rest for the few secrets we must be able to read back (signing keys, and
-//! later TOTP secrets): AES-256-GCM under a key derived from `SECRET_KEY` per purpose, so a
-//! database copy without the key reveals nothing and one purpose's key opens nothing else.
+//! Encryption at rest for the few secrets we must be able to read back (signing keys, TOTP
+//! secrets): AES-256-GCM under a key derived from `SECRET_KEY` per purpose, so a database
+//! copy without the key reveals nothing and one purpose's key opens nothing else. Keyed
+//! hashes (HMAC-SHA256, same derivation) for what is only ever compared (recovery codes).
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -14,6 +15,50 @@ use zeroize::Zeroizing;
 use crate::secret::{Secret, random_bytes};
 
 const VERSION: &str = "v1";
+
+/// A purpose's own key: HMAC-SHA256(SECRET_KEY, "portcullis/<purpose>/v1"). Distinct
+/// purposes get unrelated keys, so no derived key opens or forges another purpose's values.
+fn derive_key(root: &Secret, purpose: &str) -> anyhow::Result<Zeroizing<[u8; 32]>> {
+    let derived = hmac_sha256(root.expose().as_bytes(), format!("portcullis/{purpose}/{VERSION}").as_bytes())
+        .context("deriving a key")?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    key.copy_from_slice(&derived[..32]);
+    Ok(key)
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let hmac_key = PKey::hmac(key)?;
+    let mut signer = Signer::new(MessageDigest::sha256(), &hmac_key)?;
+    signer.update(data)?;
+    Ok(signer.sign_to_vec()?)
+}
+
+/// Keyed hashes for one purpose (recovery codes): HMAC-SHA256 under a key derived from
+/// `SECRET_KEY`, hex-encoded. Without the key a stored value cannot be tested against
+/// guesses, so a database copy alone gives an offline attacker nothing to grind.
+#[derive(Clone)]
+pub struct KeyedHash {
+    key: Zeroizing<[u8; 32]>,
+    purpose: &'static str,
+}
+
+impl std::fmt::Debug for KeyedHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyedHash({})", self.purpose)
+    }
+}
+
+impl KeyedHash {
+    pub fn derive(root: &Secret, purpose: &'static str) -> anyhow::Result<Self> {
+        Ok(Self { key: derive_key(root, purpose)?, purpose })
+    }
+
+    /// HMAC-SHA256(key, value) as 64 lowercase hex digits.
+    pub fn hash(&self, value: &str) -> anyhow::Result<String> {
+        let mac = hmac_sha256(&*self.key, value.as_bytes()).context("keyed hashing")?;
+        Ok(mac.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
 
 /// Seals and opens values for one purpose.
 #[derive(Clone)]
@@ -31,13 +76,7 @@ impl std::fmt::Debug for SecretBox {
 impl SecretBox {
     /// Key = HMAC-SHA256(SECRET_KEY, "portcullis/<purpose>/v1").
     pub fn derive(root: &Secret, purpose: &'static str) -> anyhow::Result<Self> {
-        let hmac_key = PKey::hmac(root.expose().as_bytes()).context("deriving a key")?;
-        let mut signer = Signer::new(MessageDigest::sha256(), &hmac_key).context("deriving a key")?;
-        signer.update(format!("portcullis/{purpose}/{VERSION}").as_bytes()).context("deriving a key")?;
-        let mut key = Zeroizing::new([0u8; 32]);
-        let derived = signer.sign_to_vec().context("deriving a key")?;
-        key.copy_from_slice(&derived[..32]);
-        Ok(Self { key, purpose })
+        Ok(Self { key: derive_key(root, purpose)?, purpose })
     }
 
     /// HMAC-SHA256 of `data` under this purpose's key, as hex: a stable pseudonym that a
@@ -100,5 +139,18 @@ mod tests {
         tampered.pop();
         tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
         assert!(keys.open(&tampered).is_err());
+    }
+
+    #[test]
+    fn keyed_hashes_depend_on_the_root_key_and_the_purpose() {
+        let root = Secret::new("root-key-material-root-key-material");
+        let codes = KeyedHash::derive(&root, "recovery-codes").unwrap();
+        let h = codes.hash("abcde-fghjk-mnpqr").unwrap();
+        assert_eq!(h.len(), 64);
+        assert_eq!(h, codes.hash("abcde-fghjk-mnpqr").unwrap(), "deterministic, so a stored value can be looked up");
+        assert_ne!(h, crate::secret::token_hash("abcde-fghjk-mnpqr"), "not the plain SHA-256");
+        let other_root = KeyedHash::derive(&Secret::new("another-root-key-material-000000"), "recovery-codes").unwrap();
+        assert_ne!(h, other_root.hash("abcde-fghjk-mnpqr").unwrap());
+        assert_ne!(h, KeyedHash::derive(&root, "other-purpose").unwrap().hash("abcde-fghjk-mnpqr").unwrap());
     }
 }

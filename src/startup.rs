@@ -68,7 +68,9 @@ impl Services {
             &settings,
             SecretBox::derive(&secret_key, "totp-secrets")?,
             SecretBox::derive(&secret_key, "login-throttle")?,
+            crate::crypto::KeyedHash::derive(&secret_key, "recovery-codes")?,
         );
+        accounts.rekey_legacy_recovery_codes().await.context("re-keying legacy recovery codes")?;
         let trusted_proxies = settings.trusted_proxies()?.into();
         let keys = Arc::new(KeyRing::new(
             db.clone(),
@@ -227,6 +229,7 @@ pub async fn housekeep(state: &AppState) {
         ),
         ("signing keys", store::keys::purge_expired(&state.db, now).await),
         ("outbox files", purge_outbox_files(state, now).await),
+        ("second-factor challenges", store::second_factor::purge_expired(&state.db, now).await),
     ];
     for (what, result) in results {
         if let Err(e) = result {

@@ -9,6 +9,7 @@ mod m20261121_000003_oauth;
 mod m20261121_000004_mfa;
 mod m20261203_000005_refresh_reuse;
 mod m20261203_000006_throttle;
+mod m20261203_000007_mfa_budget;
 mod m20261203_000008_audiences;
 mod m20261203_000009_outbox_seal;
 mod m20261203_000010_key_schedule;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_mfa::Migration),
             Box::new(m20261203_000005_refresh_reuse::Migration),
             Box::new(m20261203_000006_throttle::Migration),
+            Box::new(m20261203_000007_mfa_budget::Migration),
             Box::new(m20261203_000008_audiences::Migration),
             Box::new(m20261203_000009_outbox_seal::Migration),
             Box::new(m20261203_000010_key_schedule::Migration),

@@ -127,6 +127,10 @@ pub struct Accounts {
     pub(super) totp_issuer: String,
     /// Per-name login budgets.
     pub(super) throttle: LoginThrottle,
+    /// Keys the hashes of recovery codes.
+    pub(super) recovery_key: crate::crypto::KeyedHash,
+    /// Second-factor codes checked against a secret since start (see `second_factor.rs`).
+    pub(super) second_factor_checks: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A fresh single-use token and the hash that is stored for it.
@@ -145,6 +149,7 @@ impl Accounts {
         settings: &crate::config::Settings,
         totp_box: crate::crypto::SecretBox,
         throttle_keys: crate::crypto::SecretBox,
+        recovery_key: crate::crypto::KeyedHash,
     ) -> Self {
         let p = &settings.password;
         Self {
@@ -158,6 +163,8 @@ impl Accounts {
             account: settings.account.clone(),
             totp_box,
             totp_issuer: settings.account.totp_issuer.clone(),
+            recovery_key,
+            second_factor_checks: Default::default(),
         }
     }
 

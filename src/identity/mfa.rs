@@ -1,25 +1,28 @@
 //! Two-factor authentication with TOTP (RFC 6238: SHA-1, 6 digits, 30 s, ±1 step) and
-//! single-use recovery codes. The secret comes from the OS CSPRNG (160 bits), is sealed at
-//! rest, shown once at enrolment and confirmed with a code before it counts. A code is
-//! accepted at most once: the last accepted step is moved forward by a conditional update.
-//! Wrong codes are counted per account across sessions (the password is already known to
-//! whoever is guessing), so a second factor cannot be brute-forced by opening sessions.
+//! single-use recovery codes: enrolment, recovery codes, turning it off. The secret comes
+//! from the OS CSPRNG (160 bits), is sealed at rest, shown once at enrolment and confirmed
+//! with a code before it counts. A code is accepted at most once: the last accepted step is
+//! moved forward by a conditional update. Recovery codes are stored as keyed hashes
+//! (HMAC-SHA256 under a key derived from `SECRET_KEY`). Checking codes, and the budgets
+//! that bound how many are checked, live in `second_factor.rs`.
 
 use totp_rs::{Algorithm, Totp};
 use tracing::instrument;
 
 use super::accounts::{Accounts, ChangeError};
 use super::email::Email;
-use super::throttle;
+use super::second_factor::StepUpError;
 use super::user::{User, UserId};
 use crate::mail::Mail;
-use crate::secret::{Secret, random_bytes, token_hash};
+use crate::secret::{Secret, random_bytes};
 use crate::store::mfa;
 
-/// Wrong second-factor attempts per account in a window before all are refused.
-const MAX_FAILURES: u32 = 10;
-const FAILURE_WINDOW_SECS: i64 = 900;
 pub const RECOVERY_CODES: usize = 10;
+/// Recovery-code symbols: lowercase letters and digits without the look-alikes 0, 1, i, l
+/// and o, each once (31 symbols, log2(31) ≈ 4.95 bits each).
+pub const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+/// Symbols per recovery code, shown in groups of five: 15 × log2(31) ≈ 74.3 bits.
+const RECOVERY_SYMBOLS: usize = 15;
 
 /// What enrolment shows once: the secret as text, the `otpauth://` URI, and its QR code.
 #[derive(Debug)]
@@ -47,7 +50,7 @@ pub enum MfaError {
     Internal(#[from] anyhow::Error),
 }
 
-fn totp(secret: &[u8], issuer: &str, account: &str) -> anyhow::Result<Totp> {
+pub(super) fn totp(secret: &[u8], issuer: &str, account: &str) -> anyhow::Result<Totp> {
     totp_rs::Builder::new()
         .with_algorithm(Algorithm::SHA1)
         .with_digits(6)
@@ -61,16 +64,25 @@ fn totp(secret: &[u8], issuer: &str, account: &str) -> anyhow::Result<Totp> {
 }
 
 /// Spaces and dashes do not count; recovery codes are case-insensitive.
-fn normalize(code: &str) -> String {
+pub(super) fn normalize(code: &str) -> String {
     code.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_lowercase()
 }
 
-/// `xxxxx-xxxxx` from a 32-letter alphabet: 50 bits each.
+/// `xxxxx-xxxxx-xxxxx` from [`RECOVERY_ALPHABET`], each symbol uniform (bytes that would
+/// favour some symbols are rejected, not folded).
 fn new_recovery_code() -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789z";
-    let bytes = random_bytes::<10>();
-    let chars: String = bytes.iter().map(|b| ALPHABET[(*b & 31) as usize] as char).collect();
-    format!("{}-{}", &chars[..5], &chars[5..])
+    let n = RECOVERY_ALPHABET.len();
+    let limit = (256 / n * n) as u8;
+    let mut symbols = Vec::with_capacity(RECOVERY_SYMBOLS);
+    while symbols.len() < RECOVERY_SYMBOLS {
+        for b in random_bytes::<32>() {
+            if b < limit && symbols.len() < RECOVERY_SYMBOLS {
+                symbols.push(RECOVERY_ALPHABET[b as usize % n] as char);
+            }
+        }
+    }
+    let groups: Vec<String> = symbols.chunks(5).map(|g| g.iter().collect()).collect();
+    groups.join("-")
 }
 
 /// A QR code as inline SVG (no image files, nothing external).
@@ -103,10 +115,16 @@ impl Accounts {
         mfa::recovery_codes_left(&self.db, user).await
     }
 
-    /// Step 1 of enrolment (after the current password): a fresh secret, kept pending.
+    /// Step 1 of enrolment (after the current password, and with 2FA already on also a
+    /// current code or a recovery code): a fresh secret, kept pending.
     #[instrument(skip_all, fields(user_id = %user.id))]
-    pub async fn start_mfa_enrolment(&self, user: &User, current: &Secret) -> Result<Enrolment, ChangeError> {
-        self.check_current_password(user, current).await?;
+    pub async fn start_mfa_enrolment(
+        &self,
+        user: &User,
+        current: &Secret,
+        code: &str,
+    ) -> Result<Enrolment, StepUpError> {
+        self.step_up(user, current, code).await?;
         let secret = random_bytes::<20>();
         mfa::set_pending(&self.db, user.id, Some(&self.totp_box.seal(&secret)?)).await?;
         let t = totp(&secret, &self.totp_issuer, &user.username)?;
@@ -139,9 +157,13 @@ impl Accounts {
         let sealed = mfa::pending(&self.db, user.id).await?.ok_or(MfaError::NoEnrolment)?;
         let secret = self.totp_box.open(&sealed)?;
         let t = totp(&secret, &self.totp_issuer, &user.username)?;
+        // Confirming hands out recovery codes, so its guesses share the account's budget.
+        if !self.reserve_account_attempt(user.id, self.clock.unix()).await? {
+            return Err(MfaError::InvalidCode);
+        }
         let step = t.check(&normalize(code), self.clock.unix().max(0) as u64).ok_or(MfaError::InvalidCode)?;
-        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
-        let hashes: Vec<String> = codes.iter().map(|c| token_hash(&normalize(c))).collect();
+        self.release_account_attempt(user.id).await?;
+        let (codes, hashes) = self.new_recovery_codes()?;
         let now = self.clock.unix();
         let tx = self.db.begin().await?;
         mfa::enable(&tx, user.id, &sealed, step as i64, now).await?;
@@ -151,43 +173,6 @@ impl Accounts {
         self.outbox.wake();
         tracing::info!("two-factor authentication enabled");
         Ok(codes)
-    }
-
-    /// The second factor at sign-in: a TOTP code (once per step) or an unused recovery code.
-    #[instrument(skip_all, fields(user_id = %user))]
-    pub async fn verify_second_factor(&self, user: UserId, code: &str) -> Result<SecondFactor, MfaError> {
-        let now = self.clock.unix();
-        let budget = format!("mfa:{user}");
-        if throttle::window_wait(&self.db, &budget, MAX_FAILURES, FAILURE_WINDOW_SECS, now).await?.is_some() {
-            return Err(MfaError::InvalidCode);
-        }
-        let outcome = self.check_second_factor(user, code, now).await?;
-        let result = if outcome.is_some() { "second_factor_ok" } else { "second_factor_failed" };
-        metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => result).increment(1);
-        match outcome {
-            Some(factor) => Ok(factor),
-            None => {
-                crate::store::throttle::add_window_failure(&self.db, &budget, now, FAILURE_WINDOW_SECS).await?;
-                Err(MfaError::InvalidCode)
-            }
-        }
-    }
-
-    async fn check_second_factor(&self, user: UserId, code: &str, now: i64) -> anyhow::Result<Option<SecondFactor>> {
-        let Some(sealed) = mfa::secret(&self.db, user).await? else { return Ok(None) };
-        let code = normalize(code);
-        if code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()) {
-            let secret = self.totp_box.open(&sealed)?;
-            let t = totp(&secret, &self.totp_issuer, "")?;
-            let Some(step) = t.check(&code, now.max(0) as u64) else { return Ok(None) };
-            return Ok(mfa::accept_step(&self.db, user, step as i64).await?.then_some(SecondFactor::Totp));
-        }
-        if mfa::use_recovery_code(&self.db, user, &token_hash(&code), now).await? {
-            let remaining = mfa::recovery_codes_left(&self.db, user).await?;
-            tracing::info!(remaining, "recovery code used");
-            return Ok(Some(SecondFactor::RecoveryCode { remaining }));
-        }
-        Ok(None)
     }
 
     /// Turning 2FA off needs the password and a current code (or a recovery code).
@@ -207,14 +192,20 @@ impl Accounts {
         Ok(())
     }
 
-    /// A new set of recovery codes (the old set stops working), after the password.
-    pub async fn regenerate_recovery_codes(&self, user: &User, current: &Secret) -> Result<Vec<String>, ChangeError> {
-        self.check_current_password(user, current).await?;
+    /// A new set of recovery codes (the old set stops working), after the password and a
+    /// current code or a recovery code.
+    #[instrument(skip_all, fields(user_id = %user.id))]
+    pub async fn regenerate_recovery_codes(
+        &self,
+        user: &User,
+        current: &Secret,
+        code: &str,
+    ) -> Result<Vec<String>, StepUpError> {
         if !self.mfa_enabled(user.id).await? {
-            return Err(ChangeError::Internal(anyhow::anyhow!("two-factor authentication is off")));
+            return Err(StepUpError::NotEnabled);
         }
-        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
-        let hashes: Vec<String> = codes.iter().map(|c| token_hash(&normalize(c))).collect();
+        self.step_up(user, current, code).await?;
+        let (codes, hashes) = self.new_recovery_codes()?;
         let tx = self.db.begin().await?;
         mfa::replace_recovery_codes(&tx, user.id, &hashes, self.clock.unix()).await?;
         self.queue_security_notice(
@@ -226,6 +217,13 @@ impl Accounts {
         tx.commit().await?;
         self.outbox.wake();
         Ok(codes)
+    }
+
+    /// A fresh set of recovery codes (shown once) and their keyed hashes (stored).
+    fn new_recovery_codes(&self) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        let hashes = codes.iter().map(|c| self.recovery_key.hash(&normalize(c))).collect::<anyhow::Result<_>>()?;
+        Ok((codes, hashes))
     }
 
     async fn queue_security_notice(&self, s: &impl crate::store::Store, user: &User, what: &str) -> anyhow::Result<()> {
@@ -275,8 +273,32 @@ mod tests {
     #[test]
     fn recovery_codes_look_right_and_normalize() {
         let code = new_recovery_code();
-        assert_eq!(code.len(), 11);
+        assert_eq!(code.len(), 17, "three groups of five: {code}");
+        assert_eq!(code.matches('-').count(), 2);
+        assert!(code.replace('-', "").bytes().all(|b| RECOVERY_ALPHABET.contains(&b)), "{code}");
         assert_eq!(normalize(&code.to_uppercase()), code.replace('-', ""));
+        assert_ne!(code, new_recovery_code());
+    }
+
+    #[test]
+    fn the_recovery_alphabet_has_no_duplicates_and_no_look_alikes() {
+        let mut seen = std::collections::HashSet::new();
+        for b in RECOVERY_ALPHABET {
+            assert!(seen.insert(b), "{} appears twice", *b as char);
+            assert!(!b"01ilo".contains(b), "{} is ambiguous", *b as char);
+            assert!(b.is_ascii_lowercase() || b.is_ascii_digit());
+        }
+        let bits = RECOVERY_SYMBOLS as f64 * (seen.len() as f64).log2();
+        assert!(bits >= 60.0, "{bits} bits per code");
+    }
+
+    #[test]
+    fn every_recovery_symbol_is_drawn() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            seen.extend(new_recovery_code().bytes().filter(|b| *b != b'-'));
+        }
+        assert_eq!(seen.len(), RECOVERY_ALPHABET.len(), "3000 draws reach every symbol");
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub mod password;
 pub mod profile;
 /// Password reset by e-mail link.
 pub mod recovery;
+/// Proving the second factor within atomic budgets; step-up for 2FA changes.
+pub mod second_factor;
 /// Per-account and per-IP login throttling and known devices.
 pub mod throttle;
 /// The user record and its small value types.

@@ -80,6 +80,8 @@ impl Accounts {
         users::set_password_hash(s, user.id, hash, now).await?;
         tokens::void_all(s, user.id, Purpose::ResetPassword, now).await?;
         sessions::end_all_for_user(s, user.id, keep_session).await?;
+        // A sign-in half done with the old password cannot be finished with the second factor.
+        crate::store::second_factor::void_challenges(s, user.id).await?;
         // Every refresh token (and access token checked online) of the user ends too.
         crate::store::grants::revoke_all_for_user(s, user.id, now).await?;
         let address = Email::parse(&user.email).map_err(|m| anyhow::anyhow!("stored address unparseable: {m}"))?;

@@ -1,11 +1,8 @@
 //! Tokens for the first-party JSON API: the same RFC 9068 access tokens and rotating refresh
 //! tokens as any client, issued to the built-in public client `portcullis-api`, so refresh,
 //! revocation and introspection work unchanged. That client is allowed the API, so its tokens
-//! carry the API audience (see `audience`). A two-step login hands out a short-lived
-//! `mfa+jwt` between the password and the second factor; its `typ` keeps it from ever being
-//! accepted as an access token.
-
-use serde_json::json;
+//! carry the API audience (see `audience`). (The ticket between the password and the second
+//! factor of a two-step login is a server-side challenge: `identity::second_factor`.)
 
 use super::client::{Client, GrantType};
 use super::grant::Issued;
@@ -13,15 +10,13 @@ use super::provider::Provider;
 use super::redirect::RedirectUri;
 use super::scope::{OIDC_SCOPES, Scope};
 use super::tokens::{Authentication, TokenResponse};
-use crate::identity::user::{User, UserId};
+use crate::identity::user::User;
 use crate::secret::{random_token, token_hash};
 use crate::store::grants::{self, StoredRefresh};
 use crate::store::{clients, grants as grant_store};
 
 /// The built-in client the JSON API's tokens belong to.
 pub const API_CLIENT_ID: &str = "portcullis-api";
-/// How long the step between password and second factor stays open.
-pub(super) const MFA_TOKEN_SECS: i64 = 300;
 
 impl Provider {
     /// Startup: registers the built-in API client if it is missing.
@@ -101,30 +96,5 @@ impl Provider {
             grant_store::revoke_grant(&self.db, &stored.grant_id, now).await?;
         }
         Ok(())
-    }
-
-    /// The ticket between a correct password and the second factor.
-    pub async fn mfa_token(&self, user: UserId) -> anyhow::Result<String> {
-        let now = self.clock.unix();
-        let claims = json!({
-            "iss": &*self.issuer, "sub": user.to_string(), "aud": format!("{}/login/mfa", self.issuer),
-            "iat": now, "exp": now + MFA_TOKEN_SECS, "jti": uuid::Uuid::new_v4().to_string(),
-        });
-        let payload = josekit::jwt::JwtPayload::from_map(claims.as_object().cloned().unwrap_or_default())?;
-        self.keys.sign(self.access_alg, "mfa+jwt", &payload).await
-    }
-
-    /// The user an unexpired `mfa_token` names.
-    pub async fn verify_mfa_token(&self, token: &str) -> Option<UserId> {
-        let payload = self.keys.verify(token, "mfa+jwt").await.ok()?;
-        let claims = payload.claims_set();
-        let now = self.clock.unix();
-        let valid = claims.get("iss").and_then(|v| v.as_str()) == Some(&*self.issuer)
-            && claims.get("aud").and_then(|v| v.as_str()) == Some(&format!("{}/login/mfa", self.issuer))
-            && claims.get("exp").and_then(|v| v.as_i64()).is_some_and(|exp| exp > now);
-        if !valid {
-            return None;
-        }
-        UserId::parse(claims.get("sub")?.as_str()?)
     }
 }

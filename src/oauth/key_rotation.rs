@@ -14,7 +14,6 @@
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::first_party::MFA_TOKEN_SECS;
 use super::keys::{Alg, KeyRing};
 use crate::config::Settings;
 use crate::store::keys::{self, Rotation, StoredKey, Turn};
@@ -86,10 +85,10 @@ pub struct RotationPolicy {
 
 impl RotationPolicy {
     /// From the settings: `keys.rotate_every`, `tokens.key_rotation_delay_secs`, and the
-    /// lifetimes of everything we sign (ID tokens, access tokens, MFA tickets).
+    /// lifetimes of everything we sign (ID tokens and access tokens).
     pub fn from_settings(settings: &Settings) -> Self {
         let t = &settings.tokens;
-        let longest = [t.id_token_ttl_secs, t.access_token_ttl_secs, MFA_TOKEN_SECS].into_iter().max().unwrap_or(0);
+        let longest = [t.id_token_ttl_secs, t.access_token_ttl_secs].into_iter().max().unwrap_or(0);
         let every = settings.keys.rotate_every.secs();
         Self {
             every: (every > 0).then_some(every),

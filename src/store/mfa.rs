@@ -1,9 +1,10 @@
 //! TOTP state on `users` and the `recovery_codes` table. Accepting a code is one conditional
-//! update on the last accepted step, so a code works once even under parallel submissions.
+//! update on the last accepted step, so a code works once even under parallel submissions;
+//! a recovery code is used by one conditional update on its keyed hash.
 
 use anyhow::Context;
 
-use super::{Store, execute, query_one};
+use super::{Store, execute, query_all, query_one};
 use crate::identity::user::UserId;
 
 /// The sealed secret, when 2FA is on.
@@ -75,7 +76,18 @@ pub async fn accept_step(s: &impl Store, user: UserId, step: i64) -> anyhow::Res
         == 1)
 }
 
-/// Replaces the user's recovery codes with these hashes.
+/// How a stored recovery code was hashed (`recovery_codes.hash_scheme`).
+pub mod scheme {
+    /// HMAC-SHA256 of the normalized code under the recovery-code key: every code issued now.
+    pub const KEYED: &str = "hmac";
+    /// HMAC-SHA256, same key, of the hex SHA-256 of the code: a code issued before keyed
+    /// hashes, re-keyed in place (its plaintext was never stored, its SHA-256 was).
+    pub const REKEYED_LEGACY: &str = "hmac-of-sha256";
+    /// Plain SHA-256, as written before keyed hashes; never accepted, re-keyed at start.
+    pub const LEGACY: &str = "sha256";
+}
+
+/// Replaces the user's recovery codes with these keyed hashes.
 pub async fn replace_recovery_codes(s: &impl Store, user: UserId, hashes: &[String], now: i64) -> anyhow::Result<()> {
     execute(s, "DELETE FROM recovery_codes WHERE user_id = $1", vec![user.to_string().into()])
         .await
@@ -83,8 +95,8 @@ pub async fn replace_recovery_codes(s: &impl Store, user: UserId, hashes: &[Stri
     for hash in hashes {
         execute(
             s,
-            "INSERT INTO recovery_codes (code_hash, user_id, created_at) VALUES ($1, $2, $3)",
-            vec![hash.clone().into(), user.to_string().into(), now.into()],
+            "INSERT INTO recovery_codes (code_hash, user_id, created_at, hash_scheme) VALUES ($1, $2, $3, $4)",
+            vec![hash.clone().into(), user.to_string().into(), now.into(), scheme::KEYED.into()],
         )
         .await
         .context("storing a recovery code")?;
@@ -92,16 +104,51 @@ pub async fn replace_recovery_codes(s: &impl Store, user: UserId, hashes: &[Stri
     Ok(())
 }
 
-/// Uses a recovery code once.
-pub async fn use_recovery_code(s: &impl Store, user: UserId, hash: &str, now: i64) -> anyhow::Result<bool> {
+/// Uses a recovery code once: `keyed` is its keyed hash, `rekeyed_legacy` the keyed hash of
+/// its SHA-256 (which matches a code issued before keyed hashes).
+pub async fn use_recovery_code(
+    s: &impl Store,
+    user: UserId,
+    keyed: &str,
+    rekeyed_legacy: &str,
+    now: i64,
+) -> anyhow::Result<bool> {
     Ok(execute(
         s,
-        "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
-        vec![now.into(), user.to_string().into(), hash.into()],
+        "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL \
+         AND ((hash_scheme = $3 AND code_hash = $4) OR (hash_scheme = $5 AND code_hash = $6))",
+        vec![
+            now.into(),
+            user.to_string().into(),
+            scheme::KEYED.into(),
+            keyed.into(),
+            scheme::REKEYED_LEGACY.into(),
+            rekeyed_legacy.into(),
+        ],
     )
     .await
     .context("using a recovery code")?
         == 1)
+}
+
+/// The plain SHA-256 hashes still stored (codes issued before keyed hashes).
+pub async fn legacy_recovery_hashes(s: &impl Store) -> anyhow::Result<Vec<String>> {
+    let rows = query_all(s, "SELECT code_hash FROM recovery_codes WHERE hash_scheme = $1", vec![scheme::LEGACY.into()])
+        .await
+        .context("reading legacy recovery codes")?;
+    rows.iter().map(|r| Ok(r.try_get_by_index::<String>(0)?)).collect()
+}
+
+/// Replaces one plain SHA-256 hash by its keyed hash (idempotent: a second node finds no row).
+pub async fn rekey_legacy_recovery_hash(s: &impl Store, legacy: &str, rekeyed: &str) -> anyhow::Result<()> {
+    execute(
+        s,
+        "UPDATE recovery_codes SET code_hash = $1, hash_scheme = $2 WHERE code_hash = $3 AND hash_scheme = $4",
+        vec![rekeyed.into(), scheme::REKEYED_LEGACY.into(), legacy.into(), scheme::LEGACY.into()],
+    )
+    .await
+    .context("re-keying a legacy recovery code")?;
+    Ok(())
 }
 
 pub async fn recovery_codes_left(s: &impl Store, user: UserId) -> anyhow::Result<i64> {

@@ -14,6 +14,8 @@ pub mod mail_jobs;
 pub mod mfa;
 /// The durable mail outbox.
 pub mod outbox;
+/// Second-factor budgets (per account, per sign-in challenge), reserved before each check.
+pub mod second_factor;
 /// The tower-sessions store on our `sessions` table.
 pub mod sessions;
 /// Per-key login counters and known devices.

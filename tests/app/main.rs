@@ -16,6 +16,7 @@ mod logout;
 mod mail;
 mod mail_at_rest;
 mod mfa;
+mod mfa_hardening;
 mod oidc_flow;
 mod operations;
 mod outage;

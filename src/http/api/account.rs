@@ -16,9 +16,9 @@ use super::public_user;
 use crate::http::layers::ClientIp;
 use crate::identity::accounts::{ChangeError, LoginAttempt, LoginError, RegisterError};
 use crate::identity::email::Email;
-use crate::identity::mfa::MfaError;
 use crate::identity::password::Password;
 use crate::identity::recovery::{ResetError, ResetRequestError};
+use crate::identity::second_factor::{ChallengeError, ChallengeId};
 use crate::identity::user::{DisplayName, NewUser, Username};
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -117,8 +117,8 @@ async fn password_login(
             if let Some(unused) = &logged_in.new_device_token {
                 state.accounts.forget_device(unused).await?;
             }
-            let ticket = state.provider.mfa_token(logged_in.user.id).await?;
-            Ok((None, json!({ "mfa_required": true, "mfa_token": ticket })))
+            let ticket = state.accounts.open_second_factor_challenge(logged_in.user.id).await?;
+            Ok((None, json!({ "mfa_required": true, "mfa_token": ticket.token.expose() })))
         }
         Ok(logged_in) => {
             let tokens = state.provider.issue_api_tokens(&logged_in.user, &["pwd"], None).await?;
@@ -179,12 +179,24 @@ pub struct MfaBody {
     code: String,
 }
 
+/// The second step: the ticket is single use, allows a few wrong codes and then dies.
 async fn second_step(state: &AppState, body: MfaBody) -> Result<crate::identity::user::User, ApiError> {
-    let user_id = state.provider.verify_mfa_token(&body.mfa_token).await.ok_or_else(login_failed)?;
-    match state.accounts.verify_second_factor(user_id, &body.code).await {
-        Ok(_) => state.accounts.find(user_id).await?.filter(|u| !u.disabled).ok_or_else(login_failed),
-        Err(MfaError::Internal(e)) => Err(e.into()),
-        Err(_) => Err(ApiError::unauthorized("invalid_code", "The code is not valid.")),
+    let ticket = ChallengeId::of_token(&Secret::new(body.mfa_token));
+    match state.accounts.pass_second_factor_challenge(&ticket, &body.code).await {
+        Ok((user_id, _)) => state.accounts.find(user_id).await?.filter(|u| !u.disabled).ok_or_else(login_failed),
+        Err(ChallengeError::InvalidCode { attempts_left }) => {
+            let mut e = ApiError::unauthorized("invalid_code", "The code is not valid.");
+            if attempts_left == 0 {
+                e.detail =
+                    "The code is not valid, and that was the last attempt for this mfa_token: sign in again.".into();
+            }
+            Err(e)
+        }
+        Err(ChallengeError::Over) => Err(ApiError::unauthorized(
+            "invalid_mfa_token",
+            "This mfa_token is unknown, expired, already used or out of attempts: sign in again with the password.",
+        )),
+        Err(ChallengeError::Internal(e)) => Err(e.into()),
     }
 }
 

@@ -107,7 +107,7 @@ pub fn spec(issuer: &str) -> Value {
             &with(&[("401", "Wrong credentials"), ("403", "E-mail not confirmed"),
                 ("429", "Too many failures from this address, or the login name is locked (Retry-After)"),
                 ("503", "Busy; retry after Retry-After")])) });
-    let login_mfa = json!({ "summary": "Second step of a 2FA sign-in", "requestBody": body(mfa_body),
+    let login_mfa = json!({ "summary": "Second step of a 2FA sign-in (the mfa_token is single use, dies after 5 wrong codes or 300 s)", "requestBody": body(mfa_body),
         "responses": responses(("200", ok("Tokens and a new device_token", tokens.clone())), &with(&[("401", "Invalid ticket or code")])) });
     let logout = json!({ "summary": "Revoke the caller's refresh token and end its session", "security": [{ "bearer": [] }, {}],
         "requestBody": logout_body,

@@ -1,4 +1,5 @@
-//! The second factor at sign-in (`/login/totp`) and the 2FA settings on the profile.
+//! The second factor at sign-in (`/login/totp`) and the 2FA settings on the profile (each
+//! change to them needs the password and, with 2FA on, a current code or a recovery code).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,15 +13,16 @@ use super::paths;
 use super::profile::profile_with_field_error;
 use super::session::{BrowserSession, CSRF_FIELD};
 use super::views::{Chrome, FieldErrors, LoginPage, MessagePage, RecoveryCodesPage, SecondFactorPage, TotpSetupPage};
-use crate::identity::accounts::ChangeError;
 use crate::identity::mfa::{Enrolment, MfaError, SecondFactor};
+use crate::identity::second_factor::{ChallengeError, StepUpError};
+use crate::identity::user::User;
 use crate::secret::Secret;
 use crate::state::AppState;
 
-/// Wrong codes in one sign-in before the password is asked again.
-const MAX_CODE_FAILURES: u32 = 5;
 const CODE_FAILED: &str =
     "That code is not valid. Enter the current code from your authenticator app, or one of your recovery codes.";
+const CODE_REQUIRED: &str = "Two-factor authentication is on: enter the current code from your authenticator app, \
+     or one of your recovery codes, as well as your password.";
 
 pub async fn challenge_form(session: BrowserSession) -> Result<Response, PageError> {
     if session.pending_second_factor().await?.is_none() {
@@ -44,9 +46,12 @@ pub async fn challenge(
         return Ok(Redirect::to(paths::LOGIN).into_response());
     };
     let code = form.text("code").unwrap_or_default();
-    match state.accounts.verify_second_factor(pending.user_id, code).await {
-        Ok(factor) => {
-            let Some(user) = state.accounts.find(pending.user_id).await?.filter(|u| !u.disabled) else {
+    // The attempt is counted on the server-side challenge (and the account's window) before
+    // the code is looked at, so parallel submissions in one session cannot exceed the budget.
+    match state.accounts.pass_second_factor_challenge(&pending.challenge, code).await {
+        Ok((user_id, factor)) => {
+            let Some(user) = state.accounts.find(user_id).await?.filter(|u| !u.disabled && u.id == pending.user_id)
+            else {
                 session.clear_second_factor().await?;
                 return Ok(Redirect::to(paths::LOGIN).into_response());
             };
@@ -72,25 +77,23 @@ pub async fn challenge(
             }
             Ok(res)
         }
-        Err(MfaError::InvalidCode | MfaError::NoEnrolment) => {
-            let failures = pending.failures + 1;
-            if failures >= MAX_CODE_FAILURES {
-                session.clear_second_factor().await?;
-                let page = LoginPage {
-                    csrf: session.csrf_token().await?,
-                    next: pending.next,
-                    form_error: Some("Too many wrong codes. Sign in again.".into()),
-                    ..Default::default()
-                };
-                return Ok(with_login_csp(render(StatusCode::UNAUTHORIZED, &page)));
-            }
-            session.second_factor_failed(failures).await?;
+        Err(ChallengeError::InvalidCode { attempts_left }) if attempts_left > 0 => {
             let mut errors = FieldErrors::default();
             errors.add("code", CODE_FAILED);
             let page = SecondFactorPage { chrome: Chrome::default(), csrf: session.csrf_token().await?, errors };
             Ok(with_login_csp(render(StatusCode::UNAUTHORIZED, &page)))
         }
-        Err(MfaError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(ChallengeError::InvalidCode { .. } | ChallengeError::Over) => {
+            session.clear_second_factor().await?;
+            let page = LoginPage {
+                csrf: session.csrf_token().await?,
+                next: pending.next,
+                form_error: Some("Too many wrong codes. Sign in again.".into()),
+                ..Default::default()
+            };
+            Ok(with_login_csp(render(StatusCode::UNAUTHORIZED, &page)))
+        }
+        Err(ChallengeError::Internal(e)) => Err(PageError::Internal(e)),
     }
 }
 
@@ -114,22 +117,32 @@ pub async fn setup(
 ) -> Result<Response, PageError> {
     let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let current = Secret::new(form.text("mfa_current_password").unwrap_or_default());
-    match state.accounts.start_mfa_enrolment(&user, &current).await {
+    let code = form.text("mfa_code").unwrap_or_default();
+    match state.accounts.start_mfa_enrolment(&user, &current, code).await {
         Ok(enrolment) => {
             Ok(setup_page(chrome(Some(&user)), session.csrf_token().await?, &enrolment, FieldErrors::default()))
         }
-        Err(ChangeError::Internal(e)) => Err(PageError::Internal(e)),
-        Err(_) => {
-            profile_with_field_error(
-                &state,
-                &session,
-                &user,
-                "mfa_current_password",
-                "The current password is not correct.",
-            )
-            .await
-        }
+        Err(e) => step_up_refused(&state, &session, &user, e, "mfa_current_password", "mfa_code").await,
     }
+}
+
+/// The profile again, the reason beside the field it concerns.
+async fn step_up_refused(
+    state: &AppState,
+    session: &BrowserSession,
+    user: &User,
+    error: StepUpError,
+    password_field: &'static str,
+    code_field: &'static str,
+) -> Result<Response, PageError> {
+    let (field, message) = match error {
+        StepUpError::Internal(e) => return Err(PageError::Internal(e)),
+        StepUpError::NotEnabled => return Ok(Redirect::to(paths::PROFILE).into_response()),
+        StepUpError::WrongCurrentPassword => (password_field, "The current password is not correct."),
+        StepUpError::CodeRequired => (code_field, CODE_REQUIRED),
+        StepUpError::InvalidCode => (code_field, CODE_FAILED),
+    };
+    profile_with_field_error(state, session, user, field, message).await
 }
 
 /// POST /profile/2fa/confirm: a code from the app turns 2FA on; the recovery codes are shown once.
@@ -189,20 +202,11 @@ pub async fn recovery_codes(
 ) -> Result<Response, PageError> {
     let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let current = Secret::new(form.text("codes_current_password").unwrap_or_default());
-    match state.accounts.regenerate_recovery_codes(&user, &current).await {
+    let code = form.text("codes_code").unwrap_or_default();
+    match state.accounts.regenerate_recovery_codes(&user, &current, code).await {
         Ok(codes) => {
             Ok(render(StatusCode::OK, &RecoveryCodesPage { chrome: chrome(Some(&user)), codes, first_time: false }))
         }
-        Err(ChangeError::Internal(e)) => Err(PageError::Internal(e)),
-        Err(_) => {
-            profile_with_field_error(
-                &state,
-                &session,
-                &user,
-                "codes_current_password",
-                "The current password is not correct.",
-            )
-            .await
-        }
+        Err(e) => step_up_refused(&state, &session, &user, e, "codes_current_password", "codes_code").await,
     }
 }

@@ -7,6 +7,7 @@ use tower_sessions::Session;
 use tower_sessions::session::Id;
 
 use super::PageError;
+use crate::identity::second_factor::ChallengeId;
 use crate::identity::user::{User, UserId};
 use crate::oauth::authorize::SessionAuth;
 use crate::oauth::tokens::Authentication;
@@ -23,7 +24,9 @@ const AMR_KEY: &str = "amr";
 const MFA_USER_KEY: &str = "mfa_user";
 const MFA_STARTED_KEY: &str = "mfa_started";
 const MFA_NEXT_KEY: &str = "mfa_next";
-const MFA_FAILURES_KEY: &str = "mfa_failures";
+/// The id of the server-side challenge this step answers (its attempts are counted there,
+/// atomically); the challenge's token itself is never kept.
+const MFA_CHALLENGE_KEY: &str = "mfa_challenge";
 const MFA_DEVICE_KEY: &str = "mfa_device";
 /// How long the second-factor step stays open.
 const MFA_STEP_SECS: i64 = 300;
@@ -32,7 +35,8 @@ const MFA_STEP_SECS: i64 = 300;
 pub struct PendingSecondFactor {
     pub user_id: UserId,
     pub next: String,
-    pub failures: u32,
+    /// The challenge (see `identity::second_factor`).
+    pub challenge: ChallengeId,
 }
 /// The form field every state-changing form carries.
 pub const CSRF_FIELD: &str = "csrf_token";
@@ -117,13 +121,19 @@ impl BrowserSession {
 
     /// After a correct password for an account with 2FA: a new session id that carries only
     /// the pending step (no user id, so no page, authorization or API opens with it).
-    pub async fn begin_second_factor(&self, user: &User, next: &str, device: Option<&str>) -> Result<(), PageError> {
+    pub async fn begin_second_factor(
+        &self,
+        user: &User,
+        challenge: &ChallengeId,
+        next: &str,
+        device: Option<&str>,
+    ) -> Result<(), PageError> {
         self.session.cycle_id().await?;
         self.session.remove_value(USER_ID_KEY).await?;
         self.session.insert(MFA_USER_KEY, user.id.to_string()).await?;
         self.session.insert(MFA_STARTED_KEY, self.state.clock.unix()).await?;
         self.session.insert(MFA_NEXT_KEY, next).await?;
-        self.session.insert(MFA_FAILURES_KEY, 0u32).await?;
+        self.session.insert(MFA_CHALLENGE_KEY, challenge.as_str()).await?;
         if let Some(device) = device {
             self.session.insert(MFA_DEVICE_KEY, device).await?;
         }
@@ -135,22 +145,20 @@ impl BrowserSession {
         let Some(id) = self.session.get::<String>(MFA_USER_KEY).await? else { return Ok(None) };
         let started = self.session.get::<i64>(MFA_STARTED_KEY).await?.unwrap_or_default();
         let user_id = UserId::parse(&id);
-        match user_id {
-            Some(user_id) if self.state.clock.unix() - started <= MFA_STEP_SECS => Ok(Some(PendingSecondFactor {
-                user_id,
-                next: self.session.get::<String>(MFA_NEXT_KEY).await?.unwrap_or_else(|| "/profile".into()),
-                failures: self.session.get::<u32>(MFA_FAILURES_KEY).await?.unwrap_or_default(),
-            })),
+        let challenge = self.session.get::<String>(MFA_CHALLENGE_KEY).await?;
+        match (user_id, challenge) {
+            (Some(user_id), Some(challenge)) if self.state.clock.unix() - started <= MFA_STEP_SECS => {
+                Ok(Some(PendingSecondFactor {
+                    user_id,
+                    next: self.session.get::<String>(MFA_NEXT_KEY).await?.unwrap_or_else(|| "/profile".into()),
+                    challenge: ChallengeId::from_kept(challenge),
+                }))
+            }
             _ => {
                 self.clear_second_factor().await?;
                 Ok(None)
             }
         }
-    }
-
-    pub async fn second_factor_failed(&self, failures: u32) -> Result<(), PageError> {
-        self.session.insert(MFA_FAILURES_KEY, failures).await?;
-        Ok(())
     }
 
     /// The known-device token kept back until the second factor is proven.
@@ -159,7 +167,7 @@ impl BrowserSession {
     }
 
     pub async fn clear_second_factor(&self) -> Result<(), PageError> {
-        for key in [MFA_USER_KEY, MFA_STARTED_KEY, MFA_NEXT_KEY, MFA_FAILURES_KEY, MFA_DEVICE_KEY] {
+        for key in [MFA_USER_KEY, MFA_STARTED_KEY, MFA_NEXT_KEY, MFA_CHALLENGE_KEY, MFA_DEVICE_KEY] {
             self.session.remove_value(key).await?;
         }
         Ok(())
