@@ -13,23 +13,17 @@ use crate::identity::user::UserId;
 /// Takes one slot from the fixed window `key` (`max` per `window` seconds, the window
 /// restarting once it is over). False, and nothing changed, when the window is full.
 pub async fn reserve_window_slot(s: &impl Store, key: &str, max: u32, window: i64, now: i64) -> anyhow::Result<bool> {
-    let taken = execute(
-        s,
-        "INSERT INTO login_throttle (bucket, failures, refused, window_started_at, locked_until) VALUES ($1, 1, 0, $2, 0) \
-         ON CONFLICT (bucket) DO UPDATE SET \
-           failures = CASE WHEN login_throttle.window_started_at <= $3 THEN 1 ELSE login_throttle.failures + 1 END, \
-           window_started_at = CASE WHEN login_throttle.window_started_at <= $3 THEN $2 ELSE login_throttle.window_started_at END \
-         WHERE login_throttle.window_started_at <= $3 OR login_throttle.failures < $4",
-        vec![key.into(), now.into(), (now - window).into(), (max as i32).into()],
-    )
-    .await
-    .context("reserving a second-factor attempt")?;
-    if taken == 0 {
+    // The same fixed-window upsert as every other window budget, so the row carries its
+    // `expires_at` and housekeeping never purges a window that is still counting.
+    let taken = super::throttle::take_window_slot(s, key, now, window, max)
+        .await
+        .context("reserving a second-factor attempt")?;
+    if !taken {
         execute(s, "UPDATE login_throttle SET refused = refused + 1 WHERE bucket = $1", vec![key.into()])
             .await
             .context("counting a refused second-factor attempt")?;
     }
-    Ok(taken == 1)
+    Ok(taken)
 }
 
 /// Gives back a slot taken by [`reserve_window_slot`] (the attempt succeeded: only failures
