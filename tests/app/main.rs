@@ -10,6 +10,7 @@ mod authorize;
 mod bad_input;
 mod cli;
 mod forged;
+mod http_limits;
 mod keys;
 mod logout;
 mod mail;
