@@ -100,18 +100,19 @@ pub async fn serve(
 
 /// Reads the connection's first request head and checks it. Within the limits, the stream is
 /// handed on with the bytes read so far replayed; over a limit, the answer is written here and
-/// the connection closed (None). A client that sends no complete head in time, or closes
-/// first, is dropped as hyper would.
+/// the connection closed (None). A client that sends no complete head within the header-read
+/// timeout is dropped, as hyper would; one that stops early is left to hyper.
 async fn first_head(mut stream: TcpStream, limits: &Limits) -> Option<Replay> {
     let mut received = Vec::with_capacity(4096);
     let scanned = tokio::time::timeout(limits.header_read_timeout, async {
         loop {
             received.reserve(4096);
             match stream.read_buf(&mut received).await {
-                Ok(0) => return Ok(HeadScan::Complete),
+                // The client stopped sending (EOF) before its head was complete.
+                Ok(0) => return Ok(None),
                 Ok(_) => match limits.head.scan(&received) {
                     HeadScan::Incomplete => continue,
-                    done => return Ok(done),
+                    done => return Ok(Some(done)),
                 },
                 Err(err) => return Err(err),
             }
@@ -120,8 +121,10 @@ async fn first_head(mut stream: TcpStream, limits: &Limits) -> Option<Replay> {
     .await;
     match scanned {
         // A head that ended early (EOF) goes to hyper too: it answers it as it always did.
-        Ok(Ok(HeadScan::Complete | HeadScan::Incomplete)) => Some(Replay { replay: received, at: 0, stream }),
-        Ok(Ok(HeadScan::Refuse(refusal))) => {
+        Ok(Ok(None | Some(HeadScan::Complete | HeadScan::Incomplete))) => {
+            Some(Replay { replay: received, at: 0, stream })
+        }
+        Ok(Ok(Some(HeadScan::Refuse(refusal)))) => {
             refuse(stream, limits, refusal).await;
             None
         }
@@ -136,7 +139,8 @@ async fn first_head(mut stream: TcpStream, limits: &Limits) -> Option<Replay> {
 /// Writes the 431/414 answer, stops sending, then reads and drops what the client still sends
 /// (bounded in time and bytes) so the close does not reset the connection before it reads it.
 async fn refuse(mut stream: TcpStream, limits: &Limits, refusal: Refusal) {
-    tracing::info!(?refusal, "request head over its limit refused");
+    let peer = stream.peer_addr().ok();
+    tracing::info!(?refusal, ?peer, "request head over its limit refused");
     let answer = limits.head.raw_response(refusal, limits.hsts.as_deref());
     if stream.write_all(&answer).await.is_err() || stream.shutdown().await.is_err() {
         return;
