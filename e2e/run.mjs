@@ -96,31 +96,39 @@ async function nextStep(after) {
 }
 
 // --- the relying party -------------------------------------------------------------------
-function startRelyingParty(rpPort, base, clientSecret) {
+// `/` starts a code flow for the client `e2e-rp`, `/?client=ID` for another registered one;
+// `/callback` redeems the code; `/signed-out` is the post-logout landing page.
+function startRelyingParty(rpPort, base, secrets) {
   const pending = new Map();
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, `http://127.0.0.1:${rpPort}`);
     if (url.pathname === '/') {
+      const clientId = url.searchParams.get('client') || 'e2e-rp';
       const state = crypto.randomBytes(16).toString('base64url');
       const verifier = crypto.randomBytes(32).toString('base64url');
       const challenge = crypto.createHash('sha256').update(verifier).digest('base64url');
-      pending.set(state, verifier);
-      const q = new URLSearchParams({ response_type: 'code', client_id: 'e2e-rp', redirect_uri: `http://127.0.0.1:${rpPort}/callback`,
+      pending.set(state, { verifier, clientId });
+      const q = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: `http://127.0.0.1:${rpPort}/callback`,
         scope: 'openid profile email', state, nonce: crypto.randomBytes(8).toString('hex'), code_challenge: challenge, code_challenge_method: 'S256' });
       res.writeHead(302, { location: `${base}/authorize?${q}` }).end();
       return;
     }
     if (url.pathname === '/callback') {
-      const verifier = pending.get(url.searchParams.get('state'));
+      const { verifier, clientId } = pending.get(url.searchParams.get('state')) || { verifier: '', clientId: 'e2e-rp' };
       const tokenRes = await fetch(`${base}/token`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`e2e-rp:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code: url.searchParams.get('code') || '', redirect_uri: `http://127.0.0.1:${rpPort}/callback`, code_verifier: verifier || '' }),
+        headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secrets[clientId]}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code: url.searchParams.get('code') || '', redirect_uri: `http://127.0.0.1:${rpPort}/callback`, code_verifier: verifier }),
       });
       const tokens = await tokenRes.json();
       const info = await (await fetch(`${base}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json();
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
         .end(`<!doctype html><html lang="en"><title>Example RP</title><h1>Hello, ${info.name}</h1><p id="sub">${info.sub}</p></html>`);
+      return;
+    }
+    if (url.pathname === '/signed-out') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(`<!doctype html><html lang="en"><title>Example RP</title><h1>Signed out of Example RP</h1><p id="state">${encodeURIComponent(url.searchParams.get('state') || '')}</p></html>`);
       return;
     }
     res.writeHead(404).end();
@@ -147,11 +155,18 @@ async function main() {
   execFileSync(BIN, ['migrate'], { env, stdio: 'ignore' });
   const added = execFileSync(BIN, ['client', 'add', '--id', 'e2e-rp', '--name', 'Example RP', '--redirect-uri', `http://127.0.0.1:${rpPort}/callback`], { env }).toString();
   const clientSecret = added.match(/client_secret: (\S+)/)[1];
+  // A first-party client (no consent page, so a sign-in ends in a redirect straight to the RP)
+  // with a post-logout URI, and a user without a second factor, for the form-action journey.
+  const first = execFileSync(BIN, ['client', 'add', '--id', 'e2e-first', '--name', 'First RP', '--first-party',
+    '--redirect-uri', `http://127.0.0.1:${rpPort}/callback`, '--post-logout-redirect-uri', `http://127.0.0.1:${rpPort}/signed-out`], { env }).toString();
+  const firstSecret = first.match(/client_secret: (\S+)/)[1];
+  execFileSync(BIN, ['user', 'add', '--username', 'frank', '--email', 'frank@example.com', '--display-name', 'Frank Example', '--verified'],
+    { env, input: `${PASSWORD}\n`, stdio: ['pipe', 'ignore', 'inherit'] });
   const server = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(server);
   await waitFor(async () => (await fetch(`${base}/health/ready`)).ok, 'Portcullis');
   await waitFor(() => new Promise((r) => { const s = net.connect(smtpPort, '127.0.0.1', () => { s.end(); r(true); }); s.on('error', () => r(false)); }), 'SMTP');
-  const rp = startRelyingParty(rpPort, base, clientSecret);
+  const rp = startRelyingParty(rpPort, base, { 'e2e-rp': clientSecret, 'e2e-first': firstSecret });
 
   const browser = await chromium.launch({
     executablePath: CHROMIUM, headless: true,
@@ -255,6 +270,40 @@ async function main() {
     await fresh.fill('#code', recovery[0]);
     await fresh.click('button[type=submit]');
     check('after the reset, the new password and a recovery code sign in', (await fresh.textContent('h1')).includes('recovery code'));
+
+    // CSP form-action governs the redirects after a form submission too (Chromium enforces
+    // it): every page whose form ends at the client must allow the client's origin.
+    const rpOrigin = `http://127.0.0.1:${rpPort}`;
+    const frank = await (await browser.newContext({ viewport: { width: 900, height: 900 } })).newPage();
+    await frank.goto(`${rpOrigin}/?client=e2e-first`);
+    await frank.waitForURL(/\/login\?/);
+    // A field error (the username sent twice, as a broken autofill might): the login page comes
+    // back with a message, the path a 429 or an unconfirmed address takes too.
+    await frank.evaluate(() => {
+      const extra = document.createElement('input');
+      Object.assign(extra, { type: 'hidden', name: 'username', value: 'frank' });
+      document.querySelector('form[action="/login"]').appendChild(extra);
+    });
+    await frank.fill('#username', 'frank');
+    await frank.fill('#password', PASSWORD);
+    await frank.click('button[type=submit]');
+    await frank.waitForSelector('text=This field was sent more than once');
+    check('a login with a field error comes back as the login page', frank.url() === `${base}/login`);
+    await frank.fill('#username', 'frank');
+    await frank.fill('#password', PASSWORD);
+    await frank.click('button[type=submit]');
+    await frank.waitForURL(new RegExp(`127\\.0\\.0\\.1:${rpPort}/callback\\?code=`));
+    check('signing in from the re-rendered login page lands at the RP with a code', (await frank.textContent('h1')) === 'Hello, Frank Example');
+
+    const logoutQuery = new URLSearchParams({ client_id: 'e2e-first', post_logout_redirect_uri: `${rpOrigin}/signed-out`, state: 'bye-1' });
+    await frank.goto(`${base}/end-session?${logoutQuery}`);
+    await frank.waitForSelector('text=asks to sign you out');
+    await a11y(frank, 'sign-out confirmation');
+    await frank.click('button[type=submit]');
+    await frank.waitForURL(`${rpOrigin}/signed-out?state=bye-1`);
+    check('confirming an RP-initiated logout lands on its post_logout_redirect_uri', (await frank.textContent('h1')) === 'Signed out of Example RP');
+    await frank.goto(`${base}/profile`);
+    check('and the session is over', frank.url().startsWith(`${base}/login`));
   } finally {
     await browser.close();
     rp.close();

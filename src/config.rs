@@ -10,8 +10,12 @@ use figment::providers::{Format, Serialized, Toml};
 use serde::Deserialize;
 use url::Url;
 
+pub use self::checks::{MAX_HEADER_BYTES, MIN_HEADER_BYTES};
 pub use crate::net::IpNet;
 use crate::secret::Secret;
+
+/// Checks of the request-head limits, HSTS and the SECRET_KEY strength rule.
+mod checks;
 
 /// The defaults, compiled in so the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
@@ -67,6 +71,13 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<String>,
     pub metrics_enabled: bool,
     pub header_read_timeout_secs: u64,
+    /// Largest request line plus headers; more is answered 431.
+    pub max_header_bytes: usize,
+    /// Longest request target (path and query); more is answered 414.
+    pub max_uri_bytes: usize,
+    /// `Strict-Transport-Security: max-age`, sent on every response when the issuer is https.
+    pub hsts_max_age_secs: u64,
+    pub hsts_include_subdomains: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -191,6 +202,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PORTCULLIS_TRUSTED_PROXIES", "http.trusted_proxies"),
     ("PORTCULLIS_METRICS", "http.metrics_enabled"),
     ("PORTCULLIS_HEADER_READ_TIMEOUT", "http.header_read_timeout_secs"),
+    ("PORTCULLIS_MAX_HEADER_BYTES", "http.max_header_bytes"),
+    ("PORTCULLIS_MAX_URI_BYTES", "http.max_uri_bytes"),
+    ("PORTCULLIS_HSTS_MAX_AGE", "http.hsts_max_age_secs"),
+    ("PORTCULLIS_HSTS_INCLUDE_SUBDOMAINS", "http.hsts_include_subdomains"),
     ("PORTCULLIS_SESSION_IDLE_TIMEOUT", "session.idle_timeout_secs"),
     ("PORTCULLIS_SESSION_ABSOLUTE_TIMEOUT", "session.absolute_timeout_secs"),
     ("PORTCULLIS_ARGON2_MEMORY_KIB", "password.argon2_memory_kib"),
@@ -245,11 +260,15 @@ fn kind_of(key: &str) -> Kind {
     match key {
         "http.trusted_proxies" => Kind::List,
         "database.migrate_on_start" | "account.require_verified_email" | "http.metrics_enabled" => Kind::Bool,
+        "http.hsts_include_subdomains" => Kind::Bool,
         "database.max_connections"
         | "database.acquire_timeout_secs"
         | "http.form_body_limit_bytes"
         | "http.request_timeout_secs"
         | "http.header_read_timeout_secs"
+        | "http.max_header_bytes"
+        | "http.max_uri_bytes"
+        | "http.hsts_max_age_secs"
         | "session.idle_timeout_secs"
         | "session.absolute_timeout_secs"
         | "password.argon2_memory_kib"
@@ -399,6 +418,8 @@ impl Settings {
         if self.password.max_bytes < 64 {
             return Err(ConfigError::Invalid("`password.max_bytes`: must allow at least 64 bytes".into()));
         }
+        checks::secret_key(self.secret_key.expose())?;
+        checks::http_limits(&self.http)?;
         Ok(self)
     }
 
@@ -487,7 +508,7 @@ mod tests {
             None,
             env(&[
                 ("PORTCULLIS_BIND", "0.0.0.0:8080"),
-                ("SECRET_KEY", "12345"),
+                ("SECRET_KEY", "a-long-enough-key-with-many-characters"),
                 ("MAIL_PORT", "2525"),
                 ("EMAIL_SERVICE_API_KEY", "SG.key"),
                 ("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1"),
@@ -496,7 +517,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.bind, "0.0.0.0:8080");
-        assert_eq!(s.secret_key.expose(), "12345");
+        assert_eq!(s.secret_key.expose(), "a-long-enough-key-with-many-characters");
         assert_eq!(s.mail.port, 2525);
         assert_eq!(s.mail.password.expose(), "SG.key");
         assert_eq!(s.http.trusted_proxies.len(), 2);

@@ -166,8 +166,8 @@ impl Application {
         if let Ok(addr) = self.listener.local_addr() {
             tracing::info!(%addr, issuer = %self.state.settings.issuer, "Portcullis is listening");
         }
-        let header_timeout = Duration::from_secs(self.state.settings.http.header_read_timeout_secs.max(1));
-        let served = crate::server::serve(self.listener, app, header_timeout, shutdown).await.context("serving HTTP");
+        let limits = crate::server::Limits::from_settings(&self.state.settings);
+        let served = crate::server::serve(self.listener, app, limits, shutdown).await.context("serving HTTP");
         housekeeping.abort();
         mail.abort();
         tracing::info!("Portcullis stopped");

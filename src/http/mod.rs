@@ -9,6 +9,8 @@ mod assets;
 mod health;
 /// Request id, security headers, client address, panic guard.
 pub mod layers;
+/// Request-head limits: 431 and 414 before routing.
+pub mod limits;
 /// `/metrics` and the request metrics middleware.
 pub mod metrics;
 /// The OAuth 2.0 / OpenID Connect endpoints.
@@ -54,7 +56,14 @@ pub fn router(state: AppState) -> Router {
             .layer(middleware::from_fn(layers::request_id))
             .layer(TraceLayer::new_for_http().make_span_with(layers::make_span))
             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-            .layer(middleware::from_fn(layers::security_headers))
+            .layer(middleware::from_fn_with_state(
+                layers::Hsts::from_settings(&state.settings),
+                layers::security_headers,
+            ))
+            .layer(middleware::from_fn_with_state(
+                limits::HeadLimits::from_settings(&state.settings.http),
+                limits::uri_limit,
+            ))
             .layer(middleware::from_fn_with_state(state.clone(), layers::client_ip))
             .layer(DefaultBodyLimit::max(body_limit)),
     )

@@ -100,7 +100,12 @@ pub enum Rejection {
 pub struct SessionAuth {
     pub user: User,
     pub auth: Authentication,
+    /// The user signed in on our pages to complete this very request (and came straight back).
+    pub signed_in_for_this_request: bool,
 }
+
+/// How long after such a sign-in the request it was made for still counts it as fresh.
+const RESUME_AFTER_SIGN_IN_SECS: i64 = 60;
 
 /// What to do with a valid request.
 #[derive(Debug, PartialEq, Eq)]
@@ -156,8 +161,11 @@ impl Provider {
             // Never a code for someone other than the user the client named.
             return Ok(Decision::Reject(RedirectError::LoginRequired));
         }
+        // OIDC Core §3.1.2.1: max_age and prompt=login ask for an authentication during this
+        // request. One that happened for it counts even when the clock ticked a second since.
+        let just_now = session.signed_in_for_this_request && now - session.auth.auth_time <= RESUME_AFTER_SIGN_IN_SECS;
         let too_old = req.max_age.is_some_and(|max| now - session.auth.auth_time > max);
-        if req.prompt.login || too_old {
+        if !just_now && (req.prompt.login || too_old) {
             return Ok(if req.prompt.none { Decision::Reject(RedirectError::LoginRequired) } else { Decision::Login });
         }
         if (req.wants_mfa || req.client.require_mfa) && !session.auth.has_second_factor() {

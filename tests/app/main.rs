@@ -11,6 +11,7 @@ mod bad_input;
 mod cli;
 mod forged;
 mod key_rotation;
+mod http_limits;
 mod keys;
 mod logout;
 mod mail;

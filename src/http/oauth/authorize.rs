@@ -7,8 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::paths;
+use crate::http::layers::with_form_action;
 use crate::http::pages::PageError;
-use crate::http::pages::account::{chrome, login_url_for, with_login_csp};
+use crate::http::pages::account::{chrome, login_url_for};
 use crate::http::pages::error::render;
 use crate::http::pages::form::FormData;
 use crate::http::pages::session::{BrowserSession, CSRF_FIELD};
@@ -59,6 +60,18 @@ fn bad_request_page(error: &RequestPageError) -> Response {
     render(StatusCode::BAD_REQUEST, &page)
 }
 
+/// The redirect URI the authorization request in `next` (a return address of the sign-in
+/// pages) ends at, once its client and exact redirect URI check out; None for any other
+/// address. The sign-in pages allow its origin in CSP `form-action`.
+pub async fn redirect_uri_after(state: &AppState, next: &str) -> Option<String> {
+    let query = next.strip_prefix(paths::AUTHORIZE)?.strip_prefix('?')?;
+    match state.provider.authorization_request(&params_from(query.as_bytes())).await {
+        Ok(req) => Some(req.redirect_uri),
+        Err(Rejection::Redirect { redirect_uri, .. }) => Some(redirect_uri),
+        Err(Rejection::Page(_) | Rejection::Internal(_)) => None,
+    }
+}
+
 /// A redirect back to the client (303: right after GET and after a form post alike).
 fn to_client(location: &str) -> Response {
     Redirect::to(location).into_response()
@@ -74,12 +87,17 @@ async fn authorize(state: AppState, session: BrowserSession, params: Params) -> 
             return Ok(to_client(&provider.error_redirect(&redirect_uri, st.as_deref(), &error)));
         }
     };
-    let auth = session.auth().await?;
+    let mut auth = session.auth().await?;
+    let back = return_after_login(paths::AUTHORIZE, &params);
+    if let Some(auth) = auth.as_mut() {
+        // A sign-in the user just completed for this very request satisfies max_age and
+        // prompt=login, whichever second the browser comes back in.
+        auth.signed_in_for_this_request = session.take_signed_in_for(&back).await?;
+    }
     let reject = |e: RedirectError| to_client(&provider.error_redirect(&req.redirect_uri, req.state.as_deref(), &e));
     match provider.decide(&req, auth.as_ref()).await? {
         Decision::Reject(e) => Ok(reject(e)),
         Decision::Login => {
-            let back = return_after_login(paths::AUTHORIZE, &params);
             let reauth = auth.is_some();
             Ok(Redirect::to(&login_url_for(&back, reauth, req.login_hint.as_deref())).into_response())
         }
@@ -136,7 +154,7 @@ async fn consent_page(
         scopes: req.scope.iter().map(|s| ScopeLine { name: s.to_string(), description: describe(s) }).collect(),
         pending,
     };
-    Ok(with_login_csp(render(StatusCode::OK, &page)))
+    Ok(with_form_action(render(StatusCode::OK, &page), Some(&req.redirect_uri)))
 }
 
 /// POST /authorize/consent: the user's answer. The pending request is checked again.

@@ -8,6 +8,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use crate::http::layers::with_form_action;
 use crate::http::pages::PageError;
 use crate::http::pages::account::chrome;
 use crate::http::pages::error::render;
@@ -84,7 +85,8 @@ async fn end_session(state: AppState, session: BrowserSession, form: FormData) -
         post_logout_redirect_uri: if request.redirect.is_some() { target.unwrap_or_default() } else { String::new() },
         state: st.unwrap_or_default(),
     };
-    Ok(render(StatusCode::OK, &page))
+    // Confirming ends in a redirect to the verified post-logout URI: allow it in form-action.
+    Ok(with_form_action(render(StatusCode::OK, &page), request.redirect.as_deref()))
 }
 
 /// POST /end-session/confirm: the user said yes.

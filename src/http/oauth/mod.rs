@@ -22,6 +22,8 @@ use axum::routing::{get, post};
 
 use crate::state::AppState;
 
+pub use authorize::redirect_uri_after;
+
 /// Route paths, defined once: the routers and the discovery document read them here.
 pub mod paths {
     pub const DISCOVERY: &str = "/.well-known/openid-configuration";

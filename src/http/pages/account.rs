@@ -13,7 +13,7 @@ use super::session::{BrowserSession, CSRF_FIELD};
 use super::views::MessagePage;
 use super::views::{Chrome, FieldErrors, HomePage, LoginPage, LogoutPage, RegisterPage};
 use super::{PageError, cookie_name};
-use crate::http::layers::ClientIp;
+use crate::http::layers::{ClientIp, with_form_action};
 use crate::identity::accounts::{LoginAttempt, LoginError, RegisterError};
 use crate::identity::email::Email;
 use crate::identity::password::Password;
@@ -155,7 +155,11 @@ fn check_inbox() -> Response {
 
 /// GET /login. A signed-in user goes straight on, unless `reauth=1` asks for a fresh sign-in
 /// (`prompt=login`, `max_age`). `login_hint` pre-fills the name.
-pub async fn login_form(session: BrowserSession, OriginalUri(uri): OriginalUri) -> Result<Response, PageError> {
+pub async fn login_form(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, PageError> {
     let query = FormData::from_query(uri.query());
     let next = query.text("next").ok().and_then(safe_next).unwrap_or(paths::PROFILE).to_string();
     let reauth = query.text("reauth").is_ok_and(|v| v == "1");
@@ -164,17 +168,20 @@ pub async fn login_form(session: BrowserSession, OriginalUri(uri): OriginalUri) 
     }
     let login_name = query.text("login_hint").unwrap_or_default().to_string();
     let page = LoginPage { csrf: session.csrf_token().await?, next, login_name, ..Default::default() };
-    Ok(with_login_csp(render(StatusCode::OK, &page)))
+    Ok(login_page(&state, StatusCode::OK, &page).await)
 }
 
-/// The login and consent pages end in a redirect to the client; a CSP `form-action` would
-/// make Chromium block it, so these pages go without one.
-pub fn with_login_csp(mut res: Response) -> Response {
-    res.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(crate::http::layers::CSP_WITHOUT_FORM_ACTION),
-    );
-    res
+/// A page of the sign-in steps (login, its re-renders, the second factor) whose form returns
+/// to `next`: when that resumes an authorization request, the redirect at the end of the
+/// submission goes to the client, so its verified origin is allowed in CSP `form-action`.
+pub async fn for_next(state: &AppState, next: &str, res: Response) -> Response {
+    let client = crate::http::oauth::redirect_uri_after(state, next).await;
+    with_form_action(res, client.as_deref())
+}
+
+/// The login page (first view or any re-render), see [`for_next`].
+pub async fn login_page(state: &AppState, status: StatusCode, page: &LoginPage) -> Response {
+    for_next(state, &page.next, render(status, page)).await
 }
 
 pub async fn login(
@@ -189,7 +196,7 @@ pub async fn login(
     let mut errors = FieldErrors::default();
     let login_name = form.text("username").map_err(|p| errors.add("username", p.message())).unwrap_or_default();
     let password = form.text("password").map_err(|p| errors.add("password", p.message())).unwrap_or_default();
-    let page = |status: StatusCode, errors: FieldErrors, form_error: Option<String>, csrf: String| {
+    let page = async |status: StatusCode, errors: FieldErrors, form_error: Option<String>, csrf: String| {
         let page = LoginPage {
             chrome: Chrome::default(),
             csrf,
@@ -198,10 +205,10 @@ pub async fn login(
             errors,
             form_error,
         };
-        render(status, &page)
+        login_page(&state, status, &page).await
     };
     if !errors.is_empty() {
-        return Ok(page(StatusCode::BAD_REQUEST, errors, None, session.csrf_token().await?));
+        return Ok(page(StatusCode::BAD_REQUEST, errors, None, session.csrf_token().await?).await);
     }
 
     let attempt = LoginAttempt {
@@ -220,6 +227,7 @@ pub async fn login(
         }
         Ok(logged_in) => {
             session.log_in(&logged_in.user, &["pwd"]).await?;
+            session.signed_in_for(&next).await?;
             let mut res = Redirect::to(&next).into_response();
             if let Some(device) = &logged_in.new_device_token {
                 set_device_cookie(&state, res.headers_mut(), device);
@@ -235,7 +243,7 @@ pub async fn login(
                 form_error: Some(LOGIN_FAILED.into()),
                 ..Default::default()
             };
-            Ok(with_login_csp(render(StatusCode::UNAUTHORIZED, &view)))
+            Ok(login_page(&state, StatusCode::UNAUTHORIZED, &view).await)
         }
         Err(LoginError::NameLocked { retry_after_secs }) => {
             // Said alike for every name, known or not; the password was not checked.
@@ -250,20 +258,21 @@ pub async fn login(
                 form_error: Some(message),
                 ..Default::default()
             };
-            Ok(with_retry_after(with_login_csp(render(StatusCode::TOO_MANY_REQUESTS, &view)), retry_after_secs))
+            Ok(with_retry_after(login_page(&state, StatusCode::TOO_MANY_REQUESTS, &view).await, retry_after_secs))
         }
         Err(LoginError::TooManyFromAddress { retry_after_secs }) => {
             let message = format!(
                 "Too many failed sign-in attempts came from your network. Try again in {}.",
                 minutes(retry_after_secs)
             );
-            let res =
-                page(StatusCode::TOO_MANY_REQUESTS, FieldErrors::default(), Some(message), session.csrf_token().await?);
+            let csrf = session.csrf_token().await?;
+            let res = page(StatusCode::TOO_MANY_REQUESTS, FieldErrors::default(), Some(message), csrf).await;
             Ok(with_retry_after(res, retry_after_secs))
         }
         Err(LoginError::EmailNotVerified) => {
             let message = "Confirm your e-mail address first: we have sent you a new link. Follow it, then sign in.";
-            Ok(page(StatusCode::FORBIDDEN, FieldErrors::default(), Some(message.into()), session.csrf_token().await?))
+            let csrf = session.csrf_token().await?;
+            Ok(page(StatusCode::FORBIDDEN, FieldErrors::default(), Some(message.into()), csrf).await)
         }
         Err(LoginError::Internal(e)) => Err(PageError::Internal(e)),
     }

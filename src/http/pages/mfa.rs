@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::PageError;
-use super::account::{chrome, set_device_cookie, with_login_csp};
+use super::account::{chrome, for_next, login_page, set_device_cookie};
 use super::error::render;
 use super::form::FormData;
 use super::paths;
@@ -24,16 +24,16 @@ const CODE_FAILED: &str =
 const CODE_REQUIRED: &str = "Two-factor authentication is on: enter the current code from your authenticator app, \
      or one of your recovery codes, as well as your password.";
 
-pub async fn challenge_form(session: BrowserSession) -> Result<Response, PageError> {
-    if session.pending_second_factor().await?.is_none() {
+pub async fn challenge_form(State(state): State<AppState>, session: BrowserSession) -> Result<Response, PageError> {
+    let Some(pending) = session.pending_second_factor().await? else {
         return Ok(Redirect::to(paths::LOGIN).into_response());
-    }
+    };
     let page = SecondFactorPage {
         chrome: Chrome::default(),
         csrf: session.csrf_token().await?,
         errors: FieldErrors::default(),
     };
-    Ok(with_login_csp(render(StatusCode::OK, &page)))
+    Ok(for_next(&state, &pending.next, render(StatusCode::OK, &page)).await)
 }
 
 pub async fn challenge(
@@ -57,6 +57,7 @@ pub async fn challenge(
             };
             let device = session.take_pending_device().await?;
             session.log_in(&user, &["pwd", "otp"]).await?;
+            session.signed_in_for(&pending.next).await?;
             let mut res = match factor {
                 SecondFactor::Totp => Redirect::to(&pending.next).into_response(),
                 SecondFactor::RecoveryCode { remaining } => {
@@ -81,7 +82,7 @@ pub async fn challenge(
             let mut errors = FieldErrors::default();
             errors.add("code", CODE_FAILED);
             let page = SecondFactorPage { chrome: Chrome::default(), csrf: session.csrf_token().await?, errors };
-            Ok(with_login_csp(render(StatusCode::UNAUTHORIZED, &page)))
+            Ok(for_next(&state, &pending.next, render(StatusCode::UNAUTHORIZED, &page)).await)
         }
         Err(ChallengeError::InvalidCode { .. } | ChallengeError::Over) => {
             session.clear_second_factor().await?;
@@ -91,7 +92,7 @@ pub async fn challenge(
                 form_error: Some("Too many wrong codes. Sign in again.".into()),
                 ..Default::default()
             };
-            Ok(with_login_csp(render(StatusCode::UNAUTHORIZED, &page)))
+            Ok(login_page(&state, StatusCode::UNAUTHORIZED, &page).await)
         }
         Err(ChallengeError::Internal(e)) => Err(PageError::Internal(e)),
     }

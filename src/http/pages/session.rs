@@ -28,6 +28,8 @@ const MFA_NEXT_KEY: &str = "mfa_next";
 /// atomically); the challenge's token itself is never kept.
 const MFA_CHALLENGE_KEY: &str = "mfa_challenge";
 const MFA_DEVICE_KEY: &str = "mfa_device";
+/// The return address of the sign-in that just completed (an authorization request to resume).
+const SIGNED_IN_FOR_KEY: &str = "signed_in_for";
 /// How long the second-factor step stays open.
 const MFA_STEP_SECS: i64 = 300;
 
@@ -111,12 +113,29 @@ impl BrowserSession {
     pub async fn log_in(&self, user: &User, amr: &[&str]) -> Result<(), PageError> {
         self.session.cycle_id().await?;
         self.clear_second_factor().await?;
+        self.session.remove_value(SIGNED_IN_FOR_KEY).await?;
         self.session.insert(USER_ID_KEY, user.id.to_string()).await?;
         self.session.insert(AUTH_TIME_KEY, self.state.clock.unix()).await?;
         self.session.insert(SID_KEY, random_token()).await?;
         self.session.insert(AMR_KEY, amr).await?;
         self.session.insert(CSRF_KEY, random_token()).await?;
         Ok(())
+    }
+
+    /// Right after [`Self::log_in`] on a sign-in page: the sign-in was made to go on to `next`.
+    pub async fn signed_in_for(&self, next: &str) -> Result<(), PageError> {
+        self.session.insert(SIGNED_IN_FOR_KEY, next).await?;
+        Ok(())
+    }
+
+    /// Whether the last sign-in was made for `back` (the request's return address); true only
+    /// once, so the same request later asks again.
+    pub async fn take_signed_in_for(&self, back: &str) -> Result<bool, PageError> {
+        if self.session.get::<String>(SIGNED_IN_FOR_KEY).await?.as_deref() != Some(back) {
+            return Ok(false);
+        }
+        self.session.remove_value(SIGNED_IN_FOR_KEY).await?;
+        Ok(true)
     }
 
     /// After a correct password for an account with 2FA: a new session id that carries only
@@ -181,7 +200,7 @@ impl BrowserSession {
             amr: self.session.get::<Vec<String>>(AMR_KEY).await?.unwrap_or_else(|| vec!["pwd".into()]),
             sid: self.session.get::<String>(SID_KEY).await?,
         };
-        Ok(Some(SessionAuth { user, auth }))
+        Ok(Some(SessionAuth { user, auth, signed_in_for_this_request: false }))
     }
 
     /// Ends the session on the server (and the session's online grants); the cookie is
