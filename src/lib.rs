@@ -32,3 +32,6 @@ pub mod state;
 pub mod store;
 /// Logging setup.
 pub mod telemetry;
+/// Property tests of the parsers and verifiers (test builds only).
+#[cfg(test)]
+mod proptests;
