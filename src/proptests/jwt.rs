@@ -142,7 +142,8 @@ fn mutate(token: &str, other: &str, m: &Mutation) -> String {
             join(&parts)
         }
         Mutation::Alg(alg) => {
-            let mut header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[0]).unwrap()).unwrap();
+            let mut header: serde_json::Value =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[0]).unwrap()).unwrap();
             header["alg"] = (*alg).into();
             parts[0] = URL_SAFE_NO_PAD.encode(header.to_string());
             join(&parts)

@@ -50,8 +50,9 @@ fn query() -> impl Strategy<Value = String> {
 }
 
 fn https() -> impl Strategy<Value = Reg> {
-    ("[a-z][a-z0-9]{0,6}(\\.[a-z][a-z0-9]{0,6}){1,2}", proptest::option::of(1u16..), path(), query())
-        .prop_map(|(host, port, path, query)| Reg { kind: Kind::Https, scheme: "https".into(), host, port, path, query })
+    ("[a-z][a-z0-9]{0,6}(\\.[a-z][a-z0-9]{0,6}){1,2}", proptest::option::of(1u16..), path(), query()).prop_map(
+        |(host, port, path, query)| Reg { kind: Kind::Https, scheme: "https".into(), host, port, path, query },
+    )
 }
 
 fn loopback() -> impl Strategy<Value = Reg> {
@@ -68,15 +69,9 @@ fn loopback() -> impl Strategy<Value = Reg> {
 
 /// RFC 8252 §7.1: a reverse-domain scheme, no authority.
 fn private_use() -> impl Strategy<Value = Reg> {
-    ("(com|org|net)\\.[a-z]{2,8}\\.[a-z]{2,8}", "/[A-Za-z0-9_~-]{1,8}(/[A-Za-z0-9_~-]{1,8}){0,2}", query())
-        .prop_map(|(scheme, path, query)| Reg {
-            kind: Kind::PrivateUse,
-            scheme,
-            host: String::new(),
-            port: None,
-            path,
-            query,
-        })
+    ("(com|org|net)\\.[a-z]{2,8}\\.[a-z]{2,8}", "/[A-Za-z0-9_~-]{1,8}(/[A-Za-z0-9_~-]{1,8}){0,2}", query()).prop_map(
+        |(scheme, path, query)| Reg { kind: Kind::PrivateUse, scheme, host: String::new(), port: None, path, query },
+    )
 }
 
 fn registered() -> impl Strategy<Value = Reg> {
@@ -109,8 +104,10 @@ fn miss() -> impl Strategy<Value = Miss> {
         // Cyrillic а е о р с х, a Greek ο, a fullwidth a and 1, a dotless ı.
         (any::<prop::sample::Index>(), prop::sample::select(vec!['а', 'е', 'о', 'р', 'с', 'х', 'ο', 'ａ', '１', 'ı']))
             .prop_map(|(i, c)| Miss::Idn(i, c)),
-        prop::sample::select(vec!["/..", "/../", "/./", "/.", "/%2e%2e", "/%2E%2E/", "/..;/", "/../evil", "/.%2e/", "%2F..", "\\..\\"])
-            .prop_map(Miss::Traversal),
+        prop::sample::select(vec![
+            "/..", "/../", "/./", "/.", "/%2e%2e", "/%2E%2E/", "/..;/", "/../evil", "/.%2e/", "%2F..", "\\..\\"
+        ])
+        .prop_map(Miss::Traversal),
         prop::sample::select(vec!["#", "#x", "#/cb"]).prop_map(Miss::Fragment),
         prop::sample::select(vec!["/", "/x", "//"]).prop_map(Miss::Slash),
         Just(Miss::Query),
@@ -129,7 +126,8 @@ fn near(reg: &Reg, miss: &Miss) -> Option<String> {
     match miss {
         Miss::Upper(i) => {
             let text = reg.text();
-            let letters: Vec<usize> = text.char_indices().filter(|(_, c)| c.is_ascii_lowercase()).map(|(i, _)| i).collect();
+            let letters: Vec<usize> =
+                text.char_indices().filter(|(_, c)| c.is_ascii_lowercase()).map(|(i, _)| i).collect();
             let at = *letters.get(i.index(letters.len().max(1)))?;
             let mut out = text;
             out[at..=at].make_ascii_uppercase();
@@ -147,7 +145,8 @@ fn near(reg: &Reg, miss: &Miss) -> Option<String> {
             return Some(format!("{}%{:02X}{}", &text[..at], c as u32, &text[at + c.len_utf8()..]));
         }
         Miss::Idn(i, look_alike) if has_host => {
-            let alnum: Vec<usize> = r.host.char_indices().filter(|(_, c)| c.is_ascii_alphanumeric()).map(|(i, _)| i).collect();
+            let alnum: Vec<usize> =
+                r.host.char_indices().filter(|(_, c)| c.is_ascii_alphanumeric()).map(|(i, _)| i).collect();
             let at = *alnum.get(i.index(alnum.len().max(1)))?;
             r.host.replace_range(at..=at, look_alike.encode_utf8(&mut [0; 4]));
         }
