@@ -20,6 +20,9 @@ pub mod mail;
 pub mod net;
 /// The OAuth 2.0 / OpenID Connect provider.
 pub mod oauth;
+/// Property tests of the parsers and verifiers (test builds only).
+#[cfg(test)]
+mod proptests;
 /// Secret values that redact themselves in logs and `Debug` output.
 pub mod secret;
 /// The HTTP server loop (header-read timeout, graceful shutdown).

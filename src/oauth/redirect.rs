@@ -72,13 +72,15 @@ impl RedirectUri {
 
 fn strip_port_text(raw: &str) -> String {
     // http://127.0.0.1:1234/cb -> http://127.0.0.1/cb (text only; used after both parsed).
+    // The authority ends at the first `/`, `?` or `#`, and only `:` with ASCII digits is a
+    // port: a tab or newline in it (which URL parsers drop) leaves the text unequal.
     let Some(rest) = raw.strip_prefix("http://") else { return raw.to_string() };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
     let host = match authority.rfind(':') {
-        Some(i) if !authority[i..].contains(']') => &authority[..i],
+        Some(i) if authority.len() > i + 1 && authority[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &authority[..i],
         _ => authority,
     };
-    format!("http://{host}{path}")
+    format!("http://{host}{tail}")
 }
 
 fn is_loopback(url: &Url) -> bool {

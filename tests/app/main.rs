@@ -9,6 +9,7 @@ mod api;
 mod authorize;
 mod bad_input;
 mod cli;
+mod crash_safety;
 mod forged;
 mod key_rotation;
 mod http_limits;
