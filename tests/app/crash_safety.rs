@@ -99,6 +99,9 @@ async fn start(database_url: &str, data: &Path, smtp_port: u16, run: &str) -> Se
         .env("PORTCULLIS_DB_ACQUIRE_TIMEOUT", "30")
         // Parallel sign-ins to one account count as attempts until each succeeds.
         .env("PORTCULLIS_LOGIN_FREE_FAILURES", "1000")
+        // 200 registrations from one address in one burst: the registration limits would refuse most.
+        .env("PORTCULLIS_REGISTER_MAX_PER_IP", "100000")
+        .env("PORTCULLIS_REGISTER_MAX_GLOBAL", "100000")
         .env("MAIL_SERVER", "127.0.0.1")
         .env("MAIL_PORT", smtp_port.to_string())
         .env("PORTCULLIS_MAIL_TLS", "none")
@@ -192,6 +195,29 @@ async fn until(started: Instant, what: &str, mut done: impl AsyncFnMut() -> bool
     }
 }
 
+/// The text of `email`'s reset mail: the worker writes it off the request path, sealed under
+/// the outbox key derived from `SECRET_KEY`, so the test waits for the row and opens it.
+async fn reset_mail_text(db: &DatabaseConnection, email: &str) -> String {
+    let sql =
+        format!("SELECT COUNT(*) FROM mail_outbox WHERE recipient = '{email}' AND subject = 'Reset your password'");
+    until(Instant::now(), "the reset mail is queued", async || scalar(db, &sql).await > 0).await;
+    let column = |c: &str| {
+        format!("SELECT {c} FROM mail_outbox WHERE recipient = '{email}' AND subject = 'Reset your password'")
+    };
+    let stored = portcullis::store::outbox::StoredMail {
+        id: text(db, &column("id")).await,
+        recipient: email.to_string(),
+        subject: "Reset your password".into(),
+        sealed: Some(text(db, &column("sealed")).await),
+        legacy_text: String::new(),
+        legacy_html: String::new(),
+        attempts: 0,
+    };
+    let outbox = portcullis::mail::Outbox::new("http://127.0.0.1", &portcullis::secret::Secret::new(SECRET_KEY))
+        .expect("the outbox key derives");
+    outbox.open(&stored).expect("the sealed reset mail opens with the secret key").text.to_string()
+}
+
 /// A password reset whose link is confirmed while the server may die.
 struct Reset {
     user: &'static str,
@@ -204,13 +230,7 @@ impl Reset {
         let email = format!("{user}@example.com");
         let asked = send(client.post(format!("{base}/reset-password")).json(&json!({"email": email})), 202).await;
         assert!(asked.answered().is_some(), "setup: reset request of {user}: {asked:?}");
-        let mail = text(
-            db,
-            &format!(
-                "SELECT body_text FROM mail_outbox WHERE recipient = '{email}' AND subject = 'Reset your password'"
-            ),
-        )
-        .await;
+        let mail = reset_mail_text(db, &email).await;
         let token = mail.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
         let hash_before = text(db, &format!("SELECT password_hash FROM users WHERE username = '{user}'")).await;
         Self { user, token, hash_before }
@@ -420,9 +440,8 @@ async fn kill_mid_burst_and_restart(backend: Backend) {
     )
     .await;
     assert_eq!(tokenless, 0, "live grants without exactly one live refresh token");
-    let lost_successor =
-        scalar(&db, "SELECT COUNT(*) FROM refresh_tokens WHERE used_at IS NOT NULL AND successor IS NULL").await;
-    assert_eq!(lost_successor, 0, "rotated refresh tokens without their successor");
+    // (Strict reuse detection keeps no sealed successor beside a rotated token: the check
+    // above, one live token per live grant, is what a lost successor would break.)
     assert_eq!(
         scalar(&db, "SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL").await,
         REFRESHES as i64,
