@@ -66,9 +66,7 @@ impl Services {
             outbox.clone(),
             clock.clone(),
             &settings,
-            SecretBox::derive(&secret_key, "totp-secrets")?,
-            SecretBox::derive(&secret_key, "login-throttle")?,
-            crate::crypto::KeyedHash::derive(&secret_key, "recovery-codes")?,
+            crate::identity::accounts::AccountKeys::derive(&secret_key)?,
         );
         accounts.rekey_legacy_recovery_codes().await.context("re-keying legacy recovery codes")?;
         let trusted_proxies = settings.trusted_proxies()?.into();

@@ -140,6 +140,28 @@ pub(super) fn new_token() -> (String, String) {
     (token, hash)
 }
 
+/// The keys the account service derives from `SECRET_KEY`, each for one purpose.
+pub struct AccountKeys {
+    /// Seals TOTP secrets at rest.
+    pub totp: crate::crypto::SecretBox,
+    /// Keys the login throttle's counter names.
+    pub throttle: crate::crypto::SecretBox,
+    /// Keys the hashes of recovery codes.
+    pub recovery: crate::crypto::KeyedHash,
+}
+
+impl AccountKeys {
+    /// Derives every key under its own label (the labels are fixed: changing one loses
+    /// what was sealed or hashed under it).
+    pub fn derive(secret_key: &crate::secret::Secret) -> anyhow::Result<Self> {
+        Ok(Self {
+            totp: crate::crypto::SecretBox::derive(secret_key, "totp-secrets")?,
+            throttle: crate::crypto::SecretBox::derive(secret_key, "login-throttle")?,
+            recovery: crate::crypto::KeyedHash::derive(secret_key, "recovery-codes")?,
+        })
+    }
+}
+
 impl Accounts {
     pub fn new(
         db: Db,
@@ -147,13 +169,11 @@ impl Accounts {
         outbox: Outbox,
         clock: SharedClock,
         settings: &crate::config::Settings,
-        totp_box: crate::crypto::SecretBox,
-        throttle_keys: crate::crypto::SecretBox,
-        recovery_key: crate::crypto::KeyedHash,
+        keys: AccountKeys,
     ) -> Self {
         let p = &settings.password;
         Self {
-            throttle: LoginThrottle::new(db.clone(), throttle_keys, settings.login.clone(), clock.clone()),
+            throttle: LoginThrottle::new(db.clone(), keys.throttle, settings.login.clone(), clock.clone()),
             db,
             hasher,
             outbox,
@@ -161,9 +181,9 @@ impl Accounts {
             policy: PasswordPolicy { min_length: p.min_length, max_bytes: p.max_bytes },
             login: settings.login.clone(),
             account: settings.account.clone(),
-            totp_box,
+            totp_box: keys.totp,
             totp_issuer: settings.account.totp_issuer.clone(),
-            recovery_key,
+            recovery_key: keys.recovery,
             second_factor_checks: Default::default(),
         }
     }
