@@ -7,7 +7,8 @@
 //!   belongs to which username.
 //! * **Budget**: the first `free_failures` wrong passwords cost nothing; after that each
 //!   failure doubles the wait before the next check (1 s, 2 s, 4 s, …), capped at
-//!   `max_wait_secs`. Failures older than `failure_decay_secs` stop counting.
+//!   `max_wait_secs`. Failures older than `failure_decay_secs` stop counting. The
+//!   `MAX_CONSECUTIVE_FAILURES`-th failure locks the name until its failures decay.
 //! * **Only completed failures count**: a check is admitted by reserving an in-flight slot
 //!   in one conditional statement, which holds only while completed failures plus unresolved
 //!   checks stay within the budget (the free failures, or one check once they are spent). A
@@ -38,6 +39,10 @@ use crate::crypto::SecretBox;
 use crate::identity::password::HashError;
 use crate::store::{Db, throttle};
 
+/// Consecutive wrong passwords a name may collect (NIST SP 800-63B §5.2.2: no more than 100):
+/// the last of them locks the name until its failures decay, so however patient, a guesser
+/// gets fewer than 100 checks per quiet period. Known devices and password reset still work.
+pub const MAX_CONSECUTIVE_FAILURES: i32 = 99;
 /// Wrong passwords in a row before a known device is forgotten.
 pub const DEVICE_MAX_FAILURES: i32 = 5;
 /// A reservation older than this (by the clock in state) belongs to a check that can no
@@ -160,7 +165,12 @@ impl Slot {
         let now = t.clock.unix();
         let failures = throttle::count_failure(&t.db, &key, now, t.decay_point(now)).await?;
         let s = &t.settings;
-        let locked_until = now + account_wait_secs(failures, s.free_failures, s.max_wait_secs);
+        let wait = if failures >= MAX_CONSECUTIVE_FAILURES {
+            s.failure_decay_secs.max(1)
+        } else {
+            account_wait_secs(failures, s.free_failures, s.max_wait_secs)
+        };
+        let locked_until = now + wait;
         throttle::release_with_lock(&t.db, &key, locked_until, now + s.failure_decay_secs.max(1)).await?;
         self.key = None;
         t.resolved.notify_waiters();

@@ -106,6 +106,35 @@ db_test!(
 );
 
 db_test!(
+    async fn a_name_collects_fewer_than_a_hundred_consecutive_failures_then_waits_for_them_to_decay(backend) {
+        let app = spawn_app(backend).await;
+        app.browser().register("alice", "alice@example.com", PASSWORD).await;
+        let first: Value = api_login(&app, "alice", PASSWORD).await.json().await.unwrap();
+        let device = first["device_token"].as_str().expect("a device token").to_string();
+        let checks_before = app.state.accounts.password_checks();
+        let mut long_wait = None;
+        for _ in 0..400 {
+            let res = api_login(&app, "alice", "a patient guess").await;
+            match res.status().as_u16() {
+                401 => {}
+                429 if retry_after(&res) <= 900 => app.clock.advance(Duration::seconds(retry_after(&res))),
+                429 => {
+                    long_wait = Some(retry_after(&res));
+                    break;
+                }
+                other => panic!("unexpected {other}"),
+            }
+        }
+        let checked = app.state.accounts.password_checks() - checks_before;
+        assert_eq!(checked, 99, "the 99th consecutive failure is the last one checked");
+        assert_eq!(long_wait, Some(86_400), "then the name waits until its failures decay");
+
+        let with_device = json!({ "username": "alice", "password": PASSWORD, "device_token": device });
+        assert_eq!(api_post(&app, "/login", with_device).await.status(), 200, "the owner's known device still gets in");
+    }
+);
+
+db_test!(
     async fn failures_stop_counting_after_a_quiet_day(backend) {
         let app = spawn_app(backend).await;
         app.browser().register("alice", "alice@example.com", PASSWORD).await;
