@@ -205,16 +205,7 @@ db_test!(
 );
 
 fn keys_cli(app: &TestApp, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(args)
-        .env_clear()
-        .env("DATABASE_URL", &app.database_url)
-        .env("SECRET_KEY", SECRET_KEY)
-        .env("PORTCULLIS_DATA_DIR", app.data_dir.path())
-        .env("PORTCULLIS_LOG", "warn")
-        .current_dir(app.data_dir.path())
-        .output()
-        .unwrap();
+    let out = crate::cli::portcullis(app, args, "");
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

@@ -1,12 +1,9 @@
 //! Signing keys persist across restarts and rotate without breaking issued tokens.
-
-use std::process::Command;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::helpers::oidc::ClientSpec;
-use crate::helpers::{SECRET_KEY, TestApp, db_test, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, db_test, spawn_app, spawn_app_with};
 
 async fn jwks_kids(app: &TestApp) -> Vec<String> {
     let jwks: serde_json::Value = reqwest::get(app.url("/jwks.json")).await.unwrap().json().await.unwrap();
@@ -57,16 +54,7 @@ db_test!(
         assert_eq!(jwks_kids(&restarted).await, before, "the same keys after a restart");
         assert!(introspect_active(&restarted, &old_token).await, "a token from before the restart verifies");
 
-        let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-            .args(["keys", "rotate", "--delay", "0"])
-            .env_clear()
-            .env("DATABASE_URL", &app.database_url)
-            .env("SECRET_KEY", SECRET_KEY)
-            .env("PORTCULLIS_DATA_DIR", app.data_dir.path())
-            .env("PORTCULLIS_LOG", "warn")
-            .current_dir(app.data_dir.path())
-            .output()
-            .unwrap();
+        let out = crate::cli::portcullis(&app, &["keys", "rotate", "--delay", "0"], "");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
         app.clock.advance(time::Duration::seconds(61));

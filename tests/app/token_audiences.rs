@@ -8,20 +8,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::api::call;
 use crate::cli::portcullis;
 use crate::helpers::oidc::{ClientSpec, Consent, TestClient, authorize_path, drive, param, pkce};
 use crate::helpers::{PASSWORD, TestApp, db_test, location, spawn_app};
-
-async fn call(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req =
-        reqwest::Client::new().request(method, app.url(path)).bearer_auth(token).header("accept", "application/json");
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
 
 fn claims(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap()
