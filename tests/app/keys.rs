@@ -1,4 +1,5 @@
 //! Signing keys persist across restarts and rotate without breaking issued tokens.
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
