@@ -164,7 +164,7 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response<
         .or_else(|| err.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
     tracing::error!(panic = detail, "handler panicked");
-    super::pages::PageError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+    super::pages::BrowserError::Internal(anyhow::anyhow!("handler panicked")).into_response()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::paths;
 use super::session::{BrowserSession, CSRF_FIELD};
 use super::views::MessagePage;
 use super::views::{Chrome, FieldErrors, HomePage, LoginPage, LogoutPage, RegisterPage};
-use super::{PageError, cookie_name};
+use super::{BrowserError, cookie_name};
 use crate::http::layers::{ClientIp, with_form_action};
 use crate::identity::accounts::{LoginAttempt, LoginError, RegisterError};
 use crate::identity::email::Email;
@@ -58,12 +58,12 @@ pub fn login_url_for(next: &str, reauth: bool, login_hint: Option<&str>) -> Stri
     format!("{}?{}", paths::LOGIN, query.finish())
 }
 
-pub async fn home(session: BrowserSession) -> Result<Response, PageError> {
+pub async fn home(session: BrowserSession) -> Result<Response, BrowserError> {
     let user = session.user().await?;
     Ok(render(StatusCode::OK, &HomePage { chrome: chrome(user.as_ref()) }))
 }
 
-pub async fn register_form(session: BrowserSession) -> Result<Response, PageError> {
+pub async fn register_form(session: BrowserSession) -> Result<Response, BrowserError> {
     if session.user().await?.is_some() {
         return Ok(Redirect::to(paths::PROFILE).into_response());
     }
@@ -76,7 +76,7 @@ pub async fn register(
     session: BrowserSession,
     Extension(ClientIp(client_ip)): Extension<ClientIp>,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
     let mut errors = FieldErrors::default();
     let mut field = |name: &'static str| match form.text(name) {
@@ -135,7 +135,7 @@ pub async fn register(
             let res = again(FieldErrors::default(), Some(message), StatusCode::TOO_MANY_REQUESTS, csrf);
             Ok(with_retry_after(res, retry_after_secs))
         }
-        Err(RegisterError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(RegisterError::Internal(e)) => Err(BrowserError::Internal(e)),
     }
 }
 
@@ -159,7 +159,7 @@ pub async fn login_form(
     State(state): State<AppState>,
     session: BrowserSession,
     OriginalUri(uri): OriginalUri,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let query = FormData::from_query(uri.query());
     let next = query.text("next").ok().and_then(safe_next).unwrap_or(paths::PROFILE).to_string();
     let reauth = query.text("reauth").is_ok_and(|v| v == "1");
@@ -190,7 +190,7 @@ pub async fn login(
     Extension(ClientIp(client_ip)): Extension<ClientIp>,
     headers: HeaderMap,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
     let next = form.text("next").ok().and_then(safe_next).unwrap_or(paths::PROFILE).to_string();
     let mut errors = FieldErrors::default();
@@ -274,19 +274,19 @@ pub async fn login(
             let csrf = session.csrf_token().await?;
             Ok(page(StatusCode::FORBIDDEN, FieldErrors::default(), Some(message.into()), csrf).await)
         }
-        Err(LoginError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(LoginError::Internal(e)) => Err(BrowserError::Internal(e)),
     }
 }
 
 /// GET /logout asks; only the POST (with its CSRF token) signs out.
-pub async fn logout_form(session: BrowserSession) -> Result<Response, PageError> {
+pub async fn logout_form(session: BrowserSession) -> Result<Response, BrowserError> {
     let user = session.user().await?;
     let page =
         LogoutPage { chrome: chrome(user.as_ref()), csrf: session.csrf_token().await?, signed_in: user.is_some() };
     Ok(render(StatusCode::OK, &page))
 }
 
-pub async fn logout(session: BrowserSession, form: FormData) -> Result<Response, PageError> {
+pub async fn logout(session: BrowserSession, form: FormData) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
     session.log_out().await?;
     Ok(Redirect::to(paths::HOME).into_response())

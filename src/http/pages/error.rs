@@ -9,7 +9,7 @@ use super::views::ErrorPage;
 use crate::http::layers::current_request_id;
 
 #[derive(Debug, thiserror::Error)]
-pub enum PageError {
+pub enum BrowserError {
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -28,13 +28,13 @@ pub enum PageError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<tower_sessions::session::Error> for PageError {
+impl From<tower_sessions::session::Error> for BrowserError {
     fn from(err: tower_sessions::session::Error) -> Self {
         Self::Internal(anyhow::Error::new(err).context("session store"))
     }
 }
 
-impl PageError {
+impl BrowserError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Self::NotFound => (StatusCode::NOT_FOUND, "Page not found", "There is no page at this address."),
@@ -65,7 +65,7 @@ impl PageError {
     }
 }
 
-impl IntoResponse for PageError {
+impl IntoResponse for BrowserError {
     fn into_response(self) -> Response {
         match &self {
             Self::LoginRequired { next } => return Redirect::to(&super::account::login_url(next)).into_response(),

@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-pub use error::PageError;
+pub use error::BrowserError;
 
 use crate::state::AppState;
 
@@ -87,10 +87,10 @@ pub fn router() -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed)
 }
 
-pub async fn not_found() -> PageError {
-    PageError::NotFound
+pub async fn not_found() -> BrowserError {
+    BrowserError::NotFound
 }
 
-async fn method_not_allowed() -> PageError {
-    PageError::MethodNotAllowed
+async fn method_not_allowed() -> BrowserError {
+    BrowserError::MethodNotAllowed
 }
