@@ -82,7 +82,7 @@ pub fn router(state: AppState) -> Router {
                 "This method is not allowed here.",
             )
         })
-        .layer(crate::http::pages::session_layer(&state))
+        .layer(crate::http::session::session_layer(&state))
         .layer(axum::middleware::from_fn(session_store_failures))
         .with_state(state)
 }

@@ -11,7 +11,7 @@ use super::bearer::Admin;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::public_user;
-use crate::http::pages::form::FormData;
+use crate::http::form::FormData;
 use crate::identity::admin::{AdminError, MAX_PAGE};
 use crate::identity::email::Email;
 use crate::identity::user::{DisplayName, UserId};

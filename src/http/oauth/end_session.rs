@@ -8,13 +8,12 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::http::layers::with_form_action;
-use crate::http::pages::BrowserError;
-use crate::http::pages::account::chrome;
-use crate::http::pages::error::render;
-use crate::http::pages::form::FormData;
-use crate::http::pages::session::{BrowserSession, CSRF_FIELD};
-use crate::http::pages::views::{EndSessionPage, MessagePage};
+use super::views::EndSessionPage;
+use crate::http::browser_error::BrowserError;
+use crate::http::csp::with_form_action;
+use crate::http::form::FormData;
+use crate::http::render::{MessagePage, chrome, render};
+use crate::http::session::{BrowserSession, CSRF_FIELD};
 use crate::state::AppState;
 
 pub async fn end_session_get(

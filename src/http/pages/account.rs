@@ -6,18 +6,20 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::cookie::{Cookie, SameSite};
 
-use super::error::render;
-use super::form::FormData;
 use super::paths;
-use super::session::{BrowserSession, CSRF_FIELD};
-use super::views::MessagePage;
-use super::views::{Chrome, FieldErrors, HomePage, LoginPage, LogoutPage, RegisterPage};
-use super::{BrowserError, cookie_name};
-use crate::http::layers::{ClientIp, with_form_action};
+use super::views::{FieldErrors, HomePage, LoginPage, LogoutPage, RegisterPage};
+use crate::http::browser_error::BrowserError;
+use crate::http::csp::with_form_action;
+use crate::http::form::FormData;
+use crate::http::layers::ClientIp;
+use crate::http::login_redirect::safe_next;
+use crate::http::render::MessagePage;
+use crate::http::render::{Chrome, chrome, render};
+use crate::http::session::{BrowserSession, CSRF_FIELD, cookie_name};
 use crate::identity::accounts::{LoginAttempt, LoginError, RegisterError};
 use crate::identity::email::Email;
 use crate::identity::password::Password;
-use crate::identity::user::{DisplayName, NewUser, User, Username};
+use crate::identity::user::{DisplayName, NewUser, Username};
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -25,38 +27,6 @@ const DEVICE_COOKIE: &str = "portcullis_device";
 /// One message for unknown user, wrong password, disabled and throttled accounts.
 const LOGIN_FAILED: &str = "The username or password is not correct. After several failed attempts, \
     sign-in from a new device is slowed down for a while: wait a little and try again.";
-
-pub fn chrome(user: Option<&User>) -> Chrome {
-    Chrome { user_name: user.map(|u| u.name().to_string()) }
-}
-
-/// Only our own absolute paths may be a return address (no `//host`, no `/\host`).
-pub fn safe_next(raw: &str) -> Option<&str> {
-    let ok = raw.starts_with('/')
-        && !raw.starts_with("//")
-        && !raw.contains('\\')
-        && !raw.chars().any(|c| c.is_control() || c.is_whitespace());
-    ok.then_some(raw)
-}
-
-pub fn login_url(next: &str) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
-    format!("{}?{query}", paths::LOGIN)
-}
-
-/// The login page for an authorization request: forced when it must be fresh, pre-filled
-/// with the client's `login_hint`.
-pub fn login_url_for(next: &str, reauth: bool, login_hint: Option<&str>) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query.append_pair("next", next);
-    if reauth {
-        query.append_pair("reauth", "1");
-    }
-    if let Some(hint) = login_hint {
-        query.append_pair("login_hint", hint);
-    }
-    format!("{}?{}", paths::LOGIN, query.finish())
-}
 
 pub async fn home(session: BrowserSession) -> Result<Response, BrowserError> {
     let user = session.user().await?;
@@ -327,19 +297,5 @@ pub fn set_device_cookie(state: &AppState, headers: &mut HeaderMap, token: &Secr
         .build();
     if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
         headers.append(header::SET_COOKIE, value);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_local_paths_are_return_addresses() {
-        assert_eq!(safe_next("/profile"), Some("/profile"));
-        assert_eq!(safe_next("/authorize?client_id=x"), Some("/authorize?client_id=x"));
-        for bad in ["https://evil.test", "//evil.test", "/\\evil.test", "profile", "/a b", ""] {
-            assert_eq!(safe_next(bad), None, "{bad:?}");
-        }
     }
 }

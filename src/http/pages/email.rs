@@ -4,13 +4,12 @@ use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::BrowserError;
-use super::account::chrome;
-use super::error::render;
-use super::form::FormData;
 use super::paths;
-use super::session::BrowserSession;
-use super::views::MessagePage;
+use crate::http::browser_error::BrowserError;
+use crate::http::form::FormData;
+use crate::http::render::render;
+use crate::http::render::{MessagePage, chrome};
+use crate::http::session::BrowserSession;
 use crate::identity::profile::{ConfirmError, Confirmed, ResendError};
 use crate::state::AppState;
 

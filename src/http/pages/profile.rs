@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use time::format_description::well_known::Iso8601;
 
-use super::BrowserError;
-use super::account::chrome;
-use super::error::render;
-use super::form::FormData;
 use super::paths;
-use super::session::BrowserSession;
 use super::views::{FieldErrors, ProfilePage};
+use crate::http::browser_error::BrowserError;
+use crate::http::form::FormData;
+use crate::http::render::chrome;
+use crate::http::render::render;
+use crate::http::session::BrowserSession;
 use crate::identity::accounts::ChangeError;
 use crate::identity::email::Email;
 use crate::identity::user::{DisplayName, User};

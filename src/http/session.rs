@@ -1,12 +1,14 @@
-//! The browser session as the pages use it: who is logged in, the CSRF token, and the two
-//! transitions (login cycles the id; logout destroys the server-side record).
+//! The browser session every browser surface (hosted pages, OAuth browser endpoints, the
+//! API's cookie login and logout) uses: its cookie layer, who is logged in, the CSRF token,
+//! and the two transitions (login cycles the id; logout destroys the server-side record).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use tower_sessions::Session;
+use tower_sessions::cookie::SameSite;
 use tower_sessions::session::Id;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
-use super::BrowserError;
+use super::browser_error::BrowserError;
 use crate::identity::second_factor::ChallengeId;
 use crate::identity::user::{User, UserId};
 use crate::oauth::authorize::SessionAuth;
@@ -40,6 +42,26 @@ pub struct PendingSecondFactor {
     /// The challenge (see `identity::second_factor`).
     pub challenge: ChallengeId,
 }
+
+/// Cookie names; `__Host-` (which requires Secure, Path=/ and no Domain) under https.
+pub fn cookie_name(secure: bool, base: &'static str) -> String {
+    if secure { format!("__Host-{base}") } else { base.to_string() }
+}
+
+/// The session cookie layer shared by the pages, the OAuth browser endpoints and the API.
+pub fn session_layer(state: &AppState) -> SessionManagerLayer<crate::store::sessions::SessionRepo> {
+    let secure = state.settings.secure_cookies();
+    SessionManagerLayer::new(state.sessions.clone())
+        .with_name(cookie_name(secure, "portcullis_session"))
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_path("/")
+        // A browser-session cookie; the server enforces idle and absolute timeouts.
+        .with_expiry(Expiry::OnSessionEnd)
+        .with_always_save(true)
+}
+
 /// The form field every state-changing form carries.
 pub const CSRF_FIELD: &str = "csrf_token";
 
@@ -93,6 +115,12 @@ impl BrowserSession {
                 Ok(None)
             }
         }
+    }
+
+    /// Whether a user is signed in on this session, without loading them; a session that
+    /// cannot be read counts as nobody signed in.
+    pub async fn is_signed_in(&self) -> bool {
+        self.session.get::<String>(USER_ID_KEY).await.ok().flatten().is_some()
     }
 
     /// The logged-in user, or a redirect to the login page that comes back to `here`.

@@ -10,7 +10,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use percent_encoding::percent_decode;
 
-use super::BrowserError;
+use super::browser_error::BrowserError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldProblem {
