@@ -15,6 +15,7 @@ use super::public_user;
 use crate::http::layers::ClientIp;
 use crate::http::session::BrowserSession;
 use crate::identity::accounts::{ChangeError, LoginAttempt, LoginError, RegisterError};
+use crate::identity::admin::AdminError;
 use crate::identity::email::Email;
 use crate::identity::password::Password;
 use crate::identity::recovery::{ResetError, ResetRequestError};
@@ -357,7 +358,7 @@ pub async fn update_profile(
     }
     if let Some(name) = &name {
         let changes = AdminChanges { display_name: Some(name.clone()), ..Default::default() };
-        state.accounts.admin_update(user.id, changes).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        state.accounts.admin_update(user.id, changes).await.map_err(AdminError::into_internal)?;
     }
     let fresh = state.accounts.find(user.id).await?.ok_or_else(ApiError::invalid_token)?;
     Ok(Json(public_user(&state, &fresh).await?).into_response())
