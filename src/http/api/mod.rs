@@ -87,7 +87,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The API's answer to a failed session save (see the pages' twin): 503 problem details.
+/// The API's answer to a failed session save (see `browser_error::session_store_failures`,
+/// the browser surfaces' twin): 503 problem details.
 async fn session_store_failures(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     if res.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR
