@@ -291,7 +291,7 @@ async fn run_client(state: &crate::state::AppState, command: ClientCommand) -> a
     use crate::oauth::provider::{ClientAdminError, NewClient};
     let fail = |e: ClientAdminError| match e {
         ClientAdminError::Internal(e) => e,
-        other => anyhow::anyhow!("{other}"),
+        other => anyhow::Error::new(other),
     };
     let split = |v: Vec<String>| -> Vec<String> {
         v.iter().flat_map(|s| s.split_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect()

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
 use josekit::jwk::alg::ed::EdCurve;
 use josekit::jws::JwsSigner;
@@ -27,7 +28,7 @@ pub struct Argon2Args {
 impl Argon2Args {
     pub fn argon2(&self) -> anyhow::Result<Argon2<'static>> {
         let params = Params::new(self.argon2_memory_kib, self.argon2_iterations, self.argon2_parallelism, None)
-            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+            .context("argon2 parameters")?;
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 }
@@ -46,9 +47,8 @@ pub struct LimitsArgs {
 
 pub fn run(args: LimitsArgs) -> anyhow::Result<()> {
     let argon = args.argon2.argon2()?;
-    let phc =
-        argon.hash_password(b"correct horse battery staple bench").map_err(|e| anyhow::anyhow!("{e}"))?.to_string();
-    let parsed = PasswordHash::new(&phc).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let phc = argon.hash_password(b"correct horse battery staple bench").map_err(anyhow::Error::new)?.to_string();
+    let parsed = PasswordHash::new(&phc).map_err(anyhow::Error::new)?;
     let _ = argon.verify_password(b"warm-up", &parsed);
     let start = thread_time();
     for i in 0..args.verifies {

@@ -38,8 +38,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     }
     let db = Db::connect(&args.database_url, &settings).await?;
     db.migrate().await?;
-    let hash =
-        args.argon2.argon2()?.hash_password(args.password.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?.to_string();
+    let hash = args.argon2.argon2()?.hash_password(args.password.as_bytes()).map_err(anyhow::Error::new)?.to_string();
 
     let conn = db.conn();
     let backend = conn.get_database_backend();

@@ -55,33 +55,6 @@ pub fn make_span(req: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
 }
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
-
-/// The page CSP with `form-action` widened to the origin of `redirect_uri`, a client's
-/// verified redirect URI (or post-logout redirect URI). Chromium applies `form-action` to
-/// every redirect that follows a form submission, so a page whose form can end at the client
-/// (login, second factor, consent, logout confirmation) must allow that origin, and only it.
-/// Without one, the page keeps the default `form-action 'self'`.
-pub fn with_form_action(mut res: axum::response::Response, redirect_uri: Option<&str>) -> axum::response::Response {
-    let Some(source) = redirect_uri.and_then(form_action_source) else { return res };
-    let policy = CSP.replacen("form-action 'self'", &format!("form-action 'self' {source}"), 1);
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    res
-}
-
-/// The CSP source for a URL: its origin (`https://rp.example:8443`), or `scheme:` for a
-/// private-use scheme, which has no host. The URL parser guarantees no spaces or `;`.
-fn form_action_source(uri: &str) -> Option<String> {
-    let url = url::Url::parse(uri).ok()?;
-    match url.origin() {
-        origin @ url::Origin::Tuple(..) => Some(origin.ascii_serialization()),
-        url::Origin::Opaque(_) => Some(format!("{}:", url.scheme())),
-    }
-}
-
 /// `Strict-Transport-Security` for every response, when the issuer is https.
 #[derive(Debug, Clone)]
 pub struct Hsts(pub Option<HeaderValue>);
@@ -101,7 +74,7 @@ pub async fn security_headers(State(hsts): State<Hsts>, req: Request, next: Next
         headers.insert(header::STRICT_TRANSPORT_SECURITY, value);
     }
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::csp::CSP));
     }
     let fixed = [
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -164,7 +137,7 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response<
         .or_else(|| err.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
     tracing::error!(panic = detail, "handler panicked");
-    super::pages::PageError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+    super::browser_error::BrowserError::Internal(anyhow::anyhow!("handler panicked")).into_response()
 }
 
 #[cfg(test)]
@@ -185,22 +158,5 @@ mod tests {
         );
         assert_eq!(resolve_client_ip(peer_proxy, &[], &trusted), peer_proxy);
         assert_eq!(resolve_client_ip(peer_proxy, &["garbage"], &trusted), peer_proxy);
-    }
-
-    #[test]
-    fn form_action_allows_the_verified_redirect_uris_origin_only() {
-        let csp = |uri: Option<&str>| {
-            let res = with_form_action(axum::response::Response::new(axum::body::Body::empty()), uri);
-            res.headers().get(header::CONTENT_SECURITY_POLICY).map(|v| v.to_str().unwrap().to_string())
-        };
-        assert_eq!(csp(None), None, "no client: the default policy applies");
-        let policy = csp(Some("https://rp.example/callback?x=1")).unwrap();
-        assert!(policy.contains("form-action 'self' https://rp.example;"), "{policy}");
-        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
-        let policy = csp(Some("http://127.0.0.1:4567/cb")).unwrap();
-        assert!(policy.contains("form-action 'self' http://127.0.0.1:4567;"), "{policy}");
-        let policy = csp(Some("com.example.app:/callback")).unwrap();
-        assert!(policy.contains("form-action 'self' com.example.app:;"), "{policy}");
-        assert_eq!(csp(Some("not a url")), None);
     }
 }

@@ -43,7 +43,7 @@ pub async fn track(req: Request, next: Next) -> Response {
 
 pub async fn render(State(state): State<AppState>) -> Response {
     if !state.settings.http.metrics_enabled {
-        return crate::http::pages::PageError::NotFound.into_response();
+        return crate::http::browser_error::BrowserError::NotFound.into_response();
     }
     let Some(handle) = handle() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "metrics recorder unavailable").into_response();

@@ -5,18 +5,30 @@
 pub mod api;
 /// Static assets compiled into the binary.
 mod assets;
+/// The browser surfaces' error type: every failure a friendly page.
+pub mod browser_error;
+/// The pages' Content-Security-Policy and its `form-action` widening.
+pub mod csp;
+/// Strict form and query-string parsing, for every surface.
+pub mod form;
 /// `/health/live` and `/health/ready`.
 mod health;
 /// Request id, security headers, client address, panic guard.
 pub mod layers;
 /// Request-head limits: 431 and 414 before routing.
 pub mod limits;
+/// Where a browser that must sign in is sent, with a safe return address.
+pub mod login_redirect;
 /// `/metrics` and the request metrics middleware.
 pub mod metrics;
 /// The OAuth 2.0 / OpenID Connect endpoints.
 pub mod oauth;
 /// Hosted HTML pages: session cookie + CSRF; errors render a page.
 pub mod pages;
+/// Rendering a page, and what every browser surface's pages share.
+pub mod render;
+/// The browser session: its cookie layer, the signed-in user, CSRF, login and logout.
+pub mod session;
 
 use std::time::Duration;
 
@@ -36,8 +48,8 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.http.form_body_limit_bytes;
     let browser = pages::router()
         .merge(oauth::browser_router())
-        .layer(pages::session_layer(&state))
-        .layer(middleware::from_fn(pages::error::session_store_failures));
+        .layer(session::session_layer(&state))
+        .layer(middleware::from_fn(browser_error::session_store_failures));
     let mut app = Router::new()
         .merge(browser)
         .merge(oauth::protocol_router())

@@ -373,7 +373,7 @@ impl Accounts {
         let stored = found.as_ref().map(|(_, hash)| hash.as_str()).filter(|_| password.is_some());
         let candidate = match password {
             Some(pw) => pw,
-            None => Password::attempt("", &self.policy).map_err(|e| anyhow::anyhow!(e.to_string()))?,
+            None => Password::attempt("", &self.policy).map_err(anyhow::Error::new)?,
         };
         let matched = self.hasher.verify(&candidate, stored).await?;
 

@@ -20,6 +20,17 @@ pub enum AdminError {
     Internal(#[from] anyhow::Error),
 }
 
+impl AdminError {
+    /// For a caller with no answer of its own for this refusal: an internal error as it
+    /// came (its whole chain, for the log), any other refusal as an error of its own.
+    pub fn into_internal(self) -> anyhow::Error {
+        match self {
+            Self::Internal(e) => e,
+            other => anyhow::Error::new(other),
+        }
+    }
+}
+
 impl Accounts {
     pub async fn search_users(&self, q: Option<&str>, limit: u64, offset: u64) -> anyhow::Result<Vec<User>> {
         users::search(&self.db, q, limit.clamp(1, MAX_PAGE), offset).await

@@ -78,7 +78,7 @@ impl Accounts {
     pub async fn resolve_reset_request(&self, job: &StoredJob) -> anyhow::Result<()> {
         let now = self.clock.unix();
         let address = match self.outbox.open_job(job).map(|raw| String::from_utf8(raw.to_vec())) {
-            Ok(Ok(raw)) => Email::parse(&raw).map_err(|m| anyhow::anyhow!("{m}")),
+            Ok(Ok(raw)) => Email::parse(&raw).map_err(anyhow::Error::msg),
             Ok(Err(e)) => Err(e.into()),
             Err(e) => Err(e),
         };

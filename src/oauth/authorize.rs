@@ -7,7 +7,7 @@
 use url::Url;
 
 use super::client::{Client, GrantType};
-use super::error::{PageError, RedirectError};
+use super::error::{RedirectError, UnredirectableError};
 use super::pkce::CodeChallenge;
 use super::provider::Provider;
 use super::scope::{OFFLINE_ACCESS, Scope};
@@ -85,7 +85,7 @@ pub struct AuthorizationRequest {
 /// Where a refused request's answer goes.
 #[derive(Debug)]
 pub enum Rejection {
-    Page(PageError),
+    Page(UnredirectableError),
     /// The server could not check the request (database unreachable): a page, never a redirect.
     Internal(anyhow::Error),
     Redirect {
@@ -127,16 +127,16 @@ impl Provider {
         let page = |e| Err(Rejection::Page(e));
         let client_id = match params.get("client_id") {
             Ok(Some(id)) => id,
-            Ok(None) => return page(PageError::UnknownClient),
-            Err(_) => return page(PageError::InvalidRequest("client_id must be given once")),
+            Ok(None) => return page(UnredirectableError::UnknownClient),
+            Err(_) => return page(UnredirectableError::InvalidRequest("client_id must be given once")),
         };
         let Some(client) = self.client(client_id).await.map_err(Rejection::Internal)? else {
-            return page(PageError::UnknownClient);
+            return page(UnredirectableError::UnknownClient);
         };
         let redirect_uri = match params.get("redirect_uri") {
             Ok(Some(uri)) if client.redirect_uri(uri).is_some() => uri.to_string(),
-            Ok(_) => return page(PageError::BadRedirectUri),
-            Err(_) => return page(PageError::InvalidRequest("redirect_uri must be given once")),
+            Ok(_) => return page(UnredirectableError::BadRedirectUri),
+            Err(_) => return page(UnredirectableError::InvalidRequest("redirect_uri must be given once")),
         };
 
         // From here on, the client hears about errors on its redirect URI.

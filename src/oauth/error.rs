@@ -5,7 +5,7 @@
 
 /// Errors shown to the user, never redirected: we cannot trust where to send them.
 #[derive(Debug, thiserror::Error)]
-pub enum PageError {
+pub enum UnredirectableError {
     #[error("unknown or missing client_id")]
     UnknownClient,
     #[error("missing or unregistered redirect_uri")]

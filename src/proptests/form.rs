@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 
 use super::config;
-use crate::http::pages::form::{FieldProblem, FormData};
+use crate::http::form::{FieldProblem, FormData};
 
 /// Names from a small alphabet so repeats are common, plus the bytes that need escaping.
 fn name() -> impl Strategy<Value = Vec<u8>> {

@@ -7,14 +7,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tower_sessions::Session;
 
 use super::bearer::ApiUser;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::public_user;
 use crate::http::layers::ClientIp;
+use crate::http::session::BrowserSession;
 use crate::identity::accounts::{ChangeError, LoginAttempt, LoginError, RegisterError};
+use crate::identity::admin::AdminError;
 use crate::identity::email::Email;
 use crate::identity::password::Password;
 use crate::identity::recovery::{ResetError, ResetRequestError};
@@ -208,24 +209,24 @@ pub async fn login_mfa(State(state): State<AppState>, ApiJson(body): ApiJson<Mfa
 /// Seed 2: the same login, which also opens a browser session (the session cookie).
 pub async fn auth_login(
     State(state): State<AppState>,
-    session: crate::http::pages::session::BrowserSession,
+    session: BrowserSession,
     Extension(ClientIp(ip)): Extension<ClientIp>,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
     let (user, answer) = password_login(&state, ip, body).await?;
     if let Some(user) = user {
-        session.log_in(&user, &["pwd"]).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        session.log_in(&user, &["pwd"]).await?;
     }
     Ok(Json(answer).into_response())
 }
 
 pub async fn auth_login_mfa(
     State(state): State<AppState>,
-    session: crate::http::pages::session::BrowserSession,
+    session: BrowserSession,
     ApiJson(body): ApiJson<MfaBody>,
 ) -> Result<Response, ApiError> {
     let user = second_step(&state, body).await?;
-    session.log_in(&user, &["pwd", "otp"]).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    session.log_in(&user, &["pwd", "otp"]).await?;
     tokens_after_second_factor(&state, &user).await
 }
 
@@ -239,7 +240,7 @@ pub struct LogoutBody {
 /// browser session the request carries, if any.
 pub async fn logout(
     State(state): State<AppState>,
-    session: Session,
+    session: BrowserSession,
     parts: axum::http::request::Parts,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -248,15 +249,12 @@ pub async fn logout(
         Some(token) => super::bearer::api_claims(&state, &token).await?.gid,
         None => None,
     };
-    let has_session = session.get::<String>(crate::store::sessions::USER_ID_KEY).await.ok().flatten().is_some();
+    let has_session = session.is_signed_in().await;
     if gid.is_none() && body.refresh_token.is_none() && !has_session {
         return Err(ApiError::unauthorized("missing_token", "Send the access token or the refresh token to sign out."));
     }
     state.provider.end_api_session(gid.as_deref(), body.refresh_token.as_deref()).await?;
-    if let Ok(Some(sid)) = session.get::<String>("sid").await {
-        state.provider.revoke_session(&sid).await?;
-    }
-    session.flush().await.map_err(|e| anyhow::anyhow!("ending the session: {e}"))?;
+    session.log_out().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -360,7 +358,7 @@ pub async fn update_profile(
     }
     if let Some(name) = &name {
         let changes = AdminChanges { display_name: Some(name.clone()), ..Default::default() };
-        state.accounts.admin_update(user.id, changes).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        state.accounts.admin_update(user.id, changes).await.map_err(AdminError::into_internal)?;
     }
     let fresh = state.accounts.find(user.id).await?.ok_or_else(ApiError::invalid_token)?;
     Ok(Json(public_user(&state, &fresh).await?).into_response())

@@ -72,6 +72,17 @@ impl ApiError {
     }
 }
 
+/// A browser-session step inside an API handler (the cookie login and logout): an internal
+/// error keeps its chain; a refusal (which those steps never produce) is an internal error.
+impl From<crate::http::browser_error::BrowserError> for ApiError {
+    fn from(e: crate::http::browser_error::BrowserError) -> Self {
+        match e {
+            crate::http::browser_error::BrowserError::Internal(e) => e.into(),
+            other => anyhow::Error::new(other).into(),
+        }
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         if crate::store::is_outage(&e) {

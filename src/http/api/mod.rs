@@ -82,12 +82,13 @@ pub fn router(state: AppState) -> Router {
                 "This method is not allowed here.",
             )
         })
-        .layer(crate::http::pages::session_layer(&state))
+        .layer(crate::http::session::session_layer(&state))
         .layer(axum::middleware::from_fn(session_store_failures))
         .with_state(state)
 }
 
-/// The API's answer to a failed session save (see the pages' twin): 503 problem details.
+/// The API's answer to a failed session save (see `browser_error::session_store_failures`,
+/// the browser surfaces' twin): 503 problem details.
 async fn session_store_failures(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     if res.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR

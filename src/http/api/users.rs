@@ -11,7 +11,7 @@ use super::bearer::Admin;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::public_user;
-use crate::http::pages::form::FormData;
+use crate::http::form::FormData;
 use crate::identity::admin::{AdminError, MAX_PAGE};
 use crate::identity::email::Email;
 use crate::identity::user::{DisplayName, UserId};
@@ -104,6 +104,6 @@ pub async fn delete(State(state): State<AppState>, _: Admin, Path(id): Path<Stri
     match state.accounts.delete_user(parse_id(&id)?).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(AdminError::NotFound) => Err(ApiError::not_found()),
-        Err(e) => Err(anyhow::anyhow!("{e}").into()),
+        Err(e) => Err(e.into_internal().into()),
     }
 }

@@ -7,15 +7,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::paths;
-use crate::http::layers::with_form_action;
-use crate::http::pages::PageError;
-use crate::http::pages::account::{chrome, login_url_for};
-use crate::http::pages::error::render;
-use crate::http::pages::form::FormData;
-use crate::http::pages::session::{BrowserSession, CSRF_FIELD};
-use crate::http::pages::views::{ConsentPage, MessagePage, ScopeLine};
+use super::views::{ConsentPage, ScopeLine};
+use crate::http::browser_error::BrowserError;
+use crate::http::csp::with_form_action;
+use crate::http::form::FormData;
+use crate::http::login_redirect::login_url_for;
+use crate::http::render::{MessagePage, chrome, render};
+use crate::http::session::{BrowserSession, CSRF_FIELD};
 use crate::oauth::authorize::{AuthorizationRequest, Decision, Params, Rejection, return_after_login};
-use crate::oauth::error::{PageError as RequestPageError, RedirectError};
+use crate::oauth::error::{RedirectError, UnredirectableError};
 use crate::state::AppState;
 
 const PENDING_PREFIX: &str = "authz:";
@@ -30,7 +30,7 @@ pub async fn authorize_get(
     State(state): State<AppState>,
     session: BrowserSession,
     OriginalUri(uri): OriginalUri,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     authorize(state, session, params_from(uri.query().unwrap_or_default().as_bytes())).await
 }
 
@@ -40,14 +40,14 @@ pub async fn authorize_post(
     session: BrowserSession,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     if !FormData::is_form(&headers) {
-        return Err(PageError::UnsupportedMediaType);
+        return Err(BrowserError::UnsupportedMediaType);
     }
     authorize(state, session, params_from(&body)).await
 }
 
-fn bad_request_page(error: &RequestPageError) -> Response {
+fn bad_request_page(error: &UnredirectableError) -> Response {
     let page = MessagePage {
         chrome: Default::default(),
         title: "Invalid sign-in request",
@@ -77,12 +77,12 @@ fn to_client(location: &str) -> Response {
     Redirect::to(location).into_response()
 }
 
-async fn authorize(state: AppState, session: BrowserSession, params: Params) -> Result<Response, PageError> {
+async fn authorize(state: AppState, session: BrowserSession, params: Params) -> Result<Response, BrowserError> {
     let provider = &state.provider;
     let req = match provider.authorization_request(&params).await {
         Ok(req) => req,
         Err(Rejection::Page(e)) => return Ok(bad_request_page(&e)),
-        Err(Rejection::Internal(e)) => return Err(PageError::Internal(e)),
+        Err(Rejection::Internal(e)) => return Err(BrowserError::Internal(e)),
         Err(Rejection::Redirect { redirect_uri, state: st, error }) => {
             return Ok(to_client(&provider.error_redirect(&redirect_uri, st.as_deref(), &error)));
         }
@@ -120,10 +120,10 @@ async fn issue(
     req: &AuthorizationRequest,
     auth: &crate::oauth::authorize::SessionAuth,
     reject: impl Fn(RedirectError) -> Response,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     match provider.issue_code(req, auth).await {
         Ok(location) => Ok(to_client(&location)),
-        Err(e) if crate::store::is_outage(&e) => Err(PageError::Internal(e)),
+        Err(e) if crate::store::is_outage(&e) => Err(BrowserError::Internal(e)),
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "issuing a code");
             Ok(reject(RedirectError::ServerError))
@@ -146,7 +146,7 @@ async fn consent_page(
     req: &AuthorizationRequest,
     user: &crate::identity::user::User,
     pending: String,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let page = ConsentPage {
         chrome: chrome(Some(user)),
         csrf: session.csrf_token().await?,
@@ -162,7 +162,7 @@ pub async fn consent(
     State(state): State<AppState>,
     session: BrowserSession,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
     let pending = form.text("pending").unwrap_or_default();
     let stored: Option<Vec<(String, String)>> = session.take(&format!("{PENDING_PREFIX}{pending}")).await?;
@@ -179,7 +179,7 @@ pub async fn consent(
     let req = match provider.authorization_request(&Params::new(pairs, vec![])).await {
         Ok(req) => req,
         Err(Rejection::Page(e)) => return Ok(bad_request_page(&e)),
-        Err(Rejection::Internal(e)) => return Err(PageError::Internal(e)),
+        Err(Rejection::Internal(e)) => return Err(BrowserError::Internal(e)),
         Err(Rejection::Redirect { redirect_uri, state: st, error }) => {
             return Ok(to_client(&provider.error_redirect(&redirect_uri, st.as_deref(), &error)));
         }

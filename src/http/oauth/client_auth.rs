@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::error::OAuthError;
-use crate::http::pages::form::FormData;
+use crate::http::form::FormData;
 use crate::oauth::error::TokenError;
 use crate::oauth::grant::TokenParams;
 use crate::oauth::provider::ClientCredentials;

@@ -8,20 +8,19 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::http::layers::with_form_action;
-use crate::http::pages::PageError;
-use crate::http::pages::account::chrome;
-use crate::http::pages::error::render;
-use crate::http::pages::form::FormData;
-use crate::http::pages::session::{BrowserSession, CSRF_FIELD};
-use crate::http::pages::views::{EndSessionPage, MessagePage};
+use super::views::EndSessionPage;
+use crate::http::browser_error::BrowserError;
+use crate::http::csp::with_form_action;
+use crate::http::form::FormData;
+use crate::http::render::{MessagePage, chrome, render};
+use crate::http::session::{BrowserSession, CSRF_FIELD};
 use crate::state::AppState;
 
 pub async fn end_session_get(
     State(state): State<AppState>,
     session: BrowserSession,
     OriginalUri(uri): OriginalUri,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     end_session(state, session, FormData::from_query(uri.query())).await
 }
 
@@ -30,9 +29,9 @@ pub async fn end_session_post(
     session: BrowserSession,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     if !FormData::is_form(&headers) {
-        return Err(PageError::UnsupportedMediaType);
+        return Err(BrowserError::UnsupportedMediaType);
     }
     end_session(state, session, FormData::parse(&body)).await
 }
@@ -56,7 +55,7 @@ fn signed_out(redirect: Option<String>) -> Response {
     }
 }
 
-async fn end_session(state: AppState, session: BrowserSession, form: FormData) -> Result<Response, PageError> {
+async fn end_session(state: AppState, session: BrowserSession, form: FormData) -> Result<Response, BrowserError> {
     let (hint, client_id, target, st) = (
         param(&form, "id_token_hint"),
         param(&form, "client_id"),
@@ -94,7 +93,7 @@ pub async fn confirm(
     State(state): State<AppState>,
     session: BrowserSession,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
     let (client_id, target, st) =
         (param(&form, "client_id"), param(&form, "post_logout_redirect_uri"), param(&form, "state"));

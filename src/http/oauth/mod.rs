@@ -16,6 +16,8 @@ mod error;
 mod token;
 /// `/userinfo`.
 mod userinfo;
+/// Template structs of the consent and logout-confirmation pages.
+mod views;
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::{BearerRefusal, no_store};
-use crate::http::pages::form::FormData;
+use crate::http::form::FormData;
 use crate::oauth::error::BearerError;
 use crate::state::AppState;
 

@@ -6,18 +6,20 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::cookie::{Cookie, SameSite};
 
-use super::error::render;
-use super::form::FormData;
 use super::paths;
-use super::session::{BrowserSession, CSRF_FIELD};
-use super::views::MessagePage;
-use super::views::{Chrome, FieldErrors, HomePage, LoginPage, LogoutPage, RegisterPage};
-use super::{PageError, cookie_name};
-use crate::http::layers::{ClientIp, with_form_action};
+use super::views::{FieldErrors, HomePage, LoginPage, LogoutPage, RegisterPage};
+use crate::http::browser_error::BrowserError;
+use crate::http::csp::with_form_action;
+use crate::http::form::FormData;
+use crate::http::layers::ClientIp;
+use crate::http::login_redirect::safe_next;
+use crate::http::render::MessagePage;
+use crate::http::render::{Chrome, chrome, render};
+use crate::http::session::{BrowserSession, CSRF_FIELD, cookie_name};
 use crate::identity::accounts::{LoginAttempt, LoginError, RegisterError};
 use crate::identity::email::Email;
 use crate::identity::password::Password;
-use crate::identity::user::{DisplayName, NewUser, User, Username};
+use crate::identity::user::{DisplayName, NewUser, Username};
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -26,44 +28,12 @@ const DEVICE_COOKIE: &str = "portcullis_device";
 const LOGIN_FAILED: &str = "The username or password is not correct. After several failed attempts, \
     sign-in from a new device is slowed down for a while: wait a little and try again.";
 
-pub fn chrome(user: Option<&User>) -> Chrome {
-    Chrome { user_name: user.map(|u| u.name().to_string()) }
-}
-
-/// Only our own absolute paths may be a return address (no `//host`, no `/\host`).
-pub fn safe_next(raw: &str) -> Option<&str> {
-    let ok = raw.starts_with('/')
-        && !raw.starts_with("//")
-        && !raw.contains('\\')
-        && !raw.chars().any(|c| c.is_control() || c.is_whitespace());
-    ok.then_some(raw)
-}
-
-pub fn login_url(next: &str) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
-    format!("{}?{query}", paths::LOGIN)
-}
-
-/// The login page for an authorization request: forced when it must be fresh, pre-filled
-/// with the client's `login_hint`.
-pub fn login_url_for(next: &str, reauth: bool, login_hint: Option<&str>) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query.append_pair("next", next);
-    if reauth {
-        query.append_pair("reauth", "1");
-    }
-    if let Some(hint) = login_hint {
-        query.append_pair("login_hint", hint);
-    }
-    format!("{}?{}", paths::LOGIN, query.finish())
-}
-
-pub async fn home(session: BrowserSession) -> Result<Response, PageError> {
+pub async fn home(session: BrowserSession) -> Result<Response, BrowserError> {
     let user = session.user().await?;
     Ok(render(StatusCode::OK, &HomePage { chrome: chrome(user.as_ref()) }))
 }
 
-pub async fn register_form(session: BrowserSession) -> Result<Response, PageError> {
+pub async fn register_form(session: BrowserSession) -> Result<Response, BrowserError> {
     if session.user().await?.is_some() {
         return Ok(Redirect::to(paths::PROFILE).into_response());
     }
@@ -76,7 +46,7 @@ pub async fn register(
     session: BrowserSession,
     Extension(ClientIp(client_ip)): Extension<ClientIp>,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
     let mut errors = FieldErrors::default();
     let mut field = |name: &'static str| match form.text(name) {
@@ -135,7 +105,7 @@ pub async fn register(
             let res = again(FieldErrors::default(), Some(message), StatusCode::TOO_MANY_REQUESTS, csrf);
             Ok(with_retry_after(res, retry_after_secs))
         }
-        Err(RegisterError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(RegisterError::Internal(e)) => Err(BrowserError::Internal(e)),
     }
 }
 
@@ -159,7 +129,7 @@ pub async fn login_form(
     State(state): State<AppState>,
     session: BrowserSession,
     OriginalUri(uri): OriginalUri,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let query = FormData::from_query(uri.query());
     let next = query.text("next").ok().and_then(safe_next).unwrap_or(paths::PROFILE).to_string();
     let reauth = query.text("reauth").is_ok_and(|v| v == "1");
@@ -190,7 +160,7 @@ pub async fn login(
     Extension(ClientIp(client_ip)): Extension<ClientIp>,
     headers: HeaderMap,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
     let next = form.text("next").ok().and_then(safe_next).unwrap_or(paths::PROFILE).to_string();
     let mut errors = FieldErrors::default();
@@ -274,19 +244,19 @@ pub async fn login(
             let csrf = session.csrf_token().await?;
             Ok(page(StatusCode::FORBIDDEN, FieldErrors::default(), Some(message.into()), csrf).await)
         }
-        Err(LoginError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(LoginError::Internal(e)) => Err(BrowserError::Internal(e)),
     }
 }
 
 /// GET /logout asks; only the POST (with its CSRF token) signs out.
-pub async fn logout_form(session: BrowserSession) -> Result<Response, PageError> {
+pub async fn logout_form(session: BrowserSession) -> Result<Response, BrowserError> {
     let user = session.user().await?;
     let page =
         LogoutPage { chrome: chrome(user.as_ref()), csrf: session.csrf_token().await?, signed_in: user.is_some() };
     Ok(render(StatusCode::OK, &page))
 }
 
-pub async fn logout(session: BrowserSession, form: FormData) -> Result<Response, PageError> {
+pub async fn logout(session: BrowserSession, form: FormData) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
     session.log_out().await?;
     Ok(Redirect::to(paths::HOME).into_response())
@@ -327,19 +297,5 @@ pub fn set_device_cookie(state: &AppState, headers: &mut HeaderMap, token: &Secr
         .build();
     if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
         headers.append(header::SET_COOKIE, value);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_local_paths_are_return_addresses() {
-        assert_eq!(safe_next("/profile"), Some("/profile"));
-        assert_eq!(safe_next("/authorize?client_id=x"), Some("/authorize?client_id=x"));
-        for bad in ["https://evil.test", "//evil.test", "/\\evil.test", "profile", "/a b", ""] {
-            assert_eq!(safe_next(bad), None, "{bad:?}");
-        }
     }
 }

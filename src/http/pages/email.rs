@@ -4,13 +4,12 @@ use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::PageError;
-use super::account::chrome;
-use super::error::render;
-use super::form::FormData;
 use super::paths;
-use super::session::BrowserSession;
-use super::views::MessagePage;
+use crate::http::browser_error::BrowserError;
+use crate::http::form::FormData;
+use crate::http::render::render;
+use crate::http::render::{MessagePage, chrome};
+use crate::http::session::BrowserSession;
 use crate::identity::profile::{ConfirmError, Confirmed, ResendError};
 use crate::state::AppState;
 
@@ -20,7 +19,7 @@ pub async fn confirm(
     State(state): State<AppState>,
     session: BrowserSession,
     OriginalUri(uri): OriginalUri,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let query = FormData::from_query(uri.query());
     let token = query.text("token").unwrap_or_default();
     let user = session.user().await?;
@@ -39,7 +38,7 @@ pub async fn confirm(
             "Address in use",
             "This address now belongs to another account, so your address was not changed.",
         ),
-        Err(ConfirmError::Internal(e)) => return Err(PageError::Internal(e)),
+        Err(ConfirmError::Internal(e)) => return Err(BrowserError::Internal(e)),
     };
     let link = if user.is_some() { (paths::PROFILE, "Go to your profile") } else { (paths::LOGIN, "Sign in") };
     let page = MessagePage { chrome: chrome(user.as_ref()), title, message: message.to_string(), link: Some(link) };
@@ -51,12 +50,12 @@ pub async fn resend(
     State(state): State<AppState>,
     session: BrowserSession,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let code = match state.accounts.resend_verification(&user).await {
         Ok(()) => "verification-sent",
         Err(ResendError::TooMany) => "verification-throttled",
-        Err(ResendError::Internal(e)) => return Err(PageError::Internal(e)),
+        Err(ResendError::Internal(e)) => return Err(BrowserError::Internal(e)),
     };
     Ok(Redirect::to(&format!("{}?done={code}", paths::PROFILE)).into_response())
 }

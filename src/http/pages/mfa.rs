@@ -5,14 +5,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::PageError;
-use super::account::{chrome, for_next, login_page, set_device_cookie};
-use super::error::render;
-use super::form::FormData;
+use super::account::{for_next, login_page, set_device_cookie};
 use super::paths;
 use super::profile::profile_with_field_error;
-use super::session::{BrowserSession, CSRF_FIELD};
-use super::views::{Chrome, FieldErrors, LoginPage, MessagePage, RecoveryCodesPage, SecondFactorPage, TotpSetupPage};
+use super::views::{FieldErrors, LoginPage, RecoveryCodesPage, SecondFactorPage, TotpSetupPage};
+use crate::http::browser_error::BrowserError;
+use crate::http::form::FormData;
+use crate::http::render::render;
+use crate::http::render::{Chrome, MessagePage, chrome};
+use crate::http::session::{BrowserSession, CSRF_FIELD};
 use crate::identity::mfa::{Enrolment, MfaError, SecondFactor};
 use crate::identity::second_factor::{ChallengeError, StepUpError};
 use crate::identity::user::User;
@@ -24,7 +25,7 @@ const CODE_FAILED: &str =
 const CODE_REQUIRED: &str = "Two-factor authentication is on: enter the current code from your authenticator app, \
      or one of your recovery codes, as well as your password.";
 
-pub async fn challenge_form(State(state): State<AppState>, session: BrowserSession) -> Result<Response, PageError> {
+pub async fn challenge_form(State(state): State<AppState>, session: BrowserSession) -> Result<Response, BrowserError> {
     let Some(pending) = session.pending_second_factor().await? else {
         return Ok(Redirect::to(paths::LOGIN).into_response());
     };
@@ -40,7 +41,7 @@ pub async fn challenge(
     State(state): State<AppState>,
     session: BrowserSession,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
     let Some(pending) = session.pending_second_factor().await? else {
         return Ok(Redirect::to(paths::LOGIN).into_response());
@@ -94,7 +95,7 @@ pub async fn challenge(
             };
             Ok(login_page(&state, StatusCode::UNAUTHORIZED, &page).await)
         }
-        Err(ChallengeError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(ChallengeError::Internal(e)) => Err(BrowserError::Internal(e)),
     }
 }
 
@@ -115,7 +116,7 @@ pub async fn setup(
     State(state): State<AppState>,
     session: BrowserSession,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let current = Secret::new(form.text("mfa_current_password").unwrap_or_default());
     let code = form.text("mfa_code").unwrap_or_default();
@@ -135,9 +136,9 @@ async fn step_up_refused(
     error: StepUpError,
     password_field: &'static str,
     code_field: &'static str,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let (field, message) = match error {
-        StepUpError::Internal(e) => return Err(PageError::Internal(e)),
+        StepUpError::Internal(e) => return Err(BrowserError::Internal(e)),
         StepUpError::NotEnabled => return Ok(Redirect::to(paths::PROFILE).into_response()),
         StepUpError::WrongCurrentPassword => (password_field, "The current password is not correct."),
         StepUpError::CodeRequired => (code_field, CODE_REQUIRED),
@@ -151,7 +152,7 @@ pub async fn confirm(
     State(state): State<AppState>,
     session: BrowserSession,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let user = session.signed_in_form(paths::PROFILE, &form).await?;
     match state.accounts.confirm_mfa_enrolment(&user, form.text("code").unwrap_or_default()).await {
         Ok(codes) => {
@@ -167,7 +168,7 @@ pub async fn confirm(
             None => Ok(Redirect::to(paths::PROFILE).into_response()),
         },
         Err(MfaError::NoEnrolment) => Ok(Redirect::to(paths::PROFILE).into_response()),
-        Err(MfaError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(MfaError::Internal(e)) => Err(BrowserError::Internal(e)),
     }
 }
 
@@ -176,12 +177,12 @@ pub async fn disable(
     State(state): State<AppState>,
     session: BrowserSession,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let current = Secret::new(form.text("disable_current_password").unwrap_or_default());
     match state.accounts.disable_mfa(&user, &current, form.text("disable_code").unwrap_or_default()).await {
         Ok(()) => Ok(Redirect::to(&format!("{}?done=2fa-off", paths::PROFILE)).into_response()),
-        Err(MfaError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(MfaError::Internal(e)) => Err(BrowserError::Internal(e)),
         Err(_) => {
             profile_with_field_error(
                 &state,
@@ -200,7 +201,7 @@ pub async fn recovery_codes(
     State(state): State<AppState>,
     session: BrowserSession,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let current = Secret::new(form.text("codes_current_password").unwrap_or_default());
     let code = form.text("codes_code").unwrap_or_default();

@@ -2,31 +2,22 @@
 //! no JavaScript; every state-changing form carries a CSRF token; errors render a page.
 
 /// Register, login, logout, home.
-pub(crate) mod account;
+mod account;
 /// Confirming e-mail addresses.
 mod email;
-/// The page surface's one error type and its `IntoResponse`.
-pub(crate) mod error;
-/// Strict `application/x-www-form-urlencoded` parsing.
-pub(crate) mod form;
 /// The second factor at sign-in, and 2FA settings on the profile.
 mod mfa;
 /// Profile view and edits.
 mod profile;
 /// Password reset by e-mail link.
 mod recovery;
-/// The browser session: current user, CSRF token, login and logout.
-pub(crate) mod session;
 /// Template structs.
-pub(crate) mod views;
+mod views;
 
 use axum::Router;
 use axum::routing::{get, post};
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
 
-pub use error::PageError;
-
+use crate::http::browser_error::BrowserError;
 use crate::state::AppState;
 
 /// Route paths, defined once.
@@ -46,26 +37,7 @@ pub mod paths {
     pub const PROFILE_EMAIL: &str = "/profile/email";
 }
 
-/// Cookie names; `__Host-` (which requires Secure, Path=/ and no Domain) under https.
-pub fn cookie_name(secure: bool, base: &'static str) -> String {
-    if secure { format!("__Host-{base}") } else { base.to_string() }
-}
-
-/// The session cookie layer shared by the pages and the OAuth browser endpoints.
-pub fn session_layer(state: &AppState) -> SessionManagerLayer<crate::store::sessions::SessionRepo> {
-    let secure = state.settings.secure_cookies();
-    SessionManagerLayer::new(state.sessions.clone())
-        .with_name(cookie_name(secure, "portcullis_session"))
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(secure)
-        .with_path("/")
-        // A browser-session cookie; the server enforces idle and absolute timeouts.
-        .with_expiry(Expiry::OnSessionEnd)
-        .with_always_save(true)
-}
-
-/// The hosted pages (without the session layer: see [`session_layer`]).
+/// The hosted pages (without the session layer: see [`crate::http::session::session_layer`]).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::HOME, get(account::home))
@@ -87,10 +59,10 @@ pub fn router() -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed)
 }
 
-pub async fn not_found() -> PageError {
-    PageError::NotFound
+pub async fn not_found() -> BrowserError {
+    BrowserError::NotFound
 }
 
-async fn method_not_allowed() -> PageError {
-    PageError::MethodNotAllowed
+async fn method_not_allowed() -> BrowserError {
+    BrowserError::MethodNotAllowed
 }

@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use time::format_description::well_known::Iso8601;
 
-use super::PageError;
-use super::account::chrome;
-use super::error::render;
-use super::form::FormData;
 use super::paths;
-use super::session::BrowserSession;
 use super::views::{FieldErrors, ProfilePage};
+use crate::http::browser_error::BrowserError;
+use crate::http::form::FormData;
+use crate::http::render::chrome;
+use crate::http::render::render;
+use crate::http::session::BrowserSession;
 use crate::identity::accounts::ChangeError;
 use crate::identity::email::Email;
 use crate::identity::user::{DisplayName, User};
@@ -39,7 +39,7 @@ async fn page(
     session: &BrowserSession,
     user: &User,
     errors: FieldErrors,
-) -> Result<ProfilePage, PageError> {
+) -> Result<ProfilePage, BrowserError> {
     let member_since = time::OffsetDateTime::from_unix_timestamp(user.created_at)
         .ok()
         .and_then(|t| t.date().format(&Iso8601::DATE).ok())
@@ -67,7 +67,7 @@ pub async fn profile_with_errors(
     session: &BrowserSession,
     user: &User,
     errors: FieldErrors,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     Ok(render(StatusCode::BAD_REQUEST, &page(state, session, user, errors).await?))
 }
 
@@ -78,7 +78,7 @@ pub async fn profile_with_field_error(
     user: &User,
     field: &'static str,
     message: &str,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let mut errors = FieldErrors::default();
     errors.add(field, message);
     profile_with_errors(state, session, user, errors).await
@@ -92,7 +92,7 @@ pub async fn show(
     State(state): State<AppState>,
     session: BrowserSession,
     OriginalUri(uri): OriginalUri,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let user = session.require_user(paths::PROFILE).await?;
     let query = FormData::from_query(uri.query());
     let mut view = page(&state, &session, &user, FieldErrors::default()).await?;
@@ -104,7 +104,7 @@ pub async fn update_display_name(
     State(state): State<AppState>,
     session: BrowserSession,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let parsed = form.text("display_name").map_err(|p| p.message()).and_then(DisplayName::parse);
     match parsed {
@@ -126,7 +126,7 @@ pub async fn change_password(
     State(state): State<AppState>,
     session: BrowserSession,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let mut errors = FieldErrors::default();
     let mut field = |name: &'static str| form.text(name).map_err(|p| errors.add(name, p.message())).unwrap_or_default();
@@ -146,7 +146,7 @@ pub async fn change_password(
                 errors.add("current_password", "The current password is not correct.")
             }
             Err(ChangeError::Policy(problem)) => errors.add("new_password", problem.to_string()),
-            Err(ChangeError::Internal(e)) => return Err(PageError::Internal(e)),
+            Err(ChangeError::Internal(e)) => return Err(BrowserError::Internal(e)),
         }
     }
     Ok(render(StatusCode::BAD_REQUEST, &page(&state, &session, &user, errors).await?))
@@ -156,7 +156,7 @@ pub async fn change_email(
     State(state): State<AppState>,
     session: BrowserSession,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let user = session.signed_in_form(paths::PROFILE, &form).await?;
     let mut errors = FieldErrors::default();
     let email = match form.text("email") {
@@ -174,7 +174,7 @@ pub async fn change_email(
                 errors.add("email_current_password", "The current password is not correct.")
             }
             Err(ChangeError::Policy(_)) => {}
-            Err(ChangeError::Internal(e)) => return Err(PageError::Internal(e)),
+            Err(ChangeError::Internal(e)) => return Err(BrowserError::Internal(e)),
         }
     }
     let mut view = page(&state, &session, &user, errors).await?;

@@ -4,19 +4,20 @@ use axum::extract::{Extension, OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::PageError;
 use super::account::{minutes, with_retry_after};
-use super::error::render;
-use super::form::FormData;
 use super::paths;
-use super::session::{BrowserSession, CSRF_FIELD};
-use super::views::{Chrome, FieldErrors, MessagePage, ResetConfirmPage, ResetRequestPage};
+use super::views::{FieldErrors, ResetConfirmPage, ResetRequestPage};
+use crate::http::browser_error::BrowserError;
+use crate::http::form::FormData;
 use crate::http::layers::ClientIp;
+use crate::http::render::render;
+use crate::http::render::{Chrome, MessagePage};
+use crate::http::session::{BrowserSession, CSRF_FIELD};
 use crate::identity::email::Email;
 use crate::identity::recovery::{ResetError, ResetRequestError};
 use crate::state::AppState;
 
-pub async fn request_form(session: BrowserSession) -> Result<Response, PageError> {
+pub async fn request_form(session: BrowserSession) -> Result<Response, BrowserError> {
     let page = ResetRequestPage { csrf: session.csrf_token().await?, ..Default::default() };
     Ok(render(StatusCode::OK, &page))
 }
@@ -27,7 +28,7 @@ pub async fn request(
     session: BrowserSession,
     Extension(ClientIp(client_ip)): Extension<ClientIp>,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
     let parsed = form.text("email").map_err(|p| p.message()).and_then(Email::parse);
     let email = match parsed {
@@ -68,7 +69,7 @@ pub async fn request(
             };
             Ok(with_retry_after(render(StatusCode::TOO_MANY_REQUESTS, &page), retry_after_secs))
         }
-        Err(ResetRequestError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(ResetRequestError::Internal(e)) => Err(BrowserError::Internal(e)),
     }
 }
 
@@ -87,7 +88,7 @@ pub async fn confirm_form(
     State(state): State<AppState>,
     session: BrowserSession,
     OriginalUri(uri): OriginalUri,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     let query = FormData::from_query(uri.query());
     let token = query.text("token").unwrap_or_default().to_string();
     match state.accounts.reset_link_user(&token).await {
@@ -96,7 +97,7 @@ pub async fn confirm_form(
             &ResetConfirmPage { csrf: session.csrf_token().await?, token, ..Default::default() },
         )),
         Err(ResetError::InvalidLink | ResetError::Policy(_)) => Ok(invalid_link()),
-        Err(ResetError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(ResetError::Internal(e)) => Err(BrowserError::Internal(e)),
     }
 }
 
@@ -105,7 +106,7 @@ pub async fn confirm(
     State(state): State<AppState>,
     session: BrowserSession,
     form: FormData,
-) -> Result<Response, PageError> {
+) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
     let token = form.text("token").unwrap_or_default().to_string();
     let mut errors = FieldErrors::default();
@@ -131,7 +132,7 @@ pub async fn confirm(
             }
             Err(ResetError::InvalidLink) => return Ok(invalid_link()),
             Err(ResetError::Policy(problem)) => errors.add("new_password", problem.to_string()),
-            Err(ResetError::Internal(e)) => return Err(PageError::Internal(e)),
+            Err(ResetError::Internal(e)) => return Err(BrowserError::Internal(e)),
         }
     }
     let page = ResetConfirmPage { csrf: session.csrf_token().await?, token, errors, ..Default::default() };

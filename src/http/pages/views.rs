@@ -2,12 +2,7 @@
 
 use askama::Template;
 
-/// What the layout around every page needs.
-#[derive(Debug, Default, Clone)]
-pub struct Chrome {
-    /// The signed-in user's name, for the navigation.
-    pub user_name: Option<String>,
-}
+use crate::http::render::Chrome;
 
 /// Per-field error messages, shown next to their fields.
 #[derive(Debug, Default, Clone)]
@@ -31,15 +26,6 @@ impl FieldErrors {
     pub fn count(&self) -> usize {
         self.0.len()
     }
-}
-
-#[derive(Template)]
-#[template(path = "pages/error.html")]
-pub struct ErrorPage {
-    pub chrome: Chrome,
-    pub title: &'static str,
-    pub message: &'static str,
-    pub request_id: String,
 }
 
 #[derive(Template)]
@@ -99,16 +85,6 @@ pub struct ProfilePage {
     pub errors: FieldErrors,
 }
 
-/// A page that says one thing, with an optional link onwards.
-#[derive(Template)]
-#[template(path = "pages/message.html")]
-pub struct MessagePage {
-    pub chrome: Chrome,
-    pub title: &'static str,
-    pub message: String,
-    pub link: Option<(&'static str, &'static str)>,
-}
-
 #[derive(Template, Default)]
 #[template(path = "pages/reset_request.html")]
 pub struct ResetRequestPage {
@@ -126,33 +102,6 @@ pub struct ResetConfirmPage {
     pub csrf: String,
     pub token: String,
     pub errors: FieldErrors,
-}
-
-pub struct ScopeLine {
-    pub name: String,
-    pub description: &'static str,
-}
-
-#[derive(Template)]
-#[template(path = "pages/consent.html")]
-pub struct ConsentPage {
-    pub chrome: Chrome,
-    pub csrf: String,
-    pub client_name: String,
-    pub scopes: Vec<ScopeLine>,
-    /// The id of the pending request kept in the session.
-    pub pending: String,
-}
-
-#[derive(Template)]
-#[template(path = "pages/end_session.html")]
-pub struct EndSessionPage {
-    pub chrome: Chrome,
-    pub csrf: String,
-    pub client_name: Option<String>,
-    pub client_id: String,
-    pub post_logout_redirect_uri: String,
-    pub state: String,
 }
 
 #[derive(Template)]

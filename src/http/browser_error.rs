@@ -1,15 +1,16 @@
-//! The page surface's error type: every failure becomes a friendly page with the request
-//! id, never a stack trace. Internal errors are logged once, here, with their whole chain.
+//! The browser surfaces' error type (hosted pages, OAuth browser endpoints, the panic and
+//! not-found fallbacks): every failure becomes a friendly page with the request id, never a
+//! stack trace. Internal errors are logged once, here, with their whole chain.
 
-use askama::Template;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 
-use super::views::ErrorPage;
+use super::login_redirect::login_url;
+use super::render::{ErrorPage, render};
 use crate::http::layers::current_request_id;
 
 #[derive(Debug, thiserror::Error)]
-pub enum PageError {
+pub enum BrowserError {
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -28,13 +29,13 @@ pub enum PageError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<tower_sessions::session::Error> for PageError {
+impl From<tower_sessions::session::Error> for BrowserError {
     fn from(err: tower_sessions::session::Error) -> Self {
         Self::Internal(anyhow::Error::new(err).context("session store"))
     }
 }
 
-impl PageError {
+impl BrowserError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Self::NotFound => (StatusCode::NOT_FOUND, "Page not found", "There is no page at this address."),
@@ -65,10 +66,10 @@ impl PageError {
     }
 }
 
-impl IntoResponse for PageError {
+impl IntoResponse for BrowserError {
     fn into_response(self) -> Response {
         match &self {
-            Self::LoginRequired { next } => return Redirect::to(&super::account::login_url(next)).into_response(),
+            Self::LoginRequired { next } => return Redirect::to(&login_url(next)).into_response(),
             Self::Internal(err) if crate::store::is_outage(err) => {
                 tracing::warn!(error = %format!("{err:#}"), "database unavailable");
                 return unavailable_page();
@@ -105,16 +106,4 @@ pub async fn session_store_failures(req: axum::extract::Request, next: axum::mid
         return unavailable_page();
     }
     res
-}
-
-/// Renders a page with a status. A template that fails to render is a bug: logged, and a
-/// bare 500 goes out.
-pub fn render(status: StatusCode, page: &impl Template) -> Response {
-    match page.render() {
-        Ok(html) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], Html(html)).into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "template rendering failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
-        }
-    }
 }

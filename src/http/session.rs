@@ -1,12 +1,14 @@
-//! The browser session as the pages use it: who is logged in, the CSRF token, and the two
-//! transitions (login cycles the id; logout destroys the server-side record).
+//! The browser session every browser surface (hosted pages, OAuth browser endpoints, the
+//! API's cookie login and logout) uses: its cookie layer, who is logged in, the CSRF token,
+//! and the two transitions (login cycles the id; logout destroys the server-side record).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use tower_sessions::Session;
+use tower_sessions::cookie::SameSite;
 use tower_sessions::session::Id;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
-use super::PageError;
+use super::browser_error::BrowserError;
 use crate::identity::second_factor::ChallengeId;
 use crate::identity::user::{User, UserId};
 use crate::oauth::authorize::SessionAuth;
@@ -40,6 +42,26 @@ pub struct PendingSecondFactor {
     /// The challenge (see `identity::second_factor`).
     pub challenge: ChallengeId,
 }
+
+/// Cookie names; `__Host-` (which requires Secure, Path=/ and no Domain) under https.
+pub fn cookie_name(secure: bool, base: &'static str) -> String {
+    if secure { format!("__Host-{base}") } else { base.to_string() }
+}
+
+/// The session cookie layer shared by the pages, the OAuth browser endpoints and the API.
+pub fn session_layer(state: &AppState) -> SessionManagerLayer<crate::store::sessions::SessionRepo> {
+    let secure = state.settings.secure_cookies();
+    SessionManagerLayer::new(state.sessions.clone())
+        .with_name(cookie_name(secure, "portcullis_session"))
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_path("/")
+        // A browser-session cookie; the server enforces idle and absolute timeouts.
+        .with_expiry(Expiry::OnSessionEnd)
+        .with_always_save(true)
+}
+
 /// The form field every state-changing form carries.
 pub const CSRF_FIELD: &str = "csrf_token";
 
@@ -49,19 +71,19 @@ pub struct BrowserSession {
 }
 
 impl FromRequestParts<AppState> for BrowserSession {
-    type Rejection = PageError;
+    type Rejection = BrowserError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state)
             .await
-            .map_err(|(_, msg)| PageError::Internal(anyhow::anyhow!("session layer missing: {msg}")))?;
+            .map_err(|(_, msg)| BrowserError::Internal(anyhow::anyhow!("session layer missing: {msg}")))?;
         Ok(Self { session, state: state.clone() })
     }
 }
 
 impl BrowserSession {
     /// The token to embed in this page's forms (created on first use).
-    pub async fn csrf_token(&self) -> Result<String, PageError> {
+    pub async fn csrf_token(&self) -> Result<String, BrowserError> {
         if let Some(token) = self.session.get::<String>(CSRF_KEY).await? {
             return Ok(token);
         }
@@ -71,16 +93,16 @@ impl BrowserSession {
     }
 
     /// Refuses the request unless `submitted` is this session's token.
-    pub async fn verify_csrf(&self, submitted: Result<&str, impl Sized>) -> Result<(), PageError> {
+    pub async fn verify_csrf(&self, submitted: Result<&str, impl Sized>) -> Result<(), BrowserError> {
         let expected = self.session.get::<String>(CSRF_KEY).await?;
         match (expected, submitted) {
             (Some(expected), Ok(given)) if !given.is_empty() && constant_time_eq(&expected, given) => Ok(()),
-            _ => Err(PageError::Csrf),
+            _ => Err(BrowserError::Csrf),
         }
     }
 
     /// The logged-in user, if any. A session whose user is gone or disabled is ended.
-    pub async fn user(&self) -> Result<Option<User>, PageError> {
+    pub async fn user(&self) -> Result<Option<User>, BrowserError> {
         let Some(id) = self.session.get::<String>(USER_ID_KEY).await? else { return Ok(None) };
         let user = match UserId::parse(&id) {
             Some(id) => self.state.accounts.find(id).await?,
@@ -95,14 +117,20 @@ impl BrowserSession {
         }
     }
 
+    /// Whether a user is signed in on this session, without loading them; a session that
+    /// cannot be read counts as nobody signed in.
+    pub async fn is_signed_in(&self) -> bool {
+        self.session.get::<String>(USER_ID_KEY).await.ok().flatten().is_some()
+    }
+
     /// The logged-in user, or a redirect to the login page that comes back to `here`.
-    pub async fn require_user(&self, here: &str) -> Result<User, PageError> {
-        self.user().await?.ok_or_else(|| PageError::LoginRequired { next: here.to_string() })
+    pub async fn require_user(&self, here: &str) -> Result<User, BrowserError> {
+        self.user().await?.ok_or_else(|| BrowserError::LoginRequired { next: here.to_string() })
     }
 
     /// The checks every signed-in form starts with, in this order: who is signed in (else a
     /// redirect to the login page that comes back to `here`), then the form's CSRF token.
-    pub async fn signed_in_form(&self, here: &str, form: &super::form::FormData) -> Result<User, PageError> {
+    pub async fn signed_in_form(&self, here: &str, form: &super::form::FormData) -> Result<User, BrowserError> {
         let user = self.require_user(here).await?;
         self.verify_csrf(form.text(CSRF_FIELD)).await?;
         Ok(user)
@@ -110,7 +138,7 @@ impl BrowserSession {
 
     /// After a successful authentication: a new session id (no fixation), the user, the
     /// time and methods of authentication, and a new CSRF token.
-    pub async fn log_in(&self, user: &User, amr: &[&str]) -> Result<(), PageError> {
+    pub async fn log_in(&self, user: &User, amr: &[&str]) -> Result<(), BrowserError> {
         self.session.cycle_id().await?;
         self.clear_second_factor().await?;
         self.session.remove_value(SIGNED_IN_FOR_KEY).await?;
@@ -123,14 +151,14 @@ impl BrowserSession {
     }
 
     /// Right after [`Self::log_in`] on a sign-in page: the sign-in was made to go on to `next`.
-    pub async fn signed_in_for(&self, next: &str) -> Result<(), PageError> {
+    pub async fn signed_in_for(&self, next: &str) -> Result<(), BrowserError> {
         self.session.insert(SIGNED_IN_FOR_KEY, next).await?;
         Ok(())
     }
 
     /// Whether the last sign-in was made for `back` (the request's return address); true only
     /// once, so the same request later asks again.
-    pub async fn take_signed_in_for(&self, back: &str) -> Result<bool, PageError> {
+    pub async fn take_signed_in_for(&self, back: &str) -> Result<bool, BrowserError> {
         if self.session.get::<String>(SIGNED_IN_FOR_KEY).await?.as_deref() != Some(back) {
             return Ok(false);
         }
@@ -146,7 +174,7 @@ impl BrowserSession {
         challenge: &ChallengeId,
         next: &str,
         device: Option<&str>,
-    ) -> Result<(), PageError> {
+    ) -> Result<(), BrowserError> {
         self.session.cycle_id().await?;
         self.session.remove_value(USER_ID_KEY).await?;
         self.session.insert(MFA_USER_KEY, user.id.to_string()).await?;
@@ -160,7 +188,7 @@ impl BrowserSession {
     }
 
     /// The pending second-factor step, while it is open.
-    pub async fn pending_second_factor(&self) -> Result<Option<PendingSecondFactor>, PageError> {
+    pub async fn pending_second_factor(&self) -> Result<Option<PendingSecondFactor>, BrowserError> {
         let Some(id) = self.session.get::<String>(MFA_USER_KEY).await? else { return Ok(None) };
         let started = self.session.get::<i64>(MFA_STARTED_KEY).await?.unwrap_or_default();
         let user_id = UserId::parse(&id);
@@ -181,11 +209,11 @@ impl BrowserSession {
     }
 
     /// The known-device token kept back until the second factor is proven.
-    pub async fn take_pending_device(&self) -> Result<Option<String>, PageError> {
+    pub async fn take_pending_device(&self) -> Result<Option<String>, BrowserError> {
         Ok(self.session.remove::<String>(MFA_DEVICE_KEY).await?)
     }
 
-    pub async fn clear_second_factor(&self) -> Result<(), PageError> {
+    pub async fn clear_second_factor(&self) -> Result<(), BrowserError> {
         for key in [MFA_USER_KEY, MFA_STARTED_KEY, MFA_NEXT_KEY, MFA_CHALLENGE_KEY, MFA_DEVICE_KEY] {
             self.session.remove_value(key).await?;
         }
@@ -193,7 +221,7 @@ impl BrowserSession {
     }
 
     /// The signed-in user with how and when they authenticated.
-    pub async fn auth(&self) -> Result<Option<SessionAuth>, PageError> {
+    pub async fn auth(&self) -> Result<Option<SessionAuth>, BrowserError> {
         let Some(user) = self.user().await? else { return Ok(None) };
         let auth = Authentication {
             auth_time: self.session.get::<i64>(AUTH_TIME_KEY).await?.unwrap_or_default(),
@@ -205,7 +233,7 @@ impl BrowserSession {
 
     /// Ends the session on the server (and the session's online grants); the cookie is
     /// cleared with the response.
-    pub async fn log_out(&self) -> Result<(), PageError> {
+    pub async fn log_out(&self) -> Result<(), BrowserError> {
         if let Some(sid) = self.session.get::<String>(SID_KEY).await? {
             self.state.provider.revoke_session(&sid).await?;
         }
@@ -214,18 +242,18 @@ impl BrowserSession {
     }
 
     /// Keeps a value in the session (pending authorization requests).
-    pub async fn put<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), PageError> {
+    pub async fn put<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), BrowserError> {
         self.session.insert(key, value).await?;
         Ok(())
     }
 
     /// Takes a value out of the session.
-    pub async fn take<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, PageError> {
+    pub async fn take<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, BrowserError> {
         Ok(self.session.remove::<T>(key).await?)
     }
 
     /// A new id for the same session (after a password change).
-    pub async fn cycle(&self) -> Result<(), PageError> {
+    pub async fn cycle(&self) -> Result<(), BrowserError> {
         self.session.cycle_id().await?;
         Ok(())
     }

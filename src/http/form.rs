@@ -10,7 +10,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use percent_encoding::percent_decode;
 
-use super::PageError;
+use super::browser_error::BrowserError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldProblem {
@@ -115,17 +115,17 @@ impl FormData {
 }
 
 impl<S: Send + Sync> FromRequest<S> for FormData {
-    type Rejection = PageError;
+    type Rejection = BrowserError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !FormData::is_form(req.headers()) {
-            return Err(PageError::UnsupportedMediaType);
+            return Err(BrowserError::UnsupportedMediaType);
         }
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                PageError::PayloadTooLarge
+                BrowserError::PayloadTooLarge
             } else {
-                PageError::BadRequest("The form could not be read.")
+                BrowserError::BadRequest("The form could not be read.")
             }
         })?;
         Ok(Self::parse(&body))
