@@ -17,6 +17,8 @@ pub mod metrics;
 pub mod oauth;
 /// Hosted HTML pages: session cookie + CSRF; errors render a page.
 pub mod pages;
+/// tower-sessions' store on the `sessions` repository.
+mod session_store;
 
 use std::time::Duration;
 
