@@ -11,11 +11,15 @@ use serde::Deserialize;
 use url::Url;
 
 pub use self::checks::{MAX_HEADER_BYTES, MIN_HEADER_BYTES};
+pub use self::keys::{KeySettings, RotateEvery};
+pub use crate::jws::Alg;
 pub use crate::net::IpNet;
 use crate::secret::Secret;
 
 /// Checks of the request-head limits, HSTS and the SECRET_KEY strength rule.
 mod checks;
+/// The `[keys]` settings (the signing-key rotation schedule).
+mod keys;
 
 /// The defaults, compiled in so the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
@@ -36,7 +40,7 @@ pub struct Settings {
     pub login: LoginSettings,
     pub account: AccountSettings,
     pub tokens: TokenSettings,
-    pub keys: crate::oauth::key_rotation::KeySettings,
+    pub keys: KeySettings,
     pub mail: MailSettings,
 }
 
@@ -129,8 +133,9 @@ pub struct AccountSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSettings {
-    pub id_token_alg: String,
-    pub access_token_alg: String,
+    /// Parsed when the settings load: an unknown name is an error naming the setting.
+    pub id_token_alg: Alg,
+    pub access_token_alg: Alg,
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub code_ttl_secs: i64,
@@ -380,12 +385,6 @@ impl Settings {
             return Err(ConfigError::Invalid("`account`: token lifetimes must be positive".into()));
         }
         let t = &self.tokens;
-        for (name, alg) in [("tokens.id_token_alg", &t.id_token_alg), ("tokens.access_token_alg", &t.access_token_alg)]
-        {
-            if crate::oauth::keys::Alg::parse(alg).is_none() {
-                return Err(ConfigError::Invalid(format!("`{name}`: {alg:?} is not one of RS256, ES256, EdDSA")));
-            }
-        }
         if !(1..=60).contains(&t.code_ttl_secs) {
             return Err(ConfigError::Invalid("`tokens.code_ttl_secs`: between 1 and 60 seconds".into()));
         }
@@ -537,6 +536,27 @@ mod tests {
         std::fs::write(&path, "[session]\nidle_timeout = 5\n").unwrap();
         let err = Settings::load(Some(&path), Vec::new()).unwrap_err().to_string();
         assert!(err.contains("idle_timeout"), "{err}");
+    }
+
+    #[test]
+    fn signing_algorithms_are_typed_settings_and_an_unknown_one_names_the_setting() {
+        let s = Settings::defaults().unwrap();
+        assert_eq!((s.tokens.id_token_alg, s.tokens.access_token_alg), (Alg::RS256, Alg::ES256));
+        let s = Settings::load(None, env(&[("PORTCULLIS_ID_TOKEN_ALG", "EdDSA")])).unwrap();
+        assert_eq!(s.tokens.id_token_alg, Alg::EdDSA);
+
+        for (var, setting) in [
+            ("PORTCULLIS_ID_TOKEN_ALG", "tokens.id_token_alg"),
+            ("PORTCULLIS_ACCESS_TOKEN_ALG", "tokens.access_token_alg"),
+        ] {
+            let err = Settings::load(None, env(&[(var, "HS256")])).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{setting}`")) && err.contains("\"HS256\" is not one of"), "{var}: {err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alg.toml");
+        std::fs::write(&path, "[tokens]\naccess_token_alg = \"none\"\n").unwrap();
+        let err = Settings::load(Some(&path), Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("`tokens.access_token_alg`") && err.contains("\"none\""), "{err}");
     }
 
     #[test]
