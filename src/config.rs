@@ -199,8 +199,16 @@ impl From<figment::Error> for ConfigError {
         let lines: Vec<String> = err
             .into_iter()
             .map(|e| {
-                let place = e.metadata.as_ref().and_then(|m| m.source.as_ref()).map(|s| format!(" (from {s})"));
-                let key = if e.path.is_empty() { String::new() } else { format!("`{}`: ", e.path.join(".")) };
+                let setting = e.path.join(".");
+                // Values merged in code are the environment's: name the variable, not the line.
+                let place = e.metadata.as_ref().and_then(|m| m.source.as_ref()).map(|s| match s {
+                    figment::Source::Code(_) => match ENV_VARS.iter().find(|v| v.key == setting) {
+                        Some(var) => format!(" (from environment variable {})", var.name),
+                        None => " (from the environment)".to_string(),
+                    },
+                    other => format!(" (from {other})"),
+                });
+                let key = if e.path.is_empty() { String::new() } else { format!("`{setting}`: ") };
                 format!("{key}{}{}", e.kind, place.unwrap_or_default())
             })
             .collect();
@@ -401,6 +409,7 @@ mod tests {
         ] {
             let err = Settings::load(None, env(&[(var, "HS256")])).unwrap_err().to_string();
             assert!(err.contains(&format!("`{setting}`")) && err.contains("\"HS256\" is not one of"), "{var}: {err}");
+            assert!(err.contains(&format!("(from environment variable {var})")), "{var}: {err}");
         }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("alg.toml");
