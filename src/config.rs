@@ -1,6 +1,6 @@
 //! Typed settings, layered: built-in defaults (`config/default.toml`) < `--config FILE` <
-//! environment variables. Every environment variable is listed in [`ENV_VARS`], so the
-//! names in the defaults file, the README and the code are one list.
+//! environment variables. Every environment variable is listed, with its kind, in [`ENV_VARS`],
+//! so the names in the defaults file, the README and the code are one list.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,11 +11,18 @@ use serde::Deserialize;
 use url::Url;
 
 pub use self::checks::{MAX_HEADER_BYTES, MIN_HEADER_BYTES};
+pub use self::env::{API_KEY_VAR, ENV_VARS, EnvVar, Kind};
+pub use self::keys::{KeySettings, RotateEvery};
+pub use crate::jws::Alg;
 pub use crate::net::IpNet;
 use crate::secret::Secret;
 
 /// Checks of the request-head limits, HSTS and the SECRET_KEY strength rule.
 mod checks;
+/// The environment variables: one table of names, settings and kinds.
+mod env;
+/// The `[keys]` settings (the signing-key rotation schedule).
+mod keys;
 
 /// The defaults, compiled in so the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
@@ -36,7 +43,7 @@ pub struct Settings {
     pub login: LoginSettings,
     pub account: AccountSettings,
     pub tokens: TokenSettings,
-    pub keys: crate::oauth::key_rotation::KeySettings,
+    pub keys: KeySettings,
     pub mail: MailSettings,
 }
 
@@ -129,8 +136,9 @@ pub struct AccountSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSettings {
-    pub id_token_alg: String,
-    pub access_token_alg: String,
+    /// Parsed when the settings load: an unknown name is an error naming the setting.
+    pub id_token_alg: Alg,
+    pub access_token_alg: Alg,
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub code_ttl_secs: i64,
@@ -175,139 +183,6 @@ pub enum MailTls {
     None,
 }
 
-/// How an environment variable's text becomes a setting value.
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Text,
-    Number,
-    Bool,
-    /// Comma-separated list of strings.
-    List,
-}
-
-/// Every environment variable Portcullis reads, and the setting it overrides.
-pub const ENV_VARS: &[(&str, &str)] = &[
-    ("PORTCULLIS_ISSUER", "issuer"),
-    ("PORTCULLIS_BIND", "bind"),
-    ("PORTCULLIS_DATA_DIR", "data_dir"),
-    ("DATABASE_URL", "database_url"),
-    ("SECRET_KEY", "secret_key"),
-    ("PORTCULLIS_DB_MAX_CONNECTIONS", "database.max_connections"),
-    ("PORTCULLIS_DB_ACQUIRE_TIMEOUT", "database.acquire_timeout_secs"),
-    ("PORTCULLIS_MIGRATE_ON_START", "database.migrate_on_start"),
-    ("PORTCULLIS_LOG_FORMAT", "log.format"),
-    ("PORTCULLIS_LOG", "log.level"),
-    ("PORTCULLIS_FORM_BODY_LIMIT", "http.form_body_limit_bytes"),
-    ("PORTCULLIS_REQUEST_TIMEOUT", "http.request_timeout_secs"),
-    ("PORTCULLIS_TRUSTED_PROXIES", "http.trusted_proxies"),
-    ("PORTCULLIS_METRICS", "http.metrics_enabled"),
-    ("PORTCULLIS_HEADER_READ_TIMEOUT", "http.header_read_timeout_secs"),
-    ("PORTCULLIS_MAX_HEADER_BYTES", "http.max_header_bytes"),
-    ("PORTCULLIS_MAX_URI_BYTES", "http.max_uri_bytes"),
-    ("PORTCULLIS_HSTS_MAX_AGE", "http.hsts_max_age_secs"),
-    ("PORTCULLIS_HSTS_INCLUDE_SUBDOMAINS", "http.hsts_include_subdomains"),
-    ("PORTCULLIS_SESSION_IDLE_TIMEOUT", "session.idle_timeout_secs"),
-    ("PORTCULLIS_SESSION_ABSOLUTE_TIMEOUT", "session.absolute_timeout_secs"),
-    ("PORTCULLIS_ARGON2_MEMORY_KIB", "password.argon2_memory_kib"),
-    ("PORTCULLIS_ARGON2_ITERATIONS", "password.argon2_iterations"),
-    ("PORTCULLIS_ARGON2_PARALLELISM", "password.argon2_parallelism"),
-    ("PORTCULLIS_HASH_CONCURRENCY", "password.hash_concurrency"),
-    ("PORTCULLIS_PASSWORD_MIN_LENGTH", "password.min_length"),
-    ("PORTCULLIS_PASSWORD_MAX_BYTES", "password.max_bytes"),
-    ("PORTCULLIS_LOGIN_FREE_FAILURES", "login.free_failures"),
-    ("PORTCULLIS_LOGIN_IP_MAX_FAILURES", "login.ip_max_failures"),
-    ("PORTCULLIS_LOGIN_IP_WINDOW", "login.ip_window_secs"),
-    ("PORTCULLIS_DEVICE_COOKIE_DAYS", "login.device_cookie_days"),
-    ("PORTCULLIS_LOGIN_MAX_WAIT", "login.max_wait_secs"),
-    ("PORTCULLIS_LOGIN_FAILURE_DECAY", "login.failure_decay_secs"),
-    ("PORTCULLIS_REQUIRE_VERIFIED_EMAIL", "account.require_verified_email"),
-    ("PORTCULLIS_VERIFY_TOKEN_LIFETIME", "account.verify_token_lifetime_secs"),
-    ("PORTCULLIS_RESET_TOKEN_LIFETIME", "account.reset_token_lifetime_secs"),
-    ("PORTCULLIS_RESET_MAX_PER_ADDRESS", "account.reset_max_per_address"),
-    ("PORTCULLIS_RESET_MAX_PER_IP", "account.reset_max_per_ip"),
-    ("PORTCULLIS_TOTP_ISSUER", "account.totp_issuer"),
-    ("PORTCULLIS_REGISTER_MAX_PER_IP", "account.register_max_per_ip"),
-    ("PORTCULLIS_REGISTER_MAX_GLOBAL", "account.register_max_global"),
-    ("PORTCULLIS_REGISTER_WINDOW", "account.register_window_secs"),
-    ("PORTCULLIS_ID_TOKEN_ALG", "tokens.id_token_alg"),
-    ("PORTCULLIS_ACCESS_TOKEN_ALG", "tokens.access_token_alg"),
-    ("PORTCULLIS_ACCESS_TOKEN_TTL", "tokens.access_token_ttl_secs"),
-    ("PORTCULLIS_ID_TOKEN_TTL", "tokens.id_token_ttl_secs"),
-    ("PORTCULLIS_CODE_TTL", "tokens.code_ttl_secs"),
-    ("PORTCULLIS_REFRESH_IDLE_TTL", "tokens.refresh_idle_ttl_secs"),
-    ("PORTCULLIS_REFRESH_ABSOLUTE_TTL", "tokens.refresh_absolute_ttl_secs"),
-    ("PORTCULLIS_REFRESH_GRACE", "tokens.refresh_grace_ms"),
-    ("PORTCULLIS_KEY_ROTATION_DELAY", "tokens.key_rotation_delay_secs"),
-    ("PORTCULLIS_KEY_CACHE", "tokens.key_cache_secs"),
-    ("PORTCULLIS_KEYS_ROTATE_EVERY", "keys.rotate_every"),
-    ("MAIL_SERVER", "mail.server"),
-    ("MAIL_PORT", "mail.port"),
-    ("MAIL_USERNAME", "mail.username"),
-    ("MAIL_PASSWORD", "mail.password"),
-    ("MAIL_DEFAULT_SENDER", "mail.default_sender"),
-    ("PORTCULLIS_MAIL_TLS", "mail.tls"),
-    ("PORTCULLIS_MAIL_SEND_TIMEOUT", "mail.send_timeout_secs"),
-    ("PORTCULLIS_MAIL_MAX_ATTEMPTS", "mail.max_attempts"),
-    ("PORTCULLIS_MAIL_RETRY_BASE", "mail.retry_base_secs"),
-    ("PORTCULLIS_MAIL_RETRY_MAX", "mail.retry_max_secs"),
-    ("PORTCULLIS_MAIL_POLL_INTERVAL_MS", "mail.poll_interval_ms"),
-];
-
-/// Used as the SMTP password when `MAIL_PASSWORD` is unset (SendGrid/Mailgun style).
-pub const API_KEY_VAR: &str = "EMAIL_SERVICE_API_KEY";
-
-fn kind_of(key: &str) -> Kind {
-    match key {
-        "http.trusted_proxies" => Kind::List,
-        "database.migrate_on_start" | "account.require_verified_email" | "http.metrics_enabled" => Kind::Bool,
-        "http.hsts_include_subdomains" => Kind::Bool,
-        "database.max_connections"
-        | "database.acquire_timeout_secs"
-        | "http.form_body_limit_bytes"
-        | "http.request_timeout_secs"
-        | "http.header_read_timeout_secs"
-        | "http.max_header_bytes"
-        | "http.max_uri_bytes"
-        | "http.hsts_max_age_secs"
-        | "session.idle_timeout_secs"
-        | "session.absolute_timeout_secs"
-        | "password.argon2_memory_kib"
-        | "password.argon2_iterations"
-        | "password.argon2_parallelism"
-        | "password.hash_concurrency"
-        | "password.min_length"
-        | "password.max_bytes"
-        | "login.free_failures"
-        | "login.ip_max_failures"
-        | "login.ip_window_secs"
-        | "login.device_cookie_days"
-        | "login.max_wait_secs"
-        | "login.failure_decay_secs"
-        | "account.register_max_per_ip"
-        | "account.register_max_global"
-        | "account.register_window_secs"
-        | "account.verify_token_lifetime_secs"
-        | "account.reset_token_lifetime_secs"
-        | "account.reset_max_per_address"
-        | "account.reset_max_per_ip"
-        | "tokens.access_token_ttl_secs"
-        | "tokens.id_token_ttl_secs"
-        | "tokens.code_ttl_secs"
-        | "tokens.refresh_idle_ttl_secs"
-        | "tokens.refresh_absolute_ttl_secs"
-        | "tokens.refresh_grace_ms"
-        | "tokens.key_rotation_delay_secs"
-        | "tokens.key_cache_secs"
-        | "mail.send_timeout_secs"
-        | "mail.max_attempts"
-        | "mail.retry_base_secs"
-        | "mail.retry_max_secs"
-        | "mail.poll_interval_ms"
-        | "mail.port" => Kind::Number,
-        _ => Kind::Text,
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{0}")]
@@ -324,8 +199,16 @@ impl From<figment::Error> for ConfigError {
         let lines: Vec<String> = err
             .into_iter()
             .map(|e| {
-                let place = e.metadata.as_ref().and_then(|m| m.source.as_ref()).map(|s| format!(" (from {s})"));
-                let key = if e.path.is_empty() { String::new() } else { format!("`{}`: ", e.path.join(".")) };
+                let setting = e.path.join(".");
+                // Values merged in code are the environment's: name the variable, not the line.
+                let place = e.metadata.as_ref().and_then(|m| m.source.as_ref()).map(|s| match s {
+                    figment::Source::Code(_) => match ENV_VARS.iter().find(|v| v.key == setting) {
+                        Some(var) => format!(" (from environment variable {})", var.name),
+                        None => " (from the environment)".to_string(),
+                    },
+                    other => format!(" (from {other})"),
+                });
+                let key = if e.path.is_empty() { String::new() } else { format!("`{setting}`: ") };
                 format!("{key}{}{}", e.kind, place.unwrap_or_default())
             })
             .collect();
@@ -349,9 +232,9 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         let env: std::collections::HashMap<String, String> = env.into_iter().collect();
-        for (var, key) in ENV_VARS {
-            if let Some(raw) = env.get(*var) {
-                figment = figment.merge(Serialized::default(key, env_value(var, key, raw)?));
+        for var in ENV_VARS {
+            if let Some(raw) = env.get(var.name) {
+                figment = figment.merge(Serialized::default(var.key, var.value(raw)?));
             }
         }
         if let (false, Some(key)) = (env.contains_key("MAIL_PASSWORD"), env.get(API_KEY_VAR)) {
@@ -380,12 +263,6 @@ impl Settings {
             return Err(ConfigError::Invalid("`account`: token lifetimes must be positive".into()));
         }
         let t = &self.tokens;
-        for (name, alg) in [("tokens.id_token_alg", &t.id_token_alg), ("tokens.access_token_alg", &t.access_token_alg)]
-        {
-            if crate::oauth::keys::Alg::parse(alg).is_none() {
-                return Err(ConfigError::Invalid(format!("`{name}`: {alg:?} is not one of RS256, ES256, EdDSA")));
-            }
-        }
         if !(1..=60).contains(&t.code_ttl_secs) {
             return Err(ConfigError::Invalid("`tokens.code_ttl_secs`: between 1 and 60 seconds".into()));
         }
@@ -464,26 +341,6 @@ impl Settings {
     }
 }
 
-fn env_value(var: &str, key: &str, raw: &str) -> Result<serde_json::Value, ConfigError> {
-    let err = |reason: &str| ConfigError::Env { var: var.to_string(), reason: reason.to_string() };
-    Ok(match kind_of(key) {
-        Kind::Text => serde_json::Value::String(raw.to_string()),
-        Kind::Number => raw.trim().parse::<i64>().map(Into::into).map_err(|_| err("expected a whole number"))?,
-        Kind::Bool => match raw.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => true.into(),
-            "false" | "0" | "no" | "off" => false.into(),
-            _ => return Err(err("expected true or false")),
-        },
-        Kind::List => raw
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| serde_json::Value::String(s.to_string()))
-            .collect::<Vec<_>>()
-            .into(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,6 +394,44 @@ mod tests {
         std::fs::write(&path, "[session]\nidle_timeout = 5\n").unwrap();
         let err = Settings::load(Some(&path), Vec::new()).unwrap_err().to_string();
         assert!(err.contains("idle_timeout"), "{err}");
+    }
+
+    #[test]
+    fn signing_algorithms_are_typed_settings_and_an_unknown_one_names_the_setting() {
+        let s = Settings::defaults().unwrap();
+        assert_eq!((s.tokens.id_token_alg, s.tokens.access_token_alg), (Alg::RS256, Alg::ES256));
+        let s = Settings::load(None, env(&[("PORTCULLIS_ID_TOKEN_ALG", "EdDSA")])).unwrap();
+        assert_eq!(s.tokens.id_token_alg, Alg::EdDSA);
+
+        for (var, setting) in [
+            ("PORTCULLIS_ID_TOKEN_ALG", "tokens.id_token_alg"),
+            ("PORTCULLIS_ACCESS_TOKEN_ALG", "tokens.access_token_alg"),
+        ] {
+            let err = Settings::load(None, env(&[(var, "HS256")])).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{setting}`")) && err.contains("\"HS256\" is not one of"), "{var}: {err}");
+            assert!(err.contains(&format!("(from environment variable {var})")), "{var}: {err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alg.toml");
+        std::fs::write(&path, "[tokens]\naccess_token_alg = \"none\"\n").unwrap();
+        let err = Settings::load(Some(&path), Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("`tokens.access_token_alg`") && err.contains("\"none\""), "{err}");
+    }
+
+    #[test]
+    fn every_environment_variable_names_a_default_setting_of_its_kind() {
+        use figment::value::Value;
+        let defaults = Figment::from(Toml::string(DEFAULT_TOML));
+        for var in ENV_VARS {
+            let value = defaults.find_value(var.key).unwrap_or_else(|_| panic!("{}: no setting {}", var.name, var.key));
+            let kind = match value {
+                Value::Num(..) => Kind::Number,
+                Value::Bool(..) => Kind::Bool,
+                Value::Array(..) => Kind::List,
+                _ => Kind::Text,
+            };
+            assert_eq!(var.kind, kind, "{} ({})", var.name, var.key);
+        }
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod crypto;
 pub mod http;
 /// Users, passwords, login throttling: the account domain.
 pub mod identity;
+/// The JWS algorithm names shared by the settings and the signing keys.
+pub mod jws;
 /// Outgoing mail: typed messages, the durable outbox and its delivery worker.
 pub mod mail;
 /// IP networks (trusted proxies).

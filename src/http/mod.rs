@@ -29,6 +29,8 @@ pub mod pages;
 pub mod render;
 /// The browser session: its cookie layer, the signed-in user, CSRF, login and logout.
 pub mod session;
+/// tower-sessions' store on the `sessions` repository.
+mod session_store;
 
 use std::time::Duration;
 

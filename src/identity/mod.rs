@@ -17,6 +17,8 @@ pub mod profile;
 pub mod recovery;
 /// Proving the second factor within atomic budgets; step-up for 2FA changes.
 pub mod second_factor;
+/// The browser session id, as the domain and the store see it.
+pub mod session;
 /// Per-account and per-IP login throttling and known devices.
 pub mod throttle;
 /// The user record and its small value types.

@@ -1,12 +1,12 @@
 //! Changes a signed-in user makes to their own account: password, e-mail address (confirmed
 //! by a link to the new address before it takes effect), and confirming an address.
 
-use tower_sessions::session::Id as SessionId;
 use tracing::instrument;
 
 use super::accounts::{Accounts, ChangeError, links};
 use super::email::Email;
 use super::password::Password;
+use super::session::SessionId;
 use super::throttle;
 use super::user::User;
 use crate::mail::Mail;

@@ -18,29 +18,10 @@ use crate::secret::random_bytes;
 use crate::store::Db;
 use crate::store::keys::{self, StoredKey};
 
-/// The JWS algorithms we sign with; anything else is refused when verifying.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
-pub enum Alg {
-    RS256,
-    ES256,
-    EdDSA,
-}
+pub use crate::jws::Alg;
 
+/// What signing needs of an algorithm: josekit's key generation, signer and verifier.
 impl Alg {
-    pub const ALL: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Alg::RS256 => "RS256",
-            Alg::ES256 => "ES256",
-            Alg::EdDSA => "EdDSA",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.name() == name)
-    }
-
     fn generate(self) -> anyhow::Result<(Vec<u8>, Jwk)> {
         let pair: Box<dyn KeyPair> = match self {
             Alg::RS256 => Box::new(RS256.generate_key_pair(2048)?),

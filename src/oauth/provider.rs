@@ -76,8 +76,7 @@ impl Provider {
         issuer: &str,
         successors: SecretBox,
     ) -> Self {
-        let id_alg = Alg::parse(&settings.id_token_alg).unwrap_or(Alg::RS256);
-        let access_alg = Alg::parse(&settings.access_token_alg).unwrap_or(Alg::ES256);
+        let (id_alg, access_alg) = (settings.id_token_alg, settings.access_token_alg);
         Self {
             db,
             keys,

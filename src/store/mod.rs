@@ -16,7 +16,7 @@ pub mod mfa;
 pub mod outbox;
 /// Second-factor budgets (per account, per sign-in challenge), reserved before each check.
 pub mod second_factor;
-/// The tower-sessions store on our `sessions` table.
+/// Browser sessions on our `sessions` table (the HTTP edge adapts them to tower-sessions).
 pub mod sessions;
 /// Per-key login counters and known devices.
 pub mod throttle;

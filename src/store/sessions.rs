@@ -1,4 +1,5 @@
-//! Browser sessions for tower-sessions, on our own `sessions` table.
+//! Browser sessions on our own `sessions` table (the HTTP edge adapts this repository to
+//! its session library, see `http::session_store`).
 //!
 //! Rows are keyed by the SHA-256 of the session id, so a copy of the table opens no
 //! sessions. Expiry uses the application [`Clock`](crate::clock::Clock): a session ends
@@ -6,17 +7,13 @@
 //! since login cycles the id), whichever comes first. The `user_id` column mirrors the
 //! session data so every session of a user can be ended at once.
 
-use async_trait::async_trait;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use time::OffsetDateTime;
-use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::{self, SessionStore};
 
 use super::entity::session::{self, Entity as Sessions};
 use super::{Db, Store, execute};
 use crate::clock::SharedClock;
+use crate::identity::session::SessionId;
 use crate::identity::user::UserId;
-use crate::secret::token_hash;
 
 /// The session data key holding the logged-in user's id.
 pub const USER_ID_KEY: &str = "user_id";
@@ -29,12 +26,11 @@ pub struct SessionRepo {
     absolute_secs: i64,
 }
 
-fn id_hash(id: &Id) -> String {
-    token_hash(&id.to_string())
-}
-
-fn backend(err: impl std::fmt::Display) -> session_store::Error {
-    session_store::Error::Backend(err.to_string())
+/// One stored session: its data (JSON, as the session layer wrote it) and when it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    pub data: String,
+    pub expires_at: i64,
 }
 
 impl SessionRepo {
@@ -42,13 +38,9 @@ impl SessionRepo {
         Self { db, clock, idle_secs, absolute_secs }
     }
 
-    fn user_of(record: &Record) -> Option<String> {
-        record.data.get(USER_ID_KEY).and_then(|v| v.as_str()).map(str::to_string)
-    }
-
     /// Ends every session of `user`, except `keep` (the one making the change).
-    pub async fn end_all_for_user(&self, user: UserId, keep: Option<Id>) -> anyhow::Result<u64> {
-        let keep = keep.map(|id| id_hash(&id)).unwrap_or_default();
+    pub async fn end_all_for_user(&self, user: UserId, keep: Option<SessionId>) -> anyhow::Result<u64> {
+        let keep = keep.map(|id| id.hash()).unwrap_or_default();
         Ok(self
             .db
             .execute(
@@ -70,8 +62,8 @@ impl SessionRepo {
 
 /// Ends every session of `user` except `keep` (the one making the change), on `s` (which
 /// may be the transaction of that change).
-pub async fn end_all_for_user(s: &impl Store, user: UserId, keep: Option<Id>) -> anyhow::Result<u64> {
-    let keep = keep.map(|id| id_hash(&id)).unwrap_or_default();
+pub async fn end_all_for_user(s: &impl Store, user: UserId, keep: Option<SessionId>) -> anyhow::Result<u64> {
+    let keep = keep.map(|id| id.hash()).unwrap_or_default();
     Ok(execute(
         s,
         "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2",
@@ -80,42 +72,28 @@ pub async fn end_all_for_user(s: &impl Store, user: UserId, keep: Option<Id>) ->
     .await?)
 }
 
-#[async_trait]
-impl SessionStore for SessionRepo {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+impl SessionRepo {
+    /// Stores a new session; `false` when a row with that id exists already (it is left as
+    /// it is). `user_id` mirrors the session data's [`USER_ID_KEY`].
+    pub async fn insert(&self, id: &SessionId, user_id: Option<String>, data: String) -> anyhow::Result<bool> {
         let now = self.clock.unix();
-        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         let expires_at = now + self.idle_secs.min(self.absolute_secs);
-        // A 128-bit id collides with negligible probability; still, never overwrite a row.
-        for _ in 0..3 {
-            let inserted = self
-                .db
-                .execute(
-                    "INSERT INTO sessions (id_hash, user_id, data, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (id_hash) DO NOTHING",
-                    vec![
-                        id_hash(&record.id).into(),
-                        Self::user_of(record).into(),
-                        data.clone().into(),
-                        now.into(),
-                        expires_at.into(),
-                    ],
-                )
-                .await
-                .map_err(backend)?;
-            if inserted == 1 {
-                return Ok(());
-            }
-            record.id = Id::default();
-        }
-        Err(backend("could not allocate a session id"))
+        let inserted = self
+            .db
+            .execute(
+                "INSERT INTO sessions (id_hash, user_id, data, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (id_hash) DO NOTHING",
+                vec![id.hash().into(), user_id.into(), data.into(), now.into(), expires_at.into()],
+            )
+            .await?;
+        Ok(inserted == 1)
     }
 
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
+    /// Saves a live session's data and slides its idle deadline, never past the absolute one.
+    /// A row deleted meanwhile (logout elsewhere, password change) stays deleted: updating
+    /// nothing is right.
+    pub async fn save(&self, id: &SessionId, user_id: Option<String>, data: String) -> anyhow::Result<()> {
         let now = self.clock.unix();
-        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        // Slide the idle deadline, never past the absolute one. A row deleted meanwhile
-        // (logout elsewhere, password change) stays deleted: updating nothing is right.
         self.db
             .execute(
                 "UPDATE sessions SET data = $1, user_id = $2, \
@@ -123,32 +101,28 @@ impl SessionStore for SessionRepo {
                  WHERE id_hash = $5 AND expires_at > $6",
                 vec![
                     data.into(),
-                    Self::user_of(record).into(),
+                    user_id.into(),
                     self.absolute_secs.into(),
                     (now + self.idle_secs).into(),
-                    id_hash(&record.id).into(),
+                    id.hash().into(),
                     now.into(),
                 ],
             )
-            .await
-            .map_err(backend)?;
+            .await?;
         Ok(())
     }
 
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row = Sessions::find_by_id(id_hash(id))
+    /// The session with that id, unless it has ended.
+    pub async fn load(&self, id: &SessionId) -> anyhow::Result<Option<StoredSession>> {
+        let row = Sessions::find_by_id(id.hash())
             .filter(session::Column::ExpiresAt.gt(self.clock.unix()))
             .one(self.db.conn())
-            .await
-            .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let data = serde_json::from_str(&row.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        let expiry_date = OffsetDateTime::from_unix_timestamp(row.expires_at).map_err(backend)?;
-        Ok(Some(Record { id: *id, data, expiry_date }))
+            .await?;
+        Ok(row.map(|row| StoredSession { data: row.data, expires_at: row.expires_at }))
     }
 
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        Sessions::delete_by_id(id_hash(id)).exec(self.db.conn()).await.map_err(backend)?;
+    pub async fn delete(&self, id: &SessionId) -> anyhow::Result<()> {
+        Sessions::delete_by_id(id.hash()).exec(self.db.conn()).await?;
         Ok(())
     }
 }

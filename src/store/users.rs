@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 
 use super::Store;
 use super::entity::user::{self, Entity as Users};
+use crate::identity::admin::AdminChanges;
 use crate::identity::email::Email;
 use crate::identity::user::{DisplayName, NewUser, User, UserId, Username};
 
@@ -223,15 +224,7 @@ pub async fn search(db: &impl Store, q: Option<&str>, limit: u64, offset: u64) -
         .collect()
 }
 
-/// An administrator's changes; `None` leaves a field as it is.
-#[derive(Debug, Default, Clone)]
-pub struct AdminChanges {
-    pub display_name: Option<DisplayName>,
-    pub email: Option<Email>,
-    pub is_admin: Option<bool>,
-    pub disabled: Option<bool>,
-}
-
+/// Writes an administrator's changes; a `None` field is left as it is.
 pub async fn admin_update(db: &impl Store, id: UserId, c: &AdminChanges, now: i64) -> Result<(), WriteError> {
     let mut model = user::ActiveModel { id: Set(id.to_string()), updated_at: Set(now), ..Default::default() };
     if let Some(name) = &c.display_name {

@@ -15,7 +15,7 @@ use super::public_user;
 use crate::http::layers::ClientIp;
 use crate::http::session::BrowserSession;
 use crate::identity::accounts::{ChangeError, LoginAttempt, LoginError, RegisterError};
-use crate::identity::admin::AdminError;
+use crate::identity::admin::{AdminChanges, AdminError};
 use crate::identity::email::Email;
 use crate::identity::password::Password;
 use crate::identity::recovery::{ResetError, ResetRequestError};
@@ -23,7 +23,6 @@ use crate::identity::second_factor::{ChallengeError, ChallengeId};
 use crate::identity::user::{DisplayName, NewUser, Username};
 use crate::secret::Secret;
 use crate::state::AppState;
-use crate::store::users::AdminChanges;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -12,11 +12,10 @@ use super::error::ApiError;
 use super::json::ApiJson;
 use super::public_user;
 use crate::http::form::FormData;
-use crate::identity::admin::{AdminError, MAX_PAGE};
+use crate::identity::admin::{AdminChanges, AdminError, MAX_PAGE};
 use crate::identity::email::Email;
 use crate::identity::user::{DisplayName, UserId};
 use crate::state::AppState;
-use crate::store::users::AdminChanges;
 
 const DEFAULT_PAGE: u64 = 20;
 

@@ -135,8 +135,10 @@ pub async fn change_password(
         errors.add("confirm_password", "The two new passwords do not match.");
     }
     if errors.is_empty() {
-        let result =
-            state.accounts.change_password(&user, &Secret::new(current), &Secret::new(new), session.id()).await;
+        let result = state
+            .accounts
+            .change_password(&user, &Secret::new(current), &Secret::new(new), session.id().map(Into::into))
+            .await;
         match result {
             Ok(()) => {
                 session.cycle().await?;
