@@ -48,17 +48,7 @@ pub async fn render(State(state): State<AppState>) -> Response {
     let Some(handle) = handle() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "metrics recorder unavailable").into_response();
     };
-    let conn = state.db.conn();
-    let (size, idle) = match conn.get_database_backend() {
-        sea_orm::DbBackend::Postgres => {
-            let pool = conn.get_postgres_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-        _ => {
-            let pool = conn.get_sqlite_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-    };
+    let (size, idle) = state.db.pool_stats();
     metrics::gauge!(names::DB_POOL_SIZE).set(size as f64);
     metrics::gauge!(names::DB_POOL_IDLE).set(idle as f64);
     match crate::store::outbox::pending_count(&state.db).await {

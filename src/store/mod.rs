@@ -87,6 +87,20 @@ impl Db {
         &self.conn
     }
 
+    /// The pool's connections: (open, idle), for the metrics page.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        match self.conn.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        }
+    }
+
     pub(crate) async fn execute(&self, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, DbErr> {
         execute(self, sql, values).await
     }
