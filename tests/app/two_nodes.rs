@@ -61,9 +61,7 @@ async fn start(database_url: &str, issuer: &str) -> Node {
 }
 
 fn csrf(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).unwrap() + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
+    crate::helpers::csrf_in(html).expect("a form with a CSRF token")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,7 +118,7 @@ async fn a_flow_hops_between_two_nodes_on_one_postgres_database() {
     // Consent on A.
     let consent = browser.client.get(on(&a, &location(&res))).send().await.unwrap().text().await.unwrap();
     assert!(consent.contains("wants to use your account"));
-    let pending = consent.split("name=\"pending\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+    let pending = &crate::helpers::between(&consent, "name=\"pending\" value=\"", "\"").expect("a consent page");
     let res = browser
         .client
         .post(on(&a, "/authorize/consent"))

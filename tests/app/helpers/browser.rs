@@ -17,12 +17,16 @@ pub fn location(res: &Response) -> String {
     res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }
 
+/// The text between the first `start` and the next `end` after it.
+pub fn between(s: &str, start: &str, end: &str) -> Option<String> {
+    let from = s.find(start)? + start.len();
+    let to = s[from..].find(end)? + from;
+    Some(s[from..to].to_string())
+}
+
 /// The CSRF token embedded in a page.
 pub fn csrf_in(html: &str) -> Option<String> {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker)? + marker.len();
-    let end = html[start..].find('"')? + start;
-    Some(html[start..end].to_string())
+    between(html, "name=\"csrf_token\" value=\"", "\"")
 }
 
 impl Browser {

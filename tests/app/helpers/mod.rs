@@ -8,7 +8,7 @@ pub mod totp;
 
 use std::sync::Arc;
 
-pub use browser::{Browser, location};
+pub use browser::{Browser, between, csrf_in, location};
 use portcullis::clock::ManualClock;
 use portcullis::config::Settings;
 use portcullis::secret::Secret;

@@ -2,6 +2,7 @@
 //! authorization request through login and consent, raw token requests, and an HTTP
 //! adapter so the `openidconnect` crate (the independent relying party) can talk to us.
 
+use super::browser::between;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -185,12 +186,6 @@ pub async fn drive(browser: &Browser, start: &str, credentials: (&str, &str), co
         res = browser.submit("/authorize/consent", &[("pending", &pending), ("decision", decision)]).await;
     }
     panic!("the authorization flow did not leave the server");
-}
-
-fn between(s: &str, start: &str, end: &str) -> Option<String> {
-    let from = s.find(start)? + start.len();
-    let to = s[from..].find(end)? + from;
-    Some(s[from..to].to_string())
 }
 
 type HttpFuture = Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, reqwest::Error>> + Send>>;

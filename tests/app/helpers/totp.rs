@@ -1,6 +1,7 @@
 //! An independent RFC 6238 implementation (HMAC-SHA1 via OpenSSL, dynamic truncation), as an
 //! authenticator app would compute codes from the secret the enrolment page shows.
 
+use super::browser::between;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
@@ -35,12 +36,6 @@ pub fn code_at(secret: &[u8], t: i64) -> String {
     let offset = (mac[19] & 0x0f) as usize;
     let binary = u32::from_be_bytes([mac[offset] & 0x7f, mac[offset + 1], mac[offset + 2], mac[offset + 3]]);
     format!("{:06}", binary % 1_000_000)
-}
-
-fn between(s: &str, start: &str, end: &str) -> Option<String> {
-    let from = s.find(start)? + start.len();
-    let to = s[from..].find(end)? + from;
-    Some(s[from..to].to_string())
 }
 
 pub struct Enrolled {
