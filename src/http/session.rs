@@ -173,7 +173,7 @@ impl BrowserSession {
         user: &User,
         challenge: &ChallengeId,
         next: &str,
-        device: Option<&str>,
+        remember_device: bool,
     ) -> Result<(), BrowserError> {
         self.session.cycle_id().await?;
         self.session.remove_value(USER_ID_KEY).await?;
@@ -181,8 +181,8 @@ impl BrowserSession {
         self.session.insert(MFA_STARTED_KEY, self.state.clock.unix()).await?;
         self.session.insert(MFA_NEXT_KEY, next).await?;
         self.session.insert(MFA_CHALLENGE_KEY, challenge.as_str()).await?;
-        if let Some(device) = device {
-            self.session.insert(MFA_DEVICE_KEY, device).await?;
+        if remember_device {
+            self.session.insert(MFA_DEVICE_KEY, true).await?;
         }
         Ok(())
     }
@@ -208,9 +208,10 @@ impl BrowserSession {
         }
     }
 
-    /// The known-device token kept back until the second factor is proven.
-    pub async fn take_pending_device(&self) -> Result<Option<String>, BrowserError> {
-        Ok(self.session.remove::<String>(MFA_DEVICE_KEY).await?)
+    /// Whether this browser is to become a known device once the second factor is proven
+    /// (it did not sign in with a good device cookie of this account).
+    pub async fn take_remember_device(&self) -> Result<bool, BrowserError> {
+        Ok(self.session.remove::<bool>(MFA_DEVICE_KEY).await?.unwrap_or(false))
     }
 
     pub async fn clear_second_factor(&self) -> Result<(), BrowserError> {

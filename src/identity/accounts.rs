@@ -67,8 +67,11 @@ pub struct LoggedIn {
     /// The password was right and the account has 2FA: the sign-in is not complete until
     /// the second factor is proven.
     pub second_factor_required: bool,
-    /// A new known-device token to hand to the browser (none when its token is still good).
+    /// A new known-device token to hand to the browser (none when its token is still good,
+    /// and none yet while the second factor is due).
     pub new_device_token: Option<Secret>,
+    /// The caller presented a device token of this account that is still good.
+    pub device_known: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -390,18 +393,21 @@ impl Accounts {
                     }
                     return Err(LoginError::EmailNotVerified);
                 }
+                let second_factor_required = self.mfa_enabled(user.id).await?;
+                // A device becomes known only once the whole sign-in is proven: with 2FA due,
+                // the second step mints its token.
                 let new_device_token = match (trusted, &device_hash) {
                     (true, Some(hash)) => {
                         counters::touch_device(&self.db, hash, now).await?;
                         None
                     }
+                    _ if second_factor_required => None,
                     _ => Some(self.remember_device(user.id).await?),
                 };
-                let second_factor_required = self.mfa_enabled(user.id).await?;
                 let result = if second_factor_required { "password_ok_2fa_due" } else { "success" };
                 metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => result).increment(1);
                 tracing::info!(user_id = %user.id, second_factor_required, "password accepted");
-                Ok(LoggedIn { user, second_factor_required, new_device_token })
+                Ok(LoggedIn { user, second_factor_required, new_device_token, device_known: trusted })
             }
             found => {
                 if let Some(slot) = slot {
@@ -423,11 +429,6 @@ impl Accounts {
         let token = random_token();
         counters::add_device(&self.db, &token_hash(&token), user, self.clock.unix()).await?;
         Ok(Secret::new(token))
-    }
-
-    /// Forgets a device token that was minted for a sign-in that did not complete.
-    pub async fn forget_device(&self, token: &Secret) -> anyhow::Result<()> {
-        counters::remove_device(&self.db, &token_hash(token.expose())).await
     }
 
     /// Re-authentication for sensitive changes, throttled like a login by the username's

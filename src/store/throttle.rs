@@ -269,14 +269,6 @@ pub async fn device_failed(db: &Db, token_hash: &str, max: i32) -> anyhow::Resul
     Ok(())
 }
 
-/// Forgets one device (a token minted for a sign-in that did not complete).
-pub async fn remove_device(db: &Db, token_hash: &str) -> anyhow::Result<()> {
-    db.execute("DELETE FROM known_devices WHERE token_hash = $1", vec![token_hash.into()])
-        .await
-        .context("forgetting a known device")?;
-    Ok(())
-}
-
 /// Housekeeping: forgets devices unused since `before` (their cookie has expired).
 pub async fn purge_devices(db: &Db, before: i64) -> anyhow::Result<u64> {
     db.execute("DELETE FROM known_devices WHERE last_used_at < $1", vec![before.into()])

@@ -408,3 +408,22 @@ db_test!(
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_mfa_token")), "{body}");
     }
 );
+
+db_test!(
+    async fn a_device_becomes_known_only_once_the_second_factor_is_proven(backend) {
+        let app = spawn_app(backend).await;
+        let (_, enrolled) = alice_with_2fa(&app).await;
+        app.clock.advance(time::Duration::seconds(30));
+        let devices = app.count("known_devices").await;
+
+        let (_, body) = post(&app, "/login", json!({"username": "alice", "password": PASSWORD})).await;
+        assert_eq!((body["mfa_required"].as_bool(), body.get("device_token")), (Some(true), None));
+        let (browser, csrf) = pages_password_step(&app).await;
+        assert_eq!(app.count("known_devices").await, devices, "a correct password alone makes no device known");
+
+        let res = code_step(&browser, &csrf, &code_at(&enrolled.secret, app.now())).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert!(browser.cookie("portcullis_device").is_some(), "the browser is known after the second factor");
+        assert_eq!(app.count("known_devices").await, devices + 1, "and only then");
+    }
+);

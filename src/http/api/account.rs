@@ -112,11 +112,8 @@ async fn password_login(
     };
     match state.accounts.login(attempt).await {
         Ok(logged_in) if logged_in.second_factor_required => {
-            // The device becomes known only once the second factor is proven (the second
-            // step hands out a token then).
-            if let Some(unused) = &logged_in.new_device_token {
-                state.accounts.forget_device(unused).await?;
-            }
+            // The device becomes known once the second factor is proven: the second step
+            // hands out its token.
             let ticket = state.accounts.open_second_factor_challenge(logged_in.user.id).await?;
             Ok((None, json!({ "mfa_required": true, "mfa_token": ticket.token.expose() })))
         }

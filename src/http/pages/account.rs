@@ -190,9 +190,9 @@ pub async fn login(
     };
     match state.accounts.login(attempt).await {
         Ok(logged_in) if logged_in.second_factor_required => {
-            let device = logged_in.new_device_token.as_ref().map(|t| t.expose());
             let challenge = state.accounts.open_second_factor_challenge(logged_in.user.id).await?;
-            session.begin_second_factor(&logged_in.user, &challenge.id, &next, device).await?;
+            let remember_device = !logged_in.device_known;
+            session.begin_second_factor(&logged_in.user, &challenge.id, &next, remember_device).await?;
             Ok(Redirect::to(paths::LOGIN_SECOND_FACTOR).into_response())
         }
         Ok(logged_in) => {

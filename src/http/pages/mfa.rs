@@ -56,7 +56,7 @@ pub async fn challenge(
                 session.clear_second_factor().await?;
                 return Ok(Redirect::to(paths::LOGIN).into_response());
             };
-            let device = session.take_pending_device().await?;
+            let remember_device = session.take_remember_device().await?;
             session.log_in(&user, &["pwd", "otp"]).await?;
             session.signed_in_for(&pending.next).await?;
             let mut res = match factor {
@@ -74,8 +74,9 @@ pub async fn challenge(
                     render(StatusCode::OK, &page)
                 }
             };
-            if let Some(device) = device {
-                set_device_cookie(&state, res.headers_mut(), &Secret::new(device));
+            if remember_device {
+                let device = state.accounts.remember_device(user.id).await?;
+                set_device_cookie(&state, res.headers_mut(), &device);
             }
             Ok(res)
         }
