@@ -44,7 +44,16 @@ pub struct Settings {
     pub account: AccountSettings,
     pub tokens: TokenSettings,
     pub keys: KeySettings,
+    pub audit: AuditSettings,
     pub mail: MailSettings,
+}
+
+/// The `[audit]` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Events older than this are purged by housekeeping (0 = kept forever).
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -2,6 +2,8 @@
 //! account pages. The binary in `main.rs` is a thin shell around this library, and the
 //! integration tests build the very same [`startup::Application`].
 
+/// The audit log's domain: security events, who caused them, how the log is read.
+pub mod audit;
 /// Command-line interface: `serve`, `migrate`, `user …`.
 pub mod cli;
 /// Injectable wall clock, so expiry logic takes `now` as a parameter.

@@ -228,12 +228,22 @@ pub async fn housekeep(state: &AppState) {
         ("signing keys", store::keys::purge_expired(&state.db, now).await),
         ("outbox files", purge_outbox_files(state, now).await),
         ("second-factor challenges", store::second_factor::purge_expired(&state.db, now).await),
+        ("audit events", purge_audit_events(state).await),
     ];
     for (what, result) in results {
         if let Err(e) = result {
             tracing::warn!(error = %format!("{e:#}"), "purging {what} failed");
         }
     }
+}
+
+/// Audit events past `audit.retention_days` (0 keeps them forever).
+async fn purge_audit_events(state: &AppState) -> anyhow::Result<u64> {
+    let days = i64::from(state.settings.audit.retention_days);
+    if days == 0 {
+        return Ok(0);
+    }
+    store::audit::purge_before(&state.db, state.clock.now_ms() - days * 86_400_000).await
 }
 
 /// The housekeeping task's key step: a scheduled rotation when one is due, performed by

@@ -13,6 +13,7 @@ mod m20261203_000007_mfa_budget;
 mod m20261203_000008_audiences;
 mod m20261203_000009_outbox_seal;
 mod m20261203_000010_key_schedule;
+mod m20261204_000011_audit;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_audiences::Migration),
             Box::new(m20261203_000009_outbox_seal::Migration),
             Box::new(m20261203_000010_key_schedule::Migration),
+            Box::new(m20261204_000011_audit::Migration),
         ]
     }
 }

@@ -38,6 +38,7 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar { name: "PORTCULLIS_REQUEST_TIMEOUT", key: "http.request_timeout_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_TRUSTED_PROXIES", key: "http.trusted_proxies", kind: Kind::List },
     EnvVar { name: "PORTCULLIS_METRICS", key: "http.metrics_enabled", kind: Kind::Bool },
+    EnvVar { name: "PORTCULLIS_AUDIT_RETENTION_DAYS", key: "audit.retention_days", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_HEADER_READ_TIMEOUT", key: "http.header_read_timeout_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_MAX_HEADER_BYTES", key: "http.max_header_bytes", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_MAX_URI_BYTES", key: "http.max_uri_bytes", kind: Kind::Number },

@@ -106,7 +106,10 @@ pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Ne
     let chain: Vec<&str> = forwarded.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
     let ip = resolve_client_ip(peer, &chain, &state.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
-    next.run(req).await
+    // The request an audit event happens in (the domain reads it without any HTTP type).
+    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let meta = crate::audit::RequestMeta::new(ip, user_agent, Some(current_request_id()));
+    crate::audit::context::scope(meta, next.run(req)).await
 }
 
 pub fn resolve_client_ip(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -> IpAddr {

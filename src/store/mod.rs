@@ -1,6 +1,8 @@
 //! Storage: the database connection, migrations, and repository functions that take and
 //! return domain types. SeaORM entities stay private to this module.
 
+/// The append-only audit log.
+pub mod audit;
 /// OAuth clients.
 pub mod clients;
 mod entity;
@@ -112,17 +114,26 @@ impl Db {
             Some(gate) => Some(gate.clone().lock_owned().await),
             None => None,
         };
-        Ok(Tx(self.conn.begin().await.context("starting a transaction")?, gate))
+        let conn = self.conn.begin().await.context("starting a transaction")?;
+        Ok(Tx { conn, _gate: gate, committed_events: std::sync::Mutex::new(Vec::new()) })
     }
 }
 
 /// An open transaction; dropped without [`Tx::commit`], it rolls back. On SQLite it holds
 /// the write gate until then.
-pub struct Tx(DatabaseTransaction, #[allow(dead_code)] Option<OwnedMutexGuard<()>>);
+pub struct Tx {
+    conn: DatabaseTransaction,
+    _gate: Option<OwnedMutexGuard<()>>,
+    /// Audit events appended in this transaction: logged once it commits, never if it rolls back.
+    committed_events: std::sync::Mutex<Vec<crate::audit::Recorded>>,
+}
 
 impl Tx {
     pub async fn commit(self) -> anyhow::Result<()> {
-        self.0.commit().await.context("committing a transaction")
+        let events = self.committed_events.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.conn.commit().await.context("committing a transaction")?;
+        events.iter().for_each(audit::log);
+        Ok(())
     }
 }
 
@@ -133,6 +144,10 @@ pub trait Store: Sync {
     /// The gate a single write statement must pass (none inside a transaction: it holds it).
     fn write_gate(&self) -> Option<&Arc<Mutex<()>>> {
         None
+    }
+    /// An audit event was appended: logged now on the pool, at commit in a transaction.
+    fn after_commit(&self, event: crate::audit::Recorded) {
+        audit::log(&event);
     }
 }
 
@@ -156,7 +171,10 @@ async fn gate_for<'a>(s: &'a impl Store, sql: &str) -> Option<tokio::sync::Mutex
 impl Store for Tx {
     type Conn = DatabaseTransaction;
     fn connection(&self) -> &DatabaseTransaction {
-        &self.0
+        &self.conn
+    }
+    fn after_commit(&self, event: crate::audit::Recorded) {
+        self.committed_events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(event);
     }
 }
 
