@@ -4,10 +4,27 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::secret::constant_time_eq;
+use crate::secret::{Secret, constant_time_eq};
 
 fn unreserved(s: &str) -> bool {
     s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
+}
+
+/// A code verifier as presented at the token endpoint. Its shape (43–128 unreserved
+/// characters) is judged by [`CodeChallenge::verify`], so a malformed one fails like a wrong one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodeVerifier(Secret);
+
+impl CodeVerifier {
+    pub fn new(verifier: &str) -> Self {
+        Self(Secret::new(verifier))
+    }
+}
+
+impl std::fmt::Debug for CodeVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeVerifier([redacted])")
+    }
 }
 
 /// A code challenge: BASE64URL(SHA256(verifier)), always 43 characters.
@@ -36,7 +53,8 @@ impl CodeChallenge {
     }
 
     /// Does `verifier` (43–128 unreserved characters) hash to this challenge?
-    pub fn verify(&self, verifier: &str) -> bool {
+    pub fn verify(&self, verifier: &CodeVerifier) -> bool {
+        let verifier = verifier.0.expose();
         if !(43..=128).contains(&verifier.len()) || !unreserved(verifier) {
             return false;
         }
@@ -52,9 +70,9 @@ mod tests {
     #[test]
     fn rfc7636_appendix_b_example_verifies() {
         let c = CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Some("S256")).unwrap();
-        assert!(c.verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
-        assert!(!c.verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx"));
-        assert!(!c.verify("short"));
+        assert!(c.verify(&CodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")));
+        assert!(!c.verify(&CodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx")));
+        assert!(!c.verify(&CodeVerifier::new("short")));
     }
 
     #[test]

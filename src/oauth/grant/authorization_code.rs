@@ -3,26 +3,27 @@
 //! conditional update: of many parallel redemptions one wins, and any second redemption
 //! revokes the grant, with every token the first one issued.
 
-use super::{Issued, TokenParams};
+use super::Issued;
 use crate::oauth::client::{Client, GrantType};
 use crate::oauth::error::TokenError;
-use crate::oauth::pkce::CodeChallenge;
+use crate::oauth::pkce::{CodeChallenge, CodeVerifier};
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{Authentication, TokenResponse};
-use crate::secret::{random_token, token_hash};
+use crate::secret::{Secret, random_token, token_hash};
 use crate::store::grants::{self, StoredRefresh};
 
 impl Provider {
-    pub async fn exchange_code(&self, client: &Client, params: &impl TokenParams) -> Result<TokenResponse, TokenError> {
-        if !client.allows(GrantType::AuthorizationCode) {
-            return Err(TokenError::UnauthorizedClient);
-        }
-        let code = params.get("code")?.ok_or(TokenError::InvalidRequest("code is required"))?;
-        let redirect_uri = params.get("redirect_uri")?.ok_or(TokenError::InvalidRequest("redirect_uri is required"))?;
-        let verifier = params.get("code_verifier")?.ok_or(TokenError::InvalidRequest("code_verifier is required"))?;
+    /// Redeems `code` for `client`, which may use this grant (checked by the request's parse).
+    pub(super) async fn exchange_code(
+        &self,
+        client: &Client,
+        code: &Secret,
+        redirect_uri: &str,
+        verifier: &CodeVerifier,
+    ) -> Result<TokenResponse, TokenError> {
         let now = self.clock.unix();
-        let hash = token_hash(code);
+        let hash = token_hash(code.expose());
 
         let stored =
             grants::find_code(&self.db, &hash).await?.ok_or(TokenError::InvalidGrant("unknown authorization code"))?;

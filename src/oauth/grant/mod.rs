@@ -6,8 +6,12 @@ pub mod authorization_code;
 pub mod client_credentials;
 /// `refresh_token` with rotation (RFC 6749 §6, RFC 9700 §4.14).
 pub mod refresh_token;
+/// The token request, parsed once into one variant per grant.
+pub mod request;
 
+use self::request::TokenRequest;
 use super::client::Client;
+use super::error::TokenError;
 use super::provider::Provider;
 use super::scope::{OPENID, Scope};
 use super::tokens::{Authentication, TokenResponse};
@@ -21,12 +25,18 @@ pub struct Issued<'a> {
     pub nonce: Option<&'a str>,
 }
 
-/// The token request's parameters, each given at most once.
-pub trait TokenParams {
-    fn get(&self, name: &str) -> Result<Option<&str>, super::error::TokenError>;
-}
-
 impl Provider {
+    /// Answers a parsed token request of `client` with the grant it names.
+    pub async fn token(&self, client: &Client, request: TokenRequest) -> Result<TokenResponse, TokenError> {
+        match request {
+            TokenRequest::AuthorizationCode { code, redirect_uri, verifier } => {
+                self.exchange_code(client, &code, &redirect_uri, &verifier).await
+            }
+            TokenRequest::Refresh { refresh_token, scope } => self.refresh(client, &refresh_token, scope).await,
+            TokenRequest::ClientCredentials { scope } => self.client_credentials(client, scope).await,
+        }
+    }
+
     /// The live, enabled user a grant was made for.
     pub(super) async fn grant_user(&self, s: &impl Store, user_id: &str) -> anyhow::Result<Option<User>> {
         let Some(id) = UserId::parse(user_id) else { return Ok(None) };
