@@ -19,6 +19,11 @@ impl CodeVerifier {
     pub fn new(verifier: &str) -> Self {
         Self(Secret::new(verifier))
     }
+
+    /// The verifier's content, to check against the stored challenge.
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
 }
 
 impl std::fmt::Debug for CodeVerifier {
@@ -53,8 +58,7 @@ impl CodeChallenge {
     }
 
     /// Does `verifier` (43–128 unreserved characters) hash to this challenge?
-    pub fn verify(&self, verifier: &CodeVerifier) -> bool {
-        let verifier = verifier.0.expose();
+    pub fn verify(&self, verifier: &str) -> bool {
         if !(43..=128).contains(&verifier.len()) || !unreserved(verifier) {
             return false;
         }
@@ -70,9 +74,9 @@ mod tests {
     #[test]
     fn rfc7636_appendix_b_example_verifies() {
         let c = CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Some("S256")).unwrap();
-        assert!(c.verify(&CodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")));
-        assert!(!c.verify(&CodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx")));
-        assert!(!c.verify(&CodeVerifier::new("short")));
+        assert!(c.verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
+        assert!(!c.verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx"));
+        assert!(!c.verify("short"));
     }
 
     #[test]

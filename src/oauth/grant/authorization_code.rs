@@ -34,7 +34,7 @@ impl Provider {
         if stored.redirect_uri != redirect_uri {
             return Err(TokenError::InvalidGrant("redirect_uri does not match the authorization request"));
         }
-        if !CodeChallenge::from_stored(stored.code_challenge.clone()).verify(verifier) {
+        if !CodeChallenge::from_stored(stored.code_challenge.clone()).verify(verifier.expose()) {
             return Err(TokenError::InvalidGrant("PKCE verification failed"));
         }
         if stored.used_at.is_some() {
