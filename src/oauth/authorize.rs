@@ -6,8 +6,9 @@
 
 use url::Url;
 
-use super::client::{Client, GrantType};
+use super::client::{Client, ClientId, GrantType};
 use super::error::{RedirectError, UnredirectableError};
+use super::grant::GrantId;
 use super::pkce::CodeChallenge;
 use super::provider::Provider;
 use super::scope::{OFFLINE_ACCESS, Scope};
@@ -206,12 +207,12 @@ impl Provider {
     pub async fn issue_code(&self, req: &AuthorizationRequest, session: &SessionAuth) -> anyhow::Result<String> {
         let now = self.clock.unix();
         let code = random_token();
-        let grant_id = uuid::Uuid::now_v7().to_string();
+        let grant_id = GrantId::generate();
         let offline = req.scope.contains(OFFLINE_ACCESS);
         let tx = self.db.begin().await?;
         grants::insert_grant(
             &tx,
-            &grant_id,
+            grant_id.as_str(),
             session.user.id,
             &req.client.id,
             session.auth.sid.as_deref(),
@@ -221,14 +222,14 @@ impl Provider {
         .await?;
         let stored = StoredCode {
             grant_id,
-            client_id: req.client.id.clone(),
-            user_id: session.user.id.to_string(),
+            client_id: ClientId::new(req.client.id.as_str()),
+            user_id: session.user.id,
             redirect_uri: req.redirect_uri.clone(),
-            scope: req.scope.to_string(),
+            scope: req.scope.clone(),
             nonce: req.nonce.clone(),
             code_challenge: req.code_challenge.as_str().to_string(),
             auth_time: session.auth.auth_time,
-            amr: session.auth.amr.join(" "),
+            amr: session.auth.amr.clone(),
             sid: session.auth.sid.clone(),
             expires_at: now + self.settings.code_ttl_secs,
             used_at: None,

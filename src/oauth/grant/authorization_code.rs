@@ -8,7 +8,6 @@ use crate::oauth::client::{Client, GrantType};
 use crate::oauth::error::TokenError;
 use crate::oauth::pkce::{CodeChallenge, CodeVerifier};
 use crate::oauth::provider::Provider;
-use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{Authentication, TokenResponse};
 use crate::secret::{Secret, random_token, token_hash};
 use crate::store::grants::{self, StoredRefresh};
@@ -51,25 +50,20 @@ impl Provider {
             self.revoke_after_replay(&stored.grant_id, "authorization code").await?;
             return Err(TokenError::InvalidGrant("the code was already used"));
         }
-        if !grants::grant_live(&tx, &stored.grant_id).await? {
+        if !grants::grant_live(&tx, stored.grant_id.as_str()).await? {
             return Err(TokenError::InvalidGrant("the authorization was revoked"));
         }
         let user = self
-            .grant_user(&tx, &stored.user_id)
+            .grant_user(&tx, stored.user_id)
             .await?
             .ok_or(TokenError::InvalidGrant("the user is no longer active"))?;
-        let scope = Scope::parse(&stored.scope).map_err(|_| TokenError::InvalidGrant("stored scope unreadable"))?;
-        let auth = Authentication {
-            auth_time: stored.auth_time,
-            amr: stored.amr.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-            sid: stored.sid.clone(),
-        };
+        let auth = Authentication { auth_time: stored.auth_time, amr: stored.amr.clone(), sid: stored.sid.clone() };
         let refresh_token = if client.allows(GrantType::RefreshToken) {
             let token = random_token();
             let record = StoredRefresh {
                 grant_id: stored.grant_id.clone(),
-                client_id: client.id.clone(),
-                user_id: stored.user_id.clone(),
+                client_id: stored.client_id.clone(),
+                user_id: stored.user_id,
                 scope: stored.scope.clone(),
                 auth_time: stored.auth_time,
                 amr: stored.amr.clone(),
@@ -85,7 +79,7 @@ impl Provider {
             None
         };
         let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: stored.nonce.as_deref() };
-        let response = self.respond(&user, client, &scope, issued, refresh_token).await?;
+        let response = self.respond(&user, client, &stored.scope, issued, refresh_token).await?;
         tx.commit().await?;
         tracing::info!(client_id = %client.id, user_id = %user.id, "code exchanged");
         Ok(response)
