@@ -88,7 +88,6 @@ impl Db {
     }
 
     /// The raw connection, for this module's repositories only.
-    #[allow(dead_code)]
     fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }
