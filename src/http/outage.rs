@@ -9,3 +9,17 @@ use crate::identity::password::HashError;
 pub fn is_outage(err: &anyhow::Error) -> bool {
     crate::store::is_unavailable(err) || err.chain().any(|c| matches!(c.downcast_ref(), Some(HashError::Busy)))
 }
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context;
+
+    use super::*;
+
+    #[test]
+    fn a_full_password_queue_is_an_outage_and_an_ordinary_failure_is_not() {
+        let busy: anyhow::Result<()> = Err(HashError::Busy).context("checking a password");
+        assert!(is_outage(&busy.unwrap_err()));
+        assert!(!is_outage(&anyhow::anyhow!("connection refused")), "error text alone decides nothing");
+    }
+}

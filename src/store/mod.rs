@@ -276,3 +276,42 @@ pub(crate) fn unique_violation(err: &StoreError) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite(dir: &tempfile::TempDir) -> Db {
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let settings = DatabaseSettings { max_connections: 2, acquire_timeout_secs: 1, migrate_on_start: false };
+        Db::connect(&url, &settings).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_closed_pool_is_unavailable_and_bad_sql_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite(&dir).await;
+        let bad = execute(&db, "SELECT * FROM no_such_table", vec![]).await.map_err(anyhow::Error::new);
+        assert!(!is_unavailable(&bad.unwrap_err()), "a query the database refuses is a fault, not an outage");
+
+        db.conn.close_by_ref().await.unwrap();
+        let closed = execute(&db, "SELECT 1", vec![]).await.map_err(anyhow::Error::new).context("running a query");
+        let err = closed.unwrap_err();
+        assert!(is_unavailable(&err), "a closed pool is an outage, found through the context: {err:?}");
+        assert!(is_unavailable(&db.ping().await.unwrap_err()), "and so is a failed ping");
+    }
+
+    #[tokio::test]
+    async fn rows_are_read_by_column_name_whatever_their_order() {
+        #[derive(Debug, FromQueryResult)]
+        struct Pair {
+            b: String,
+            a: i64,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite(&dir).await;
+        let pair: Option<Pair> = query_one(&db, "SELECT 7 AS a, 'x' AS b", vec![]).await.unwrap();
+        let pair = pair.unwrap();
+        assert_eq!((pair.a, pair.b.as_str()), (7, "x"));
+    }
+}
