@@ -5,9 +5,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 
 use super::Store;
 use super::entity::user::{self, Entity as Users};
-use crate::identity::admin::AdminChanges;
 use crate::identity::email::Email;
-use crate::identity::user::{DisplayName, NewUser, User, UserId, Username};
+use crate::identity::user::{AdminChanges, DisplayName, NewUser, User, UserId, Username};
 
 /// A write that hit a uniqueness rule, or failed for an infrastructure reason.
 #[derive(Debug, thiserror::Error)]
