@@ -14,10 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+use crate::helpers::sql::{scalar, text};
 use crate::helpers::{Backend, PASSWORD, SECRET_KEY, SmtpSink, db_test, fresh_postgres_database};
 
 const REGISTRATIONS: usize = 200;
@@ -167,24 +168,6 @@ async fn confirm_reset(http: &reqwest::Client, base: &str, token: &str, password
 fn refresh_token_of(outcome: &Outcome) -> String {
     let body = outcome.answered().unwrap_or_else(|| panic!("expected tokens, got {outcome:?}"));
     body["refresh_token"].as_str().unwrap_or_else(|| panic!("no refresh_token in {body}")).to_string()
-}
-
-async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_string()))
-        .await
-        .expect("query runs")
-        .expect("one row");
-    row.try_get_by_index::<i64>(0).expect("an integer")
-}
-
-async fn text(db: &DatabaseConnection, sql: &str) -> String {
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_string()))
-        .await
-        .expect("query runs")
-        .unwrap_or_else(|| panic!("a row for {sql}"));
-    row.try_get_by_index::<String>(0).expect("text")
 }
 
 /// Waits on `done` until the deadline, failing with `what`.

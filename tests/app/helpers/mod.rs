@@ -4,6 +4,7 @@ mod browser;
 pub mod oidc;
 pub mod proxy;
 mod smtp;
+pub mod sql;
 pub mod totp;
 
 use std::sync::Arc;
@@ -150,13 +151,7 @@ impl TestApp {
 
     /// One number from a query such as `SELECT COUNT(*) FROM users`.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let conn = self.state.db.conn();
-        let row = conn
-            .query_one_raw(Statement::from_string(conn.get_database_backend(), sql.to_string()))
-            .await
-            .expect("query runs")
-            .expect("one row");
-        row.try_get_by_index::<i64>(0).expect("an integer")
+        sql::scalar(self.state.db.conn(), sql).await
     }
 
     pub async fn count(&self, table: &str) -> i64 {
