@@ -13,6 +13,8 @@ pub mod devices;
 pub mod email;
 /// Two-factor authentication: TOTP and recovery codes.
 pub mod mfa;
+/// The mail sent when a sign-in completes on a device not known before.
+mod new_device;
 /// Password policy, normalization and argon2id hashing.
 pub mod password;
 /// Changes users make to their own account; confirming addresses.

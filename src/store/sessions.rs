@@ -251,3 +251,16 @@ pub async fn list_for_user(s: &impl Store, user: UserId, now: i64) -> anyhow::Re
     .context("listing a user's sessions")?;
     rows.iter().map(|r| SessionRow::from_query_result(r, "").context("reading a session")).collect()
 }
+
+/// How many known devices `user` has (see `store::throttle`): the new-device notice is not
+/// sent for an account's very first one.
+pub async fn known_device_count(s: &impl Store, user: UserId) -> anyhow::Result<i64> {
+    #[derive(FromQueryResult)]
+    struct Count {
+        n: i64,
+    }
+    let row = query_one(s, "SELECT COUNT(*) AS n FROM known_devices WHERE user_id = $1", vec![user.to_string().into()])
+        .await
+        .context("counting known devices")?;
+    Ok(row.map(|r| Count::from_query_result(&r, "")).transpose()?.map_or(0, |c| c.n))
+}

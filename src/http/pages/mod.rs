@@ -24,7 +24,7 @@ use crate::state::AppState;
 
 /// Route paths, defined once.
 pub mod paths {
-    pub use crate::identity::accounts::links::{LOGIN, RESET_PASSWORD, RESET_PASSWORD_CONFIRM, VERIFY_EMAIL};
+    pub use crate::identity::accounts::links::{LOGIN, PROFILE, RESET_PASSWORD, RESET_PASSWORD_CONFIRM, VERIFY_EMAIL};
     pub const HOME: &str = "/";
     pub const REGISTER: &str = "/register";
     pub const RESEND_VERIFICATION: &str = "/profile/verify-email";
@@ -34,7 +34,6 @@ pub mod paths {
     pub const MFA_DISABLE: &str = "/profile/2fa/disable";
     pub const MFA_RECOVERY_CODES: &str = "/profile/2fa/recovery-codes";
     pub const LOGOUT: &str = "/logout";
-    pub const PROFILE: &str = "/profile";
     pub const PROFILE_PASSWORD: &str = "/profile/password";
     pub const PROFILE_EMAIL: &str = "/profile/email";
     pub const PROFILE_SESSION_END: &str = "/profile/devices/sign-out";
