@@ -275,3 +275,17 @@ db_test!(
         assert_eq!(body["sessions"].as_array().map(Vec::len), Some(1), "{body}");
     }
 );
+
+db_test!(
+    async fn new_device_notices_to_one_account_stop_at_five_an_hour(backend) {
+        let app = spawn_app(backend).await;
+        app.browser().sign_up("alice", "alice@example.com", PASSWORD).await;
+        for _ in 0..7 {
+            assert_eq!(app.browser().login("alice", PASSWORD).await.status(), 303);
+        }
+        assert_eq!(notices(&app).await, 5, "a flood of new devices is not a flood of mail");
+        app.clock.advance(time::Duration::hours(1));
+        assert_eq!(app.browser().login("alice", PASSWORD).await.status(), 303);
+        assert_eq!(notices(&app).await, 6, "the budget refills");
+    }
+);
