@@ -289,3 +289,20 @@ db_test!(
         assert_eq!(notices(&app).await, 6, "the budget refills");
     }
 );
+
+db_test!(
+    async fn ending_a_session_ends_the_online_grants_it_made_like_signing_out_there(backend) {
+        let app = spawn_app(backend).await;
+        let (firefox, chrome, _safari) = alice_on_three_devices(&app).await;
+        let client = app.web_client("rp").await;
+        let (verifier, challenge) = pkce();
+        let back = drive(&chrome, &authorize_path("rp", &challenge, &[]), ("alice", PASSWORD), Consent::Allow).await;
+        let (_, tokens) = app.exchange(&client, &param(&back, "code").unwrap(), &verifier).await;
+        let refresh = tokens["refresh_token"].as_str().expect("a refresh token").to_string();
+
+        let profile = firefox.text("/profile").await;
+        firefox.submit("/profile/devices/sign-out", &[("session", &sign_out_id(&profile, "Chrome on Windows"))]).await;
+        assert_eq!(app.refresh(&client, &refresh).await.0, 400, "the grant made in that session ended with it");
+        assert_eq!(events(&app, "session.revoked").await, 1);
+    }
+);
