@@ -125,6 +125,8 @@ pub struct LoginSettings {
     pub max_wait_secs: i64,
     /// A name's failures stop counting once its last one is this old.
     pub failure_decay_secs: i64,
+    /// Mail a notice when a sign-in completes on a device not known before.
+    pub new_device_mail: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -21,6 +21,7 @@ use crate::store::{Db, Store, throttle as counters};
 /// Paths the mails link to; the hosted pages serve them.
 pub mod links {
     pub const LOGIN: &str = "/login";
+    pub const PROFILE: &str = "/profile";
     pub const VERIFY_EMAIL: &str = "/verify-email";
     pub const RESET_PASSWORD: &str = "/reset-password";
     pub const RESET_PASSWORD_CONFIRM: &str = "/reset-password/confirm";
@@ -293,6 +294,7 @@ impl Accounts {
     pub async fn remember_device(&self, user: UserId) -> anyhow::Result<Secret> {
         let token = random_token();
         counters::add_device(&self.db, &token_hash(&token), user, self.clock.unix()).await?;
+        self.new_device_notice(user).await?;
         Ok(Secret::new(token))
     }
 

@@ -5,12 +5,18 @@
 pub mod accounts;
 /// Administration of other accounts.
 pub mod admin;
+/// The clients a person has let in, and removing their access.
+pub mod connected_apps;
+/// Where a person is signed in: listing and ending their browser sessions.
+pub mod devices;
 /// E-mail addresses, parsed and normalized for uniqueness.
 pub mod email;
 /// Signing in with a password: admit, check, then success or failure bookkeeping.
 pub mod login;
 /// Two-factor authentication: TOTP and recovery codes.
 pub mod mfa;
+/// The mail sent when a sign-in completes on a device not known before.
+mod new_device;
 /// Password policy, normalization and argon2id hashing.
 pub mod password;
 /// Changes users make to their own account; confirming addresses.
@@ -25,3 +31,5 @@ pub mod session;
 pub mod throttle;
 /// The user record and its small value types.
 pub mod user;
+/// A short device summary ("Firefox on Linux") from a user agent.
+pub mod user_agent;

@@ -19,6 +19,8 @@ pub enum Mail {
     EmailChanged { name: String, new_address: String },
     /// A change to how the account signs in (two-factor authentication, recovery codes).
     SecurityNotice { name: String, what: String },
+    /// A sign-in completed on a device not known before: which one, from where, when.
+    NewDevice { name: String, device: String, ip: String, when: String, profile_link: String, reset_link: String },
 }
 
 pub struct Rendered {
@@ -35,6 +37,9 @@ pub struct View {
     pub second_link: String,
     pub amount: i64,
     pub address: String,
+    pub device: String,
+    pub ip: String,
+    pub when: String,
 }
 
 macro_rules! pair {
@@ -58,6 +63,7 @@ pair!(ResetText, ResetHtml, "email/password_reset.txt", "email/password_reset.ht
 pair!(ChangedText, ChangedHtml, "email/password_changed.txt", "email/password_changed.html");
 pair!(EmailChangedText, EmailChangedHtml, "email/email_changed.txt", "email/email_changed.html");
 pair!(NoticeText, NoticeHtml, "email/security_notice.txt", "email/security_notice.html");
+pair!(NewDeviceText, NewDeviceHtml, "email/new_device.txt", "email/new_device.html");
 
 impl Mail {
     pub fn render(&self) -> anyhow::Result<Rendered> {
@@ -91,6 +97,18 @@ impl Mail {
                 "A security setting of your account changed",
                 View { name: name.clone(), address: what.clone(), ..Default::default() },
             ),
+            Mail::NewDevice { name, device, ip, when, profile_link, reset_link } => (
+                "New sign-in to your account",
+                View {
+                    name: name.clone(),
+                    device: device.clone(),
+                    ip: ip.clone(),
+                    when: when.clone(),
+                    link: profile_link.clone(),
+                    second_link: reset_link.clone(),
+                    ..Default::default()
+                },
+            ),
         };
         let v = &view;
         let (text, html) = match self {
@@ -100,6 +118,7 @@ impl Mail {
             Mail::PasswordChanged { .. } => (ChangedText { v }.render()?, ChangedHtml { v }.render()?),
             Mail::EmailChanged { .. } => (EmailChangedText { v }.render()?, EmailChangedHtml { v }.render()?),
             Mail::SecurityNotice { .. } => (NoticeText { v }.render()?, NoticeHtml { v }.render()?),
+            Mail::NewDevice { .. } => (NewDeviceText { v }.render()?, NewDeviceHtml { v }.render()?),
         };
         Ok(Rendered { subject: subject.to_string(), text, html })
     }

@@ -7,7 +7,8 @@
 pub mod audit;
 /// OAuth clients.
 pub mod clients;
-mod entity;
+/// Consents and live grants read per client; removing a client's access.
+pub mod connected_apps;
 /// Grants, codes, refresh tokens, consents.
 pub mod grants;
 /// Plain-value reads and writes of any table, for tests and operators (not for handlers).
@@ -23,7 +24,8 @@ pub mod mfa;
 pub mod outbox;
 /// Second-factor budgets (per account, per sign-in challenge), reserved before each check.
 pub mod second_factor;
-/// Browser sessions on our `sessions` table (the HTTP edge adapts them to tower-sessions).
+/// Browser sessions on our `sessions` table (the HTTP edge adapts them to tower-sessions),
+/// listed and ended by public id.
 pub mod sessions;
 /// Per-key login counters and known devices.
 pub mod throttle;
@@ -87,11 +89,6 @@ impl Db {
     /// Readiness: one round trip.
     pub async fn ping(&self) -> anyhow::Result<()> {
         self.conn.ping().await.map_err(StoreError::from).context("pinging the database")
-    }
-
-    /// The raw connection, for this module's repositories only.
-    fn conn(&self) -> &DatabaseConnection {
-        &self.conn
     }
 
     /// The pool's connections: (open, idle), for the metrics page.

@@ -10,6 +10,7 @@ mod authorize;
 mod bad_input;
 mod cli;
 mod crash_safety;
+mod devices_apps;
 mod forged;
 mod http_limits;
 mod key_rotation;

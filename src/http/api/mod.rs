@@ -6,6 +6,8 @@
 mod account;
 /// Bearer authentication: users, and administrators.
 mod bearer;
+/// A person's sessions and connected apps.
+mod devices;
 /// Problem details.
 mod error;
 /// Strict JSON bodies.
@@ -39,6 +41,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/reset-password/confirm"),
     ("GET", "/profile"),
     ("PUT", "/profile"),
+    ("GET", "/profile/sessions"),
+    ("DELETE", "/profile/sessions/{id}"),
+    ("POST", "/profile/sessions/end-others"),
+    ("GET", "/profile/apps"),
+    ("DELETE", "/profile/apps/{client_id}"),
     ("POST", "/auth/register"),
     ("POST", "/auth/login"),
     ("POST", "/auth/login/mfa"),
@@ -65,6 +72,11 @@ pub fn router(state: AppState) -> Router {
         .route("/reset-password", post(account::reset_request))
         .route("/reset-password/confirm", post(account::reset_confirm))
         .route("/profile", get(account::profile).put(account::update_profile))
+        .route("/profile/sessions", get(devices::sessions))
+        .route("/profile/sessions/end-others", post(devices::end_other_sessions))
+        .route("/profile/sessions/{id}", axum::routing::delete(devices::end_session))
+        .route("/profile/apps", get(devices::apps))
+        .route("/profile/apps/{client_id}", axum::routing::delete(devices::remove_app))
         .route("/auth/register", post(account::register))
         .route("/auth/login", post(account::auth_login))
         .route("/auth/login/mfa", post(account::auth_login_mfa))
@@ -113,6 +125,8 @@ fn for_api(req: &Request) -> bool {
         || path.starts_with("/auth/")
         || path == "/users"
         || path.starts_with("/users/")
+        || path.starts_with("/profile/sessions")
+        || path.starts_with("/profile/apps")
     {
         return true;
     }

@@ -138,7 +138,7 @@ pub fn spec(issuer: &str) -> Value {
     let openapi =
         json!({ "summary": "This document", "responses": { "200": ok("OpenAPI 3.1", json!({ "type": "object" })) } });
 
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": { "title": "Portcullis JSON API", "version": env!("CARGO_PKG_VERSION"),
                   "description": "First-party account API. OAuth 2.0 / OpenID Connect endpoints are described by /.well-known/openid-configuration." },
@@ -183,7 +183,85 @@ pub fn spec(issuer: &str) -> Value {
                     "mfa_required": { "const": true }, "mfa_token": { "type": "string" } } },
             }
         }
-    })
+    });
+    add_devices(&mut doc);
+    doc
+}
+
+/// `/profile/sessions` and `/profile/apps`: a person's sessions and connected apps.
+fn add_devices(doc: &mut Value) {
+    let bearer = json!([{ "bearer": [] }]);
+    let denied = [("401", "No valid token"), ("403", "Token not issued for this API, or lacks the profile scope")];
+    let with_404 = |what: &'static str| {
+        let mut all = denied.to_vec();
+        all.push(("404", what));
+        all
+    };
+    let path_param =
+        |name: &str| json!([{ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }]);
+    let list = |key: &str, schema: &str| {
+        json!({ "type": "object", "additionalProperties": false, "required": [key], "properties": {
+            key: { "type": "array", "items": { "$ref": format!("#/components/schemas/{schema}") } } } })
+    };
+    let paths = [
+        (
+            "/profile/sessions",
+            json!({ "get": { "summary": "Where the caller is signed in: their live browser sessions",
+            "description": "`current` marks the browser session this request carries (its cookie), if any.",
+            "security": bearer,
+            "responses": responses(("200", ok("The sessions, most recently seen first", list("sessions", "Session"))), &denied) } }),
+        ),
+        (
+            "/profile/sessions/{id}",
+            json!({ "delete": { "summary": "Sign out one of the caller's sessions, by its public id",
+            "security": bearer, "parameters": path_param("id"),
+            "responses": responses(("204", json!({ "description": "Signed out" })), &with_404("No live session of the caller has this id")) } }),
+        ),
+        (
+            "/profile/sessions/end-others",
+            json!({ "post": { "summary": "Sign out every session of the caller but the current one",
+            "description": "Without a session cookie on the request, every browser session of the caller ends.",
+            "security": bearer,
+            "responses": responses(("200", ok("How many sessions ended", json!({ "type": "object", "additionalProperties": false,
+                "required": ["ended"], "properties": { "ended": { "type": "integer", "minimum": 0 } } }))), &denied) } }),
+        ),
+        (
+            "/profile/apps",
+            json!({ "get": { "summary": "The apps holding a live grant or a remembered consent of the caller",
+            "security": bearer,
+            "responses": responses(("200", ok("The apps, by name", list("apps", "ConnectedApp"))), &denied) } }),
+        ),
+        (
+            "/profile/apps/{client_id}",
+            json!({ "delete": { "summary": "Remove an app's access: revoke its grants and tokens, forget the consent",
+            "security": bearer, "parameters": path_param("client_id"),
+            "responses": responses(("204", json!({ "description": "Access removed; the next authorization asks again" })),
+                &with_404("This app has no access to the caller's account")) } }),
+        ),
+    ];
+    if let Some(map) = doc["paths"].as_object_mut() {
+        for (path, item) in paths {
+            map.insert(path.to_string(), item);
+        }
+    }
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        schemas.insert("Session".into(), json!({ "type": "object", "additionalProperties": false,
+            "required": ["id", "device", "browser", "os", "ip", "signed_in_at", "last_seen_at", "current"], "properties": {
+            "id": { "type": "string", "description": "Public id (not the session cookie)" },
+            "device": { "type": "string", "description": "Browser and system from the user agent, e.g. \"Firefox on Linux\"" },
+            "browser": { "type": "string" }, "os": { "type": "string" }, "ip": { "type": ["string", "null"] },
+            "signed_in_at": { "type": "integer", "description": "Unix seconds" },
+            "last_seen_at": { "type": "integer", "description": "Unix seconds, updated at most every 5 minutes" },
+            "current": { "type": "boolean" } } }));
+        schemas.insert(
+            "ConnectedApp".into(),
+            json!({ "type": "object", "additionalProperties": false,
+            "required": ["client_id", "name", "scopes", "granted_at"], "properties": {
+            "client_id": { "type": "string" }, "name": { "type": "string" },
+            "scopes": { "type": "array", "items": { "type": "string" } },
+            "granted_at": { "type": "integer", "description": "Unix seconds" } } }),
+        );
+    }
 }
 
 pub async fn document(State(state): State<AppState>) -> Json<Value> {

@@ -3,6 +3,8 @@
 
 /// Register, login, logout, home.
 mod account;
+/// The profile's signed-in sessions and connected apps, and their forms.
+mod devices;
 /// Confirming e-mail addresses.
 mod email;
 /// The second factor at sign-in, and 2FA settings on the profile.
@@ -22,7 +24,7 @@ use crate::state::AppState;
 
 /// Route paths, defined once.
 pub mod paths {
-    pub use crate::identity::accounts::links::{LOGIN, RESET_PASSWORD, RESET_PASSWORD_CONFIRM, VERIFY_EMAIL};
+    pub use crate::identity::accounts::links::{LOGIN, PROFILE, RESET_PASSWORD, RESET_PASSWORD_CONFIRM, VERIFY_EMAIL};
     pub const HOME: &str = "/";
     pub const REGISTER: &str = "/register";
     pub const RESEND_VERIFICATION: &str = "/profile/verify-email";
@@ -32,9 +34,11 @@ pub mod paths {
     pub const MFA_DISABLE: &str = "/profile/2fa/disable";
     pub const MFA_RECOVERY_CODES: &str = "/profile/2fa/recovery-codes";
     pub const LOGOUT: &str = "/logout";
-    pub const PROFILE: &str = "/profile";
     pub const PROFILE_PASSWORD: &str = "/profile/password";
     pub const PROFILE_EMAIL: &str = "/profile/email";
+    pub const PROFILE_SESSION_END: &str = "/profile/devices/sign-out";
+    pub const PROFILE_SESSIONS_END_OTHERS: &str = "/profile/devices/sign-out-others";
+    pub const PROFILE_APP_REMOVE: &str = "/profile/devices/remove-app";
 }
 
 /// The hosted pages (without the session layer: see [`crate::http::session::session_layer`]).
@@ -47,6 +51,9 @@ pub fn router() -> Router<AppState> {
         .route(paths::PROFILE, get(profile::show).post(profile::update_display_name))
         .route(paths::PROFILE_PASSWORD, post(profile::change_password))
         .route(paths::PROFILE_EMAIL, post(profile::change_email))
+        .route(paths::PROFILE_SESSION_END, post(devices::end_session))
+        .route(paths::PROFILE_SESSIONS_END_OTHERS, post(devices::end_other_sessions))
+        .route(paths::PROFILE_APP_REMOVE, post(devices::remove_app))
         .route(paths::LOGIN_SECOND_FACTOR, get(mfa::challenge_form).post(mfa::challenge))
         .route(paths::MFA_SETUP, post(mfa::setup))
         .route(paths::MFA_CONFIRM, post(mfa::confirm))

@@ -1,5 +1,6 @@
 //! The profile page: view the account, edit the display name, change the password or the
-//! e-mail address (both need the current password).
+//! e-mail address (both need the current password); where the person is signed in and the
+//! apps they let in are shown from `devices`.
 
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
@@ -30,7 +31,7 @@ fn notice(code: &str) -> Option<&'static str> {
         "verification-throttled" => {
             Some("We have sent several links in the last hour. Please use the newest one, or try again later.")
         }
-        _ => None,
+        other => super::devices::notice(other),
     }
 }
 
@@ -44,6 +45,7 @@ async fn page(
         .ok()
         .and_then(|t| t.date().format(&Iso8601::DATE).ok())
         .unwrap_or_default();
+    let (sessions, apps) = super::devices::lists(state, session, user).await?;
     Ok(ProfilePage {
         chrome: chrome(Some(user)),
         csrf: session.csrf_token().await?,
@@ -57,6 +59,8 @@ async fn page(
         new_email: String::new(),
         mfa_enabled: state.accounts.mfa_enabled(user.id).await?,
         recovery_codes_left: state.accounts.recovery_codes_left(user.id).await?,
+        sessions,
+        apps,
         errors,
     })
 }

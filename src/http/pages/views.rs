@@ -82,6 +82,10 @@ pub struct ProfilePage {
     pub new_email: String,
     pub mfa_enabled: bool,
     pub recovery_codes_left: i64,
+    /// Where the person is signed in, the current session among them.
+    pub sessions: Vec<super::devices::SessionView>,
+    /// The apps holding access to the account.
+    pub apps: Vec<super::devices::AppView>,
     pub errors: FieldErrors,
 }
 

@@ -31,13 +31,21 @@ pub fn csrf_in(html: &str) -> Option<String> {
 
 impl Browser {
     pub fn new(base: &str) -> Self {
+        Self::build(base, None)
+    }
+
+    /// A browser that sends this `User-Agent` header.
+    pub fn with_user_agent(base: &str, user_agent: &str) -> Self {
+        Self::build(base, Some(user_agent))
+    }
+
+    fn build(base: &str, user_agent: Option<&str>) -> Self {
         let jar = Arc::new(Jar::default());
-        let client = Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Self { client, jar, base: base.to_string() }
+        let mut builder = Client::builder().cookie_provider(jar.clone()).redirect(reqwest::redirect::Policy::none());
+        if let Some(user_agent) = user_agent {
+            builder = builder.user_agent(user_agent);
+        }
+        Self { client: builder.build().expect("client"), jar, base: base.to_string() }
     }
 
     pub fn url(&self, path: &str) -> String {

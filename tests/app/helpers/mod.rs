@@ -131,6 +131,11 @@ impl TestApp {
         Browser::new(&self.base)
     }
 
+    /// A browser with its own cookie jar that sends this `User-Agent`.
+    pub fn browser_as(&self, user_agent: &str) -> Browser {
+        Browser::with_user_agent(&self.base, user_agent)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
