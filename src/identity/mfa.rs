@@ -11,11 +11,12 @@ use tracing::instrument;
 
 use super::accounts::{Accounts, ChangeError};
 use super::email::Email;
-use super::second_factor::StepUpError;
+use super::second_factor::{FactorUse, StepUpError};
 use super::user::{User, UserId};
+use crate::audit::{Actor, Event, EventKind};
 use crate::mail::Mail;
 use crate::secret::{Secret, random_bytes};
-use crate::store::mfa;
+use crate::store::{audit, mfa};
 
 pub const RECOVERY_CODES: usize = 10;
 /// Recovery-code symbols: lowercase letters and digits without the look-alikes 0, 1, i, l
@@ -169,6 +170,8 @@ impl Accounts {
         mfa::enable(&tx, user.id, &sealed, step as i64, now).await?;
         mfa::replace_recovery_codes(&tx, user.id, &hashes, now).await?;
         self.queue_security_notice(&tx, user, "Two-factor authentication was turned on for your account.").await?;
+        let event = Event::new(EventKind::TotpEnabled).actor(Actor::User(user.id)).user(user.id);
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
         tx.commit().await?;
         self.outbox.wake();
         tracing::info!("two-factor authentication enabled");
@@ -182,10 +185,12 @@ impl Accounts {
             ChangeError::Internal(e) => MfaError::Internal(e),
             _ => MfaError::InvalidCode,
         })?;
-        self.verify_second_factor(user.id, code).await?;
+        self.verify_second_factor(user.id, code, FactorUse::StepUp).await?;
         let tx = self.db.begin().await?;
         mfa::disable(&tx, user.id, self.clock.unix()).await?;
         self.queue_security_notice(&tx, user, "Two-factor authentication was turned off for your account.").await?;
+        let event = Event::new(EventKind::TotpDisabled).actor(Actor::User(user.id)).user(user.id);
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
         tx.commit().await?;
         self.outbox.wake();
         tracing::info!("two-factor authentication disabled");
@@ -214,6 +219,11 @@ impl Accounts {
             "New recovery codes were created for your account; the old ones no longer work.",
         )
         .await?;
+        let event = Event::new(EventKind::RecoveryCodesRegenerated)
+            .actor(Actor::User(user.id))
+            .user(user.id)
+            .detail("count", codes.len());
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
         tx.commit().await?;
         self.outbox.wake();
         Ok(codes)

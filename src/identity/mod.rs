@@ -19,6 +19,8 @@ pub mod recovery;
 pub mod second_factor;
 /// The browser session id, as the domain and the store see it.
 pub mod session;
+/// The surface an action came in through, for audit details.
+pub mod surface;
 /// Per-account and per-IP login throttling and known devices.
 pub mod throttle;
 /// The user record and its small value types.

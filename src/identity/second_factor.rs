@@ -22,8 +22,9 @@ use tracing::instrument;
 use super::accounts::{Accounts, ChangeError};
 use super::mfa::{MfaError, SecondFactor, normalize, totp};
 use super::user::{User, UserId};
+use crate::audit::{Actor, Event, EventKind};
 use crate::secret::{Secret, random_token, token_hash};
-use crate::store::{mfa, second_factor as budgets};
+use crate::store::{audit, mfa, second_factor as budgets};
 
 /// Wrong second-factor attempts per account in a window before all are refused.
 pub const ACCOUNT_MAX_FAILURES: u32 = 10;
@@ -108,6 +109,30 @@ pub struct Challenge {
     pub id: ChallengeId,
 }
 
+/// What a second-factor code was checked for (`detail.context` of its events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorUse {
+    /// The second step of a sign-in.
+    SignIn,
+    /// Proof for a change to the second factor itself (turning it off, a new authenticator,
+    /// new recovery codes).
+    StepUp,
+}
+
+impl FactorUse {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign_in",
+            Self::StepUp => "step_up",
+        }
+    }
+}
+
+/// Six digits are a TOTP code; anything else is tried as a recovery code.
+fn is_totp_shaped(code: &str) -> bool {
+    code.len() == 6 && code.chars().all(|c| c.is_ascii_digit())
+}
+
 fn account_budget(user: UserId) -> String {
     format!("mfa:{user}")
 }
@@ -144,7 +169,7 @@ impl Accounts {
             budgets::take_attempt(&self.db, hash, CHALLENGE_MAX_ATTEMPTS, now).await?.ok_or(ChallengeError::Over)?;
         let attempts_left = CHALLENGE_MAX_ATTEMPTS.saturating_sub(attempt.attempts);
         tracing::Span::current().record("user_id", tracing::field::display(attempt.user_id));
-        match self.verify_second_factor(attempt.user_id, code).await {
+        match self.verify_second_factor(attempt.user_id, code, FactorUse::SignIn).await {
             Ok(factor) if budgets::use_challenge(&self.db, hash, now).await? => Ok((attempt.user_id, factor)),
             // A parallel attempt with another valid factor used the challenge first.
             Ok(_) => Err(ChallengeError::Over),
@@ -154,16 +179,31 @@ impl Accounts {
     }
 
     /// A TOTP code (once per step) or an unused recovery code, within the account's window.
-    /// Wrong, reused and throttled codes get one answer.
+    /// Wrong, reused and throttled codes get one answer. Every attempt is an audit event:
+    /// `second_factor.succeeded` in the transaction that uses the code up (with
+    /// `recovery_code.used` for a recovery code), `second_factor.failed` otherwise.
     #[instrument(skip_all, fields(user_id = %user))]
-    pub async fn verify_second_factor(&self, user: UserId, code: &str) -> Result<SecondFactor, MfaError> {
+    pub async fn verify_second_factor(
+        &self,
+        user: UserId,
+        code: &str,
+        used_for: FactorUse,
+    ) -> Result<SecondFactor, MfaError> {
         let now = self.clock.unix();
+        let code = normalize(code);
+        let method = if is_totp_shaped(&code) { "totp" } else { "recovery_code" };
+        let failed = Event::new(EventKind::SecondFactorFailed)
+            .actor(Actor::User(user))
+            .user(user)
+            .detail("method", method)
+            .detail("context", used_for.as_str());
         if !self.reserve_account_attempt(user, now).await? {
             metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "second_factor_throttled")
                 .increment(1);
+            audit::append(&self.db, self.clock.now_ms(), &failed.detail("reason", "throttled")).await?;
             return Err(MfaError::InvalidCode);
         }
-        let outcome = self.check_second_factor(user, code, now).await?;
+        let outcome = self.check_second_factor(user, &code, now, used_for).await?;
         let result = if outcome.is_some() { "second_factor_ok" } else { "second_factor_failed" };
         metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => result).increment(1);
         match outcome {
@@ -171,7 +211,10 @@ impl Accounts {
                 self.release_account_attempt(user).await?;
                 Ok(factor)
             }
-            None => Err(MfaError::InvalidCode),
+            None => {
+                audit::append(&self.db, self.clock.now_ms(), &failed.detail("reason", "invalid_code")).await?;
+                Err(MfaError::InvalidCode)
+            }
         }
     }
 
@@ -187,25 +230,51 @@ impl Accounts {
         budgets::release_window_slot(&self.db, &account_budget(user)).await
     }
 
-    /// The one place a code meets the secret; call only with a reserved budget slot.
-    async fn check_second_factor(&self, user: UserId, code: &str, now: i64) -> anyhow::Result<Option<SecondFactor>> {
+    /// The one place a code meets the secret; call only with a reserved budget slot and a
+    /// normalized code. A code that matches is used up in one transaction with its events.
+    async fn check_second_factor(
+        &self,
+        user: UserId,
+        code: &str,
+        now: i64,
+        used_for: FactorUse,
+    ) -> anyhow::Result<Option<SecondFactor>> {
         self.second_factor_checks.fetch_add(1, Ordering::Relaxed);
         let Some(sealed) = mfa::secret(&self.db, user).await? else { return Ok(None) };
-        let code = normalize(code);
-        if code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()) {
+        let succeeded = |method: &str| {
+            Event::new(EventKind::SecondFactorSucceeded)
+                .actor(Actor::User(user))
+                .user(user)
+                .detail("method", method)
+                .detail("context", used_for.as_str())
+        };
+        if is_totp_shaped(code) {
             let secret = self.totp_box.open(&sealed)?;
             let t = totp(&secret, &self.totp_issuer, "")?;
-            let Some(step) = t.check(&code, now.max(0) as u64) else { return Ok(None) };
-            return Ok(mfa::accept_step(&self.db, user, step as i64).await?.then_some(SecondFactor::Totp));
+            let Some(step) = t.check(code, now.max(0) as u64) else { return Ok(None) };
+            let tx = self.db.begin().await?;
+            if !mfa::accept_step(&tx, user, step as i64).await? {
+                return Ok(None);
+            }
+            audit::append(&tx, self.clock.now_ms(), &succeeded("totp")).await?;
+            tx.commit().await?;
+            return Ok(Some(SecondFactor::Totp));
         }
-        let keyed = self.recovery_key.hash(&code)?;
-        let rekeyed_legacy = self.recovery_key.hash(&token_hash(&code))?;
-        if mfa::use_recovery_code(&self.db, user, &keyed, &rekeyed_legacy, now).await? {
-            let remaining = mfa::recovery_codes_left(&self.db, user).await?;
-            tracing::info!(remaining, "recovery code used");
-            return Ok(Some(SecondFactor::RecoveryCode { remaining }));
+        let keyed = self.recovery_key.hash(code)?;
+        let rekeyed_legacy = self.recovery_key.hash(&token_hash(code))?;
+        let tx = self.db.begin().await?;
+        if !mfa::use_recovery_code(&tx, user, &keyed, &rekeyed_legacy, now).await? {
+            return Ok(None);
         }
-        Ok(None)
+        let remaining = mfa::recovery_codes_left(&tx, user).await?;
+        let at = self.clock.now_ms();
+        audit::append(&tx, at, &succeeded("recovery_code")).await?;
+        let used =
+            Event::new(EventKind::RecoveryCodeUsed).actor(Actor::User(user)).user(user).detail("remaining", remaining);
+        audit::append(&tx, at, &used).await?;
+        tx.commit().await?;
+        tracing::info!(remaining, "recovery code used");
+        Ok(Some(SecondFactor::RecoveryCode { remaining }))
     }
 
     /// Re-authentication for changes to the second factor itself: the password, and with
@@ -219,7 +288,7 @@ impl Accounts {
         if code.trim().is_empty() {
             return Err(StepUpError::CodeRequired);
         }
-        self.verify_second_factor(user.id, code).await?;
+        self.verify_second_factor(user.id, code, FactorUse::StepUp).await?;
         Ok(())
     }
 

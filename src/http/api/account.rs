@@ -20,6 +20,7 @@ use crate::identity::email::Email;
 use crate::identity::password::Password;
 use crate::identity::recovery::{ResetError, ResetRequestError};
 use crate::identity::second_factor::{ChallengeError, ChallengeId};
+use crate::identity::surface::Surface;
 use crate::identity::user::{DisplayName, NewUser, Username};
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -61,7 +62,7 @@ pub async fn register(
         "detail": "Check your inbox: follow the link we sent to confirm the address.",
     });
     let new = NewUser { username, email, display_name, is_admin: false, email_verified: false };
-    match state.accounts.register_from(new, password, ip).await {
+    match state.accounts.register_from(new, password, ip, Surface::Api).await {
         Ok(_) => Ok((StatusCode::CREATED, Json(shown)).into_response()),
         Err(RegisterError::TooMany { retry_after_secs }) => {
             Err(ApiError::too_many(retry_after_secs, "Too many registrations just now; try again later."))

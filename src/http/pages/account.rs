@@ -19,6 +19,7 @@ use crate::http::session::{BrowserSession, CSRF_FIELD, cookie_name};
 use crate::identity::accounts::{LoginAttempt, LoginError, RegisterError};
 use crate::identity::email::Email;
 use crate::identity::password::Password;
+use crate::identity::surface::Surface;
 use crate::identity::user::{DisplayName, NewUser, Username};
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -89,7 +90,7 @@ pub async fn register(
     };
 
     let new = NewUser { username, email, display_name, is_admin: false, email_verified: false };
-    match state.accounts.register_from(new, password, client_ip).await {
+    match state.accounts.register_from(new, password, client_ip, Surface::Pages).await {
         // A new account and a taken address get the same page: registration reveals nothing.
         Ok(_) => Ok(check_inbox()),
         Err(RegisterError::UsernameTaken) => {
