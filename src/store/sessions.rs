@@ -72,6 +72,11 @@ pub async fn end_all_for_user(s: &impl Store, user: UserId, keep: Option<Session
     .await?)
 }
 
+/// Ends one session on `s` (a sign-out's transaction); true when its row was still there.
+pub async fn end(s: &impl Store, id: &SessionId) -> anyhow::Result<bool> {
+    Ok(execute(s, "DELETE FROM sessions WHERE id_hash = $1", vec![id.hash().into()]).await? == 1)
+}
+
 impl SessionRepo {
     /// Stores a new session; `false` when a row with that id exists already (it is left as
     /// it is). `user_id` mirrors the session data's [`USER_ID_KEY`].

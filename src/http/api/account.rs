@@ -21,7 +21,8 @@ use crate::identity::password::Password;
 use crate::identity::recovery::{ResetError, ResetRequestError};
 use crate::identity::second_factor::{ChallengeError, ChallengeId};
 use crate::identity::surface::Surface;
-use crate::identity::user::{DisplayName, NewUser, Username};
+use crate::identity::user::{DisplayName, NewUser, UserId, Username};
+use crate::oauth::logout::SignOut;
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -242,16 +243,22 @@ pub async fn logout(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let body: LogoutBody = if body.is_empty() { LogoutBody::default() } else { super::json::parse(&body)? };
-    let gid = match super::bearer::bearer_token(&parts) {
-        Some(token) => super::bearer::api_claims(&state, &token).await?.gid,
+    let claims = match super::bearer::bearer_token(&parts) {
+        Some(token) => Some(super::bearer::api_claims(&state, &token).await?),
         None => None,
     };
     let has_session = session.is_signed_in().await;
-    if gid.is_none() && body.refresh_token.is_none() && !has_session {
+    let access_grant = claims.as_ref().and_then(|c| c.gid.clone());
+    if access_grant.is_none() && body.refresh_token.is_none() && !has_session {
         return Err(ApiError::unauthorized("missing_token", "Send the access token or the refresh token to sign out."));
     }
-    state.provider.end_api_session(gid.as_deref(), body.refresh_token.as_deref()).await?;
-    session.log_out().await?;
+    let how = SignOut {
+        user: claims.as_ref().and_then(|c| UserId::parse(&c.sub)),
+        access_grant,
+        refresh_token: body.refresh_token.map(Secret::new),
+        ..SignOut::new(Surface::Api)
+    };
+    session.log_out(how).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

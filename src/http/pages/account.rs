@@ -21,6 +21,7 @@ use crate::identity::email::Email;
 use crate::identity::password::Password;
 use crate::identity::surface::Surface;
 use crate::identity::user::{DisplayName, NewUser, Username};
+use crate::oauth::logout::SignOut;
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -259,7 +260,7 @@ pub async fn logout_form(session: BrowserSession) -> Result<Response, BrowserErr
 
 pub async fn logout(session: BrowserSession, form: FormData) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
-    session.log_out().await?;
+    session.log_out(SignOut::new(Surface::Pages)).await?;
     Ok(Redirect::to(paths::HOME).into_response())
 }
 
