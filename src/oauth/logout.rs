@@ -107,7 +107,7 @@ impl Provider {
             Some(token) => grants::find_refresh(&self.db, &token_hash(token.expose())).await?,
             None => None,
         };
-        let user = s.user.or_else(|| refresh.as_ref().and_then(|r| UserId::parse(&r.user_id)));
+        let user = s.user.or_else(|| refresh.as_ref().map(|r| r.user_id));
         let tx = self.db.begin().await?;
         let session_ended = match &s.browser_session {
             Some(id) => sessions::end(&tx, id).await?,
@@ -117,7 +117,7 @@ impl Provider {
         if let Some(sid) = &s.sid {
             grants_revoked += grants::revoke_for_session(&tx, sid, now).await?;
         }
-        for gid in s.access_grant.iter().chain(refresh.as_ref().map(|r| &r.grant_id)) {
+        for gid in s.access_grant.as_deref().into_iter().chain(refresh.as_ref().map(|r| r.grant_id.as_str())) {
             grants_revoked += grants::revoke_grant(&tx, gid, now).await?;
         }
         let recorded = match user {

@@ -18,7 +18,7 @@ impl Provider {
         let now = self.clock.unix();
         if let Some(stored) = grants::find_refresh(&self.db, &token_hash(token)).await? {
             if stored.client_id == client.id {
-                grants::revoke_grant(&self.db, &stored.grant_id, now).await?;
+                grants::revoke_grant(&self.db, stored.grant_id.as_str(), now).await?;
                 tracing::info!(client_id = %client.id, "refresh token revoked with its grant");
             }
             return Ok(());
@@ -55,17 +55,17 @@ impl Provider {
                 && stored.used_at.is_none()
                 && stored.expires_at > now
                 && stored.idle_expires_at > now
-                && grants::grant_live(&self.db, &stored.grant_id).await?
-                && self.grant_user(&self.db, &stored.user_id).await?.is_some();
+                && grants::grant_live(&self.db, stored.grant_id.as_str()).await?
+                && self.grant_user(&self.db, stored.user_id).await?.is_some();
             if !live {
                 return Ok(inactive);
             }
             return Ok(json!({
                 "active": true,
                 "token_type": "refresh_token",
-                "client_id": stored.client_id,
-                "sub": stored.user_id,
-                "scope": stored.scope,
+                "client_id": stored.client_id.as_str(),
+                "sub": stored.user_id.to_string(),
+                "scope": stored.scope.to_string(),
                 "exp": stored.idle_expires_at.min(stored.expires_at),
                 "iss": &*self.issuer,
             }));
@@ -79,7 +79,7 @@ impl Provider {
         if !self.may_introspect(client, &claims) {
             return Ok(inactive);
         }
-        if claims.gid.is_some() && self.grant_user(&self.db, &claims.sub).await?.is_none() {
+        if claims.gid.is_some() && self.subject_user(&self.db, &claims.sub).await?.is_none() {
             return Ok(inactive);
         }
         Ok(json!({
