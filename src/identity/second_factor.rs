@@ -21,10 +21,12 @@ use tracing::instrument;
 
 use super::accounts::{Accounts, ChangeError};
 use super::mfa::{MfaError, SecondFactor, normalize, totp};
+use super::sign_in_events::{SignInFailure, sign_in_failed, sign_in_succeeded};
+use super::surface::Surface;
 use super::user::{User, UserId};
 use crate::audit::{Actor, Event, EventKind};
 use crate::secret::{Secret, random_token, token_hash};
-use crate::store::{audit, mfa, second_factor as budgets};
+use crate::store::{audit, mfa, second_factor as budgets, users};
 
 /// Wrong second-factor attempts per account in a window before all are refused.
 pub const ACCOUNT_MAX_FAILURES: u32 = 10;
@@ -43,6 +45,9 @@ pub enum ChallengeError {
     /// Unknown, expired, used, or out of attempts: sign in again with the password.
     #[error("the sign-in step is over")]
     Over,
+    /// The code was right, but the account was disabled (or deleted) since the password step.
+    #[error("the account cannot sign in")]
+    AccountDisabled,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -156,26 +161,50 @@ impl Accounts {
     }
 
     /// The second step of a sign-in: one attempt from the challenge, then one from the
-    /// account's window, and only then the code. A success uses the challenge up.
+    /// account's window, and only then the code. A success uses the challenge up, in one
+    /// transaction with the `sign_in.succeeded` event (a disabled account's sign-in fails
+    /// there instead); a wrong code records `sign_in.failed` with reason `second_factor`.
     #[instrument(skip_all, fields(user_id = tracing::field::Empty))]
     pub async fn pass_second_factor_challenge(
         &self,
         challenge: &ChallengeId,
         code: &str,
-    ) -> Result<(UserId, SecondFactor), ChallengeError> {
+        surface: Surface,
+    ) -> Result<(User, SecondFactor), ChallengeError> {
         let now = self.clock.unix();
         let hash = challenge.as_str();
         let attempt =
             budgets::take_attempt(&self.db, hash, CHALLENGE_MAX_ATTEMPTS, now).await?.ok_or(ChallengeError::Over)?;
         let attempts_left = CHALLENGE_MAX_ATTEMPTS.saturating_sub(attempt.attempts);
-        tracing::Span::current().record("user_id", tracing::field::display(attempt.user_id));
-        match self.verify_second_factor(attempt.user_id, code, FactorUse::SignIn).await {
-            Ok(factor) if budgets::use_challenge(&self.db, hash, now).await? => Ok((attempt.user_id, factor)),
-            // A parallel attempt with another valid factor used the challenge first.
-            Ok(_) => Err(ChallengeError::Over),
-            Err(MfaError::Internal(e)) => Err(ChallengeError::Internal(e)),
-            Err(_) => Err(ChallengeError::InvalidCode { attempts_left }),
+        let user = attempt.user_id;
+        tracing::Span::current().record("user_id", tracing::field::display(user));
+        let factor = match self.verify_second_factor(user, code, FactorUse::SignIn).await {
+            Ok(factor) => factor,
+            Err(MfaError::Internal(e)) => return Err(ChallengeError::Internal(e)),
+            Err(_) => {
+                let failed = sign_in_failed(user, SignInFailure::SecondFactor, surface);
+                audit::append(&self.db, self.clock.now_ms(), &failed).await?;
+                return Err(ChallengeError::InvalidCode { attempts_left });
+            }
+        };
+        let tx = self.db.begin().await?;
+        // A parallel attempt with another valid factor used the challenge first.
+        if !budgets::use_challenge(&tx, hash, now).await? {
+            return Err(ChallengeError::Over);
         }
+        let Some(found) = users::find_by_id(&tx, user).await?.filter(|u| !u.disabled) else {
+            let failed = sign_in_failed(user, SignInFailure::Disabled, surface);
+            audit::append(&tx, self.clock.now_ms(), &failed).await?;
+            tx.commit().await?;
+            return Err(ChallengeError::AccountDisabled);
+        };
+        let method = match factor {
+            SecondFactor::Totp => "password+totp",
+            SecondFactor::RecoveryCode { .. } => "password+recovery_code",
+        };
+        audit::append(&tx, self.clock.now_ms(), &sign_in_succeeded(user, method, surface)).await?;
+        tx.commit().await?;
+        Ok((found, factor))
     }
 
     /// A TOTP code (once per step) or an unused recovery code, within the account's window.
@@ -192,8 +221,10 @@ impl Accounts {
         let now = self.clock.unix();
         let code = normalize(code);
         let method = if is_totp_shaped(&code) { "totp" } else { "recovery_code" };
+        // A wrong code at sign-in is a failed sign-in: nobody is signed in yet.
+        let guesser = if used_for == FactorUse::SignIn { Actor::Anonymous } else { Actor::User(user) };
         let failed = Event::new(EventKind::SecondFactorFailed)
-            .actor(Actor::User(user))
+            .actor(guesser)
             .user(user)
             .detail("method", method)
             .detail("context", used_for.as_str());

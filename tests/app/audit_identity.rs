@@ -195,7 +195,8 @@ db_test!(
         assert_eq!(location(&signing_in.login("alice", PASSWORD).await), "/login/totp");
         assert_eq!(signing_in.submit("/login/totp", &[("code", "000000")]).await.status(), 401);
         let failed = nth(&app, EventKind::SecondFactorFailed, 1).await;
-        assert_eq!((failed.actor, failed.user_id.map(|id| format!("user:{id}"))), (alice.clone(), alice.clone()));
+        assert_eq!(failed.user_id.map(|id| format!("user:{id}")), alice, "about alice's account");
+        assert_eq!(failed.actor, None, "by nobody signed in yet");
         assert_eq!(failed.detail, json!({"method": "totp", "context": "sign_in", "reason": "invalid_code"}));
         assert_eq!(count(&app, EventKind::SecondFactorSucceeded).await, 0);
         assert_eq!(signing_in.submit("/login/totp", &[("code", &step().await)]).await.status(), 303);
@@ -230,7 +231,8 @@ db_test!(
         };
         assert_eq!(disable("000000".into()).await.status(), 400);
         assert_eq!(count(&app, EventKind::TotpDisabled).await, 0, "a wrong code turns nothing off");
-        assert_eq!(nth(&app, EventKind::SecondFactorFailed, 3).await.detail["context"], "step_up");
+        let failed = nth(&app, EventKind::SecondFactorFailed, 3).await;
+        assert_eq!((failed.actor, &failed.detail["context"]), (alice.clone(), &json!("step_up")), "by alice, signed in");
         assert_eq!(location(&disable(step().await).await), "/profile?done=2fa-off");
         assert_eq!(nth(&app, EventKind::TotpDisabled, 1).await.actor, alice);
         assert_eq!(count(&app, EventKind::SecondFactorSucceeded).await, 4);

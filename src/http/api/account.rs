@@ -181,8 +181,9 @@ pub struct MfaBody {
 /// The second step: the ticket is single use, allows a few wrong codes and then dies.
 async fn second_step(state: &AppState, body: MfaBody) -> Result<crate::identity::user::User, ApiError> {
     let ticket = ChallengeId::of_token(&Secret::new(body.mfa_token));
-    match state.accounts.pass_second_factor_challenge(&ticket, &body.code).await {
-        Ok((user_id, _)) => state.accounts.find(user_id).await?.filter(|u| !u.disabled).ok_or_else(login_failed),
+    match state.accounts.pass_second_factor_challenge(&ticket, &body.code, Surface::Api).await {
+        Ok((user, _)) => Ok(user),
+        Err(ChallengeError::AccountDisabled) => Err(login_failed()),
         Err(ChallengeError::InvalidCode { attempts_left }) => {
             let mut e = ApiError::unauthorized("invalid_code", "The code is not valid.");
             if attempts_left == 0 {
