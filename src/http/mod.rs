@@ -23,6 +23,8 @@ pub mod login_redirect;
 pub mod metrics;
 /// The OAuth 2.0 / OpenID Connect endpoints.
 pub mod oauth;
+/// Which failures are a temporary outage (503 with `Retry-After`) rather than a fault.
+pub mod outage;
 /// Hosted HTML pages: session cookie + CSRF; errors render a page.
 pub mod pages;
 /// Rendering a page, and what every browser surface's pages share.

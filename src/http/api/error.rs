@@ -85,7 +85,7 @@ impl From<crate::http::browser_error::BrowserError> for ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
-        if crate::store::is_outage(&e) {
+        if crate::http::outage::is_outage(&e) {
             tracing::warn!(error = %format!("{e:#}"), "database unavailable");
             let mut err = Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
