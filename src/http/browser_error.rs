@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::login_redirect::login_url;
 use super::render::{ErrorPage, render};
-use crate::http::layers::current_request_id;
+use super::request_id::current_request_id;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrowserError {

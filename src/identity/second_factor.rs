@@ -19,8 +19,8 @@ use std::sync::atomic::Ordering;
 
 use tracing::instrument;
 
-use super::accounts::{Accounts, ChangeError};
-use super::mfa::{MfaError, SecondFactor, normalize, totp};
+use super::accounts::Accounts;
+use super::mfa::{FactorUse, MfaError, SecondFactor, StepUpError, normalize, totp};
 use super::sign_in_events::{SignInFailure, sign_in_failed, sign_in_succeeded};
 use super::surface::Surface;
 use super::user::{User, UserId};
@@ -52,41 +52,6 @@ pub enum ChallengeError {
     Internal(#[from] anyhow::Error),
 }
 
-/// Why a change that needs recent proof of both factors was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum StepUpError {
-    #[error("the current password is wrong")]
-    WrongCurrentPassword,
-    /// 2FA is on and no code was given.
-    #[error("a code from the authenticator app or a recovery code is required")]
-    CodeRequired,
-    #[error("the code is not valid")]
-    InvalidCode,
-    /// The change only makes sense with 2FA on (new recovery codes).
-    #[error("two-factor authentication is off")]
-    NotEnabled,
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<ChangeError> for StepUpError {
-    fn from(e: ChangeError) -> Self {
-        match e {
-            ChangeError::Internal(e) => Self::Internal(e),
-            _ => Self::WrongCurrentPassword,
-        }
-    }
-}
-
-impl From<MfaError> for StepUpError {
-    fn from(e: MfaError) -> Self {
-        match e {
-            MfaError::Internal(e) => Self::Internal(e),
-            _ => Self::InvalidCode,
-        }
-    }
-}
-
 /// Names a challenge: the SHA-256 of its token, which is all that is stored (the hosted
 /// pages keep this in the session; the token itself goes only to a JSON client).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,25 +77,6 @@ impl ChallengeId {
 pub struct Challenge {
     pub token: Secret,
     pub id: ChallengeId,
-}
-
-/// What a second-factor code was checked for (`detail.context` of its events).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FactorUse {
-    /// The second step of a sign-in.
-    SignIn,
-    /// Proof for a change to the second factor itself (turning it off, a new authenticator,
-    /// new recovery codes).
-    StepUp,
-}
-
-impl FactorUse {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::SignIn => "sign_in",
-            Self::StepUp => "step_up",
-        }
-    }
 }
 
 /// Six digits are a TOTP code; anything else is tried as a recovery code.

@@ -7,9 +7,8 @@ use sea_orm::FromQueryResult;
 use super::{Count, Store, execute, query_one};
 use crate::identity::user::UserId;
 use crate::oauth::client::ClientId;
-use crate::oauth::grant::GrantId;
 use crate::oauth::scope::Scope;
-use crate::oauth::tokens::Amr;
+use crate::oauth::values::{Amr, GrantId};
 
 /// A new grant (one authorization of one client by one user).
 pub async fn insert_grant(

@@ -4,9 +4,8 @@ use anyhow::Context;
 use sea_orm::FromQueryResult;
 
 use super::{Count, Store, StoreError, execute, query_all, query_one};
-use crate::identity::admin::AdminChanges;
 use crate::identity::email::Email;
-use crate::identity::user::{DisplayName, NewUser, User, UserId, Username};
+use crate::identity::user::{AdminChanges, DisplayName, NewUser, User, UserId, Username};
 
 /// A write that hit a uniqueness rule, or failed for an infrastructure reason.
 #[derive(Debug, thiserror::Error)]

@@ -14,10 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use portcullis::store::{Db, inspect};
+use portcullis::store::Db;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+use crate::helpers::sql::{scalar, text};
 use crate::helpers::{Backend, PASSWORD, SECRET_KEY, SmtpSink, db_test, fresh_postgres_database};
 
 const REGISTRATIONS: usize = 200;
@@ -167,15 +168,6 @@ async fn confirm_reset(http: &reqwest::Client, base: &str, token: &str, password
 fn refresh_token_of(outcome: &Outcome) -> String {
     let body = outcome.answered().unwrap_or_else(|| panic!("expected tokens, got {outcome:?}"));
     body["refresh_token"].as_str().unwrap_or_else(|| panic!("no refresh_token in {body}")).to_string()
-}
-
-async fn scalar(db: &Db, sql: &str) -> i64 {
-    inspect::count(db, sql, vec![]).await.expect("one integer")
-}
-
-async fn text(db: &Db, sql: &str) -> String {
-    let first = inspect::strings(db, sql, vec![]).await.expect("query runs").into_iter().next();
-    first.unwrap_or_else(|| panic!("a row for {sql}")).expect("text")
 }
 
 /// Waits on `done` until the deadline, failing with `what`.

@@ -14,7 +14,6 @@ use portcullis::identity::password::Password;
 use portcullis::identity::user::{DisplayName, NewUser, Username};
 use portcullis::mail::worker::Jobs;
 use portcullis::secret::Secret;
-use portcullis::startup::Services;
 use portcullis::state::AppState;
 use portcullis::store::inspect;
 use reqwest::StatusCode;
@@ -185,7 +184,7 @@ async fn services_without_worker(backend: Backend) -> (AppState, tempfile::TempD
         Backend::Postgres => crate::helpers::fresh_postgres_database().await,
     });
     let clock = ManualClock::new(OffsetDateTime::now_utc());
-    (Services::build(settings, Arc::new(clock), true).await.unwrap(), data_dir)
+    (AppState::build(settings, Arc::new(clock), true).await.unwrap(), data_dir)
 }
 
 db_test!(

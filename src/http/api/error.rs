@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::http::layers::current_request_id;
+use crate::http::request_id::current_request_id;
 
 #[derive(Debug)]
 pub struct ApiError {

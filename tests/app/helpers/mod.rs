@@ -4,6 +4,7 @@ mod browser;
 pub mod oidc;
 pub mod proxy;
 mod smtp;
+pub mod sql;
 pub mod totp;
 
 use std::sync::Arc;
@@ -151,7 +152,7 @@ impl TestApp {
 
     /// One number from a query such as `SELECT COUNT(*) FROM users`.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        inspect::count(&self.state.db, sql, vec![]).await.expect("one integer")
+        sql::scalar(&self.state.db, sql).await
     }
 
     pub async fn count(&self, table: &str) -> i64 {
