@@ -303,8 +303,13 @@ impl Accounts {
 
     /// Issues a known-device token for a browser that just proved who it is.
     pub async fn remember_device(&self, user: UserId) -> anyhow::Result<Secret> {
+        self.remember_device_on(&self.db, user).await
+    }
+
+    /// The same, on `s` (the transaction of a sign-in).
+    pub(super) async fn remember_device_on(&self, s: &impl Store, user: UserId) -> anyhow::Result<Secret> {
         let token = random_token();
-        counters::add_device(&self.db, &token_hash(&token), user, self.clock.unix()).await?;
+        counters::add_device(s, &token_hash(&token), user, self.clock.unix()).await?;
         Ok(Secret::new(token))
     }
 

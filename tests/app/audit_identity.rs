@@ -4,13 +4,17 @@
 //! trusted-proxy rule, user agent, request id).
 
 use portcullis::audit::{EventKind, Filter, MAX_PAGE, Recorded};
+use portcullis::identity::email::Email;
+use portcullis::identity::password::Password;
+use portcullis::identity::surface::Surface;
+use portcullis::identity::user::{DisplayName, NewUser, Username};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::cli::portcullis;
 use crate::helpers::oidc::POST_LOGOUT_URI;
 use crate::helpers::totp::code_at;
-use crate::helpers::{PASSWORD, TestApp, db_test, location, spawn_app, spawn_app_with_smtp};
+use crate::helpers::{PASSWORD, TestApp, db_test, location, spawn_app, spawn_app_with, spawn_app_with_smtp};
 
 /// Every recorded event of `kind`, oldest first.
 async fn events(app: &TestApp, kind: EventKind) -> Vec<Recorded> {
@@ -278,3 +282,85 @@ db_test!(
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// An account whose address is confirmed already (as `user add --verified` makes it).
+async fn verified_user(app: &TestApp, username: &str) {
+    let new = NewUser {
+        username: Username::parse(username).unwrap(),
+        email: Email::parse(&format!("{username}@example.com")).unwrap(),
+        display_name: DisplayName::parse("").unwrap(),
+        is_admin: false,
+        email_verified: true,
+    };
+    let password = Password::new_for(PASSWORD, app.state.accounts.password_policy(), &[]).unwrap();
+    app.state.accounts.register(new, password, Surface::Cli).await.unwrap();
+}
+
+db_test!(
+    async fn a_sign_in_records_success_after_every_factor_and_failure_only_by_reason_class(backend) {
+        let app = spawn_app_with(backend, |s| {
+            s.login.free_failures = 1;
+            s.account.require_verified_email = true;
+        })
+        .await;
+        for name in ["alice", "dora", "erin"] {
+            verified_user(&app, name).await;
+        }
+        let alice = as_actor(&app, "alice").await;
+        assert_eq!(location(&app.browser().login("alice", PASSWORD).await), "/profile");
+        let signed_in = nth(&app, EventKind::SignInSucceeded, 1).await;
+        assert_eq!((signed_in.actor, signed_in.user_id.map(|id| format!("user:{id}"))), (alice.clone(), alice.clone()));
+        assert_eq!(signed_in.detail, json!({"method": "password", "surface": "pages"}));
+        let (status, _) = post_json(&app, "/login", json!({"username": "alice", "password": PASSWORD})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(nth(&app, EventKind::SignInSucceeded, 2).await.detail["surface"], "api");
+
+        assert_eq!(app.browser().login("alice", "hunter2 is my password").await.status(), 401);
+        assert_eq!(app.browser().login("ghost", "hunter2 is my password").await.status(), 401);
+        let failed = events(&app, EventKind::SignInFailed).await;
+        assert_eq!(failed.len(), 2, "{failed:#?}");
+        for event in &failed {
+            assert_eq!((event.actor.as_deref(), &event.detail), (None, &json!({"reason": "bad_credentials", "surface": "pages"})));
+            let stored = format!("{event:?}");
+            assert!(!stored.contains("hunter2") && !stored.contains("ghost"), "neither the password nor the name: {stored}");
+        }
+        assert_eq!(failed[0].user_id, Some(app.user_id("alice").await), "a wrong password is about alice's account");
+        assert_eq!(failed[1].user_id, None, "an unknown name is about no account");
+
+        assert_eq!(app.browser().login("alice", PASSWORD).await.status(), 429, "one free failure: alice is locked");
+        let locked = nth(&app, EventKind::SignInFailed, 3).await;
+        assert_eq!((&locked.detail["reason"], locked.user_id), (&json!("locked"), Some(app.user_id("alice").await)));
+
+        let dora = portcullis::identity::user::UserId::parse(&app.user_id("dora").await).unwrap();
+        let off = portcullis::identity::admin::AdminChanges { disabled: Some(true), ..Default::default() };
+        app.state.accounts.admin_update(dora, off).await.unwrap();
+        assert_eq!(app.browser().login("dora", PASSWORD).await.status(), 401, "the same answer as a wrong password");
+        assert_eq!(nth(&app, EventKind::SignInFailed, 4).await.detail["reason"], "disabled");
+
+        assert_eq!(app.browser().register("bob", "bob@example.com", PASSWORD).await.status(), 200);
+        assert_eq!(app.browser().login("bob", PASSWORD).await.status(), 403, "the address is not confirmed yet");
+        assert_eq!(nth(&app, EventKind::SignInFailed, 5).await.detail["reason"], "email_unverified");
+        assert_eq!(count(&app, EventKind::SignInSucceeded).await, 2, "no refused attempt counts as a sign-in");
+
+        let browser = app.browser();
+        browser.login("erin", PASSWORD).await;
+        let enrolled = app.enrol(&browser, PASSWORD).await;
+        let two_step = app.browser();
+        assert_eq!(location(&two_step.login("erin", PASSWORD).await), "/login/totp");
+        assert_eq!(count(&app, EventKind::SignInSucceeded).await, 3, "erin's first sign-in; the password step alone is none");
+        assert_eq!(two_step.submit("/login/totp", &[("code", "000000")]).await.status(), 401);
+        let failed = nth(&app, EventKind::SignInFailed, 6).await;
+        assert_eq!((&failed.detail["reason"], failed.user_id), (&json!("second_factor"), Some(app.user_id("erin").await)));
+        app.clock.advance(time::Duration::seconds(30));
+        assert_eq!(two_step.submit("/login/totp", &[("code", &code_at(&enrolled.secret, app.now()))]).await.status(), 303);
+        assert_eq!(nth(&app, EventKind::SignInSucceeded, 4).await.detail, json!({"method": "password+totp", "surface": "pages"}));
+
+        let (_, step) = post_json(&app, "/login", json!({"username": "erin", "password": PASSWORD})).await;
+        let mfa = json!({"mfa_token": step["mfa_token"], "code": enrolled.recovery_codes[0]});
+        assert_eq!(post_json(&app, "/login/mfa", mfa.clone()).await.0, StatusCode::OK);
+        let signed_in = nth(&app, EventKind::SignInSucceeded, 5).await;
+        assert_eq!(signed_in.detail, json!({"method": "password+recovery_code", "surface": "api"}));
+        assert_eq!(post_json(&app, "/login/mfa", mfa).await.0, StatusCode::UNAUTHORIZED, "the step is used up");
+        assert_eq!(count(&app, EventKind::SignInSucceeded).await, 5);
+    }
+);

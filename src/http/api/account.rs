@@ -112,6 +112,7 @@ async fn password_login(
         password: Secret::new(body.password),
         client_ip: ip,
         device_token: body.device_token.filter(|t| !t.is_empty()).map(Secret::new),
+        surface: Surface::Api,
     };
     match state.accounts.login(attempt).await {
         Ok(logged_in) if logged_in.second_factor_required => {

@@ -190,6 +190,7 @@ pub async fn login(
         client_ip,
         device_token: read_cookie(&headers, &cookie_name(state.settings.secure_cookies(), DEVICE_COOKIE))
             .map(Secret::new),
+        surface: Surface::Pages,
     };
     match state.accounts.login(attempt).await {
         Ok(logged_in) if logged_in.second_factor_required => {
