@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::identity::accounts::{RegisterError, Registration};
 use crate::identity::email::Email;
 use crate::identity::password::Password;
+use crate::identity::surface::Surface;
 use crate::identity::user::{DisplayName, NewUser, Username};
 use crate::oauth::key_rotation::RotationPolicy;
 use crate::startup::{Application, shutdown_signal};
@@ -194,7 +195,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
                         Password::new_for(&raw, state.accounts.password_policy(), &[username.as_str(), email.as_str()])
                             .map_err(|p| anyhow::anyhow!("password: {p}"))?;
                     let new = NewUser { username, email, display_name, is_admin: admin, email_verified: verified };
-                    let user = match state.accounts.register(new, password).await {
+                    let user = match state.accounts.register(new, password, Surface::Cli).await {
                         Ok(Registration::Created(user)) => user,
                         Ok(Registration::EmailInUse) => bail!("an account with that e-mail address exists"),
                         Err(RegisterError::UsernameTaken) => bail!("that username is taken"),

@@ -10,8 +10,10 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use super::browser_error::BrowserError;
 use crate::identity::second_factor::ChallengeId;
+use crate::identity::session::SessionId;
 use crate::identity::user::{User, UserId};
 use crate::oauth::authorize::SessionAuth;
+use crate::oauth::logout::SignOut;
 use crate::oauth::tokens::{Amr, Authentication};
 use crate::secret::{constant_time_eq, random_token};
 use crate::state::AppState;
@@ -230,12 +232,14 @@ impl BrowserSession {
         Ok(Some(SessionAuth { user, auth, signed_in_for_this_request: false }))
     }
 
-    /// Ends the session on the server (and the session's online grants); the cookie is
-    /// cleared with the response.
-    pub async fn log_out(&self) -> Result<(), BrowserError> {
-        if let Some(sid) = self.session.get::<String>(SID_KEY).await? {
-            self.state.provider.revoke_session(&sid).await?;
-        }
+    /// Ends the session on the server (with the session's online grants, and whatever else
+    /// `how` names) and records the sign-out; the cookie is cleared with the response.
+    pub async fn log_out(&self, mut how: SignOut) -> Result<(), BrowserError> {
+        let signed_in = self.session.get::<String>(USER_ID_KEY).await?.as_deref().and_then(UserId::parse);
+        how.user = signed_in.or(how.user);
+        how.browser_session = self.session.id().map(SessionId::from);
+        how.sid = self.session.get::<String>(SID_KEY).await?;
+        self.state.provider.sign_out(how).await?;
         self.session.flush().await?;
         Ok(())
     }

@@ -8,15 +8,17 @@ use tracing::instrument;
 
 use super::email::Email;
 use super::password::{HashError, Password, PasswordHasher, PasswordPolicy, PasswordProblem};
+use super::surface::Surface;
 use super::throttle::{self, Admission, LoginThrottle};
 use super::user::{DisplayName, NewUser, User, UserId, Username};
+use crate::audit::{Actor, Event, EventKind};
 use crate::clock::SharedClock;
 use crate::config::{AccountSettings, LoginSettings};
 use crate::mail::{Mail, Outbox};
 use crate::secret::{Secret, random_token, token_hash};
 use crate::store::tokens::{self, Purpose};
 use crate::store::users::{self, LoginName, WriteError};
-use crate::store::{Db, Store, throttle as counters};
+use crate::store::{Db, Store, audit, throttle as counters};
 
 /// Paths the mails link to; the hosted pages serve them.
 pub mod links {
@@ -223,6 +225,7 @@ impl Accounts {
         new: NewUser,
         password: Password,
         client_ip: IpAddr,
+        surface: Surface,
     ) -> Result<Registration, RegisterError> {
         if users::username_taken(&self.db, &new.username).await? {
             return Err(RegisterError::UsernameTaken);
@@ -238,15 +241,21 @@ impl Accounts {
                 return Err(RegisterError::TooMany { retry_after_secs });
             }
         }
-        self.register(new, password).await
+        self.register(new, password, surface).await
     }
 
     /// Creates an account and sends the confirmation link, in one transaction. A taken
     /// address creates nothing and notifies its owner instead; the caller cannot tell the
     /// two apart by timing (both hash the password). A taken username is refused before
-    /// hashing. No rate limit here: the CLI calls this directly.
+    /// hashing. No rate limit here: the CLI calls this directly. The `user.created` event
+    /// names the new account as its own actor, or the operator for the CLI.
     #[instrument(skip_all, fields(username = new.username.as_str()))]
-    pub async fn register(&self, new: NewUser, password: Password) -> Result<Registration, RegisterError> {
+    pub async fn register(
+        &self,
+        new: NewUser,
+        password: Password,
+        surface: Surface,
+    ) -> Result<Registration, RegisterError> {
         if users::username_taken(&self.db, &new.username).await? {
             return Err(RegisterError::UsernameTaken);
         }
@@ -266,6 +275,9 @@ impl Accounts {
         if !user.email_verified {
             self.queue_verification(&tx, &user, &new.email, Purpose::VerifyEmail).await?;
         }
+        let actor = if surface == Surface::Cli { Actor::Cli } else { Actor::User(user.id) };
+        let event = Event::new(EventKind::UserCreated).actor(actor).user(user.id).detail("surface", surface.as_str());
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
         tx.commit().await?;
         self.outbox.wake();
         tracing::info!(user_id = %user.id, "user registered");
@@ -292,9 +304,14 @@ impl Accounts {
 
     /// Issues a known-device token for a browser that just proved who it is.
     pub async fn remember_device(&self, user: UserId) -> anyhow::Result<Secret> {
+        self.remember_device_on(&self.db, user).await
+    }
+
+    /// The same, on `s` (the transaction of a sign-in).
+    pub(super) async fn remember_device_on(&self, s: &impl Store, user: UserId) -> anyhow::Result<Secret> {
         let token = random_token();
-        counters::add_device(&self.db, &token_hash(&token), user, self.clock.unix()).await?;
-        self.new_device_notice(user).await?;
+        counters::add_device(s, &token_hash(&token), user, self.clock.unix()).await?;
+        self.new_device_notice(s, user).await?;
         Ok(Secret::new(token))
     }
 

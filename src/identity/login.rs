@@ -1,7 +1,9 @@
 //! Signing in with a password, as four steps in the order they run: `admit` (whom the attempt
 //! names, from which device, and whether it may try now), `check` (the password, with a dummy
 //! hash when the name is unknown), then `on_success` or `on_failure` (the throttles'
-//! bookkeeping, known devices, metrics). Login hygiene in one place.
+//! bookkeeping, known devices, metrics). Login hygiene in one place. Each outcome is an audit
+//! event (`sign_in_events`): a refusal `sign_in.failed` with its reason class, a sign-in with
+//! no second factor due `sign_in.succeeded` (the second step records its own).
 
 use std::net::IpAddr;
 
@@ -10,11 +12,12 @@ use tracing::instrument;
 use super::accounts::{Accounts, parse_login_name};
 use super::password::{HashError, Password};
 use super::profile::ResendError;
+use super::sign_in_events::{SignInFailure, sign_in_failed, sign_in_succeeded};
+use super::surface::Surface;
 use super::throttle::{self, Admission, DEVICE_MAX_FAILURES, Slot};
 use super::user::{User, UserId};
 use crate::secret::{Secret, token_hash};
-use crate::store::throttle as counters;
-use crate::store::users;
+use crate::store::{audit, throttle as counters, users};
 
 /// One login attempt as a surface received it.
 #[derive(Debug)]
@@ -25,6 +28,8 @@ pub struct LoginAttempt {
     pub client_ip: IpAddr,
     /// The known-device cookie the browser sent, or the `device_token` an API client sent.
     pub device_token: Option<Secret>,
+    /// Where it came in (the audit events say).
+    pub surface: Surface,
 }
 
 #[derive(Debug)]
@@ -77,6 +82,7 @@ struct Admitted {
     /// The place taken in the name's budget (none for a trusted device); dropped unresolved,
     /// when a later step fails before the outcome is known, it is given back.
     slot: Option<Slot>,
+    surface: Surface,
 }
 
 /// What the password check found.
@@ -85,6 +91,8 @@ enum Checked {
     Proven(User),
     /// Anything else; the account the name belongs to, if any, for the log.
     Failed(Option<UserId>),
+    /// The right password of a disabled account (answered like any failure).
+    Disabled(UserId),
 }
 
 impl Accounts {
@@ -97,7 +105,11 @@ impl Accounts {
         match self.check(&attempt.password, found).await? {
             Checked::Proven(user) => self.on_success(user, admitted, now).await,
             Checked::Failed(named) => {
-                self.on_failure(named, admitted, attempt.client_ip, now).await?;
+                self.on_failure(named, SignInFailure::BadCredentials, admitted, attempt.client_ip, now).await?;
+                Err(LoginError::InvalidCredentials)
+            }
+            Checked::Disabled(user) => {
+                self.on_failure(Some(user), SignInFailure::Disabled, admitted, attempt.client_ip, now).await?;
                 Err(LoginError::InvalidCredentials)
             }
         }
@@ -119,24 +131,31 @@ impl Accounts {
         };
         let trusted = matches!((&found, device), (Some((user, _)), Some(d)) if d.user_id == user.id);
         let key = self.login_key(&attempt.login_name)?;
+        let named = found.as_ref().map(|(user, _)| user.id);
         let mut slot = None;
         if !trusted {
             if let Some(retry_after_secs) =
                 throttle::address_wait(&self.db, attempt.client_ip, now, &self.login).await?
             {
                 metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "throttled").increment(1);
+                let refused = sign_in_failed(named, SignInFailure::Throttled, attempt.surface);
+                audit::append(&self.db, self.clock.now_ms(), &refused).await?;
                 return Err(LoginError::TooManyFromAddress { retry_after_secs });
             }
             match self.throttle.admit(&key).await? {
                 Admission::Admitted(admitted) => slot = Some(admitted),
                 Admission::Locked { retry_after_secs } => {
-                    throttle::address_failed(&self.db, attempt.client_ip, now, &self.login).await?;
+                    let tx = self.db.begin().await?;
+                    throttle::address_failed(&tx, attempt.client_ip, now, &self.login).await?;
+                    let refused = sign_in_failed(named, SignInFailure::Locked, attempt.surface);
+                    audit::append(&tx, self.clock.now_ms(), &refused).await?;
+                    tx.commit().await?;
                     metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "locked").increment(1);
                     return Err(LoginError::NameLocked { retry_after_secs });
                 }
             }
         }
-        Ok((found, Admitted { device_hash, trusted, key, slot }))
+        Ok((found, Admitted { device_hash, trusted, key, slot, surface: attempt.surface }))
     }
 
     /// The password check, the same work whatever the outcome: an unknown name, or a password
@@ -151,13 +170,16 @@ impl Accounts {
         let matched = self.hasher.verify(&candidate, stored).await?;
         Ok(match found {
             Some((user, _)) if matched && !user.disabled => Checked::Proven(user),
+            Some((user, _)) if matched => Checked::Disabled(user.id),
             found => Checked::Failed(found.map(|(user, _)| user.id)),
         })
     }
 
     /// The password was right: the name's budget starts afresh; an unconfirmed address (when
     /// confirmation is required) stops here with a fresh link; otherwise the device becomes
-    /// known, unless a second factor is still due (its step mints the token then).
+    /// known, unless a second factor is still due (its step mints the token then). Without a
+    /// second factor the sign-in is complete: its device bookkeeping and `sign_in.succeeded`
+    /// are one transaction.
     async fn on_success(&self, user: User, admitted: Admitted, now: i64) -> Result<LoggedIn, LoginError> {
         match admitted.slot {
             Some(slot) => slot.succeeded().await?,
@@ -168,17 +190,25 @@ impl Accounts {
                 Ok(()) | Err(ResendError::TooMany) => {}
                 Err(ResendError::Internal(e)) => return Err(LoginError::Internal(e)),
             }
+            let refused = sign_in_failed(user.id, SignInFailure::EmailUnverified, admitted.surface);
+            audit::append(&self.db, self.clock.now_ms(), &refused).await?;
             return Err(LoginError::EmailNotVerified);
         }
         let second_factor_required = self.mfa_enabled(user.id).await?;
+        let tx = self.db.begin().await?;
         let new_device_token = match (admitted.trusted, &admitted.device_hash) {
             (true, Some(hash)) => {
-                counters::touch_device(&self.db, hash, now).await?;
+                counters::touch_device(&tx, hash, now).await?;
                 None
             }
             _ if second_factor_required => None,
-            _ => Some(self.remember_device(user.id).await?),
+            _ => Some(self.remember_device_on(&tx, user.id).await?),
         };
+        if !second_factor_required {
+            let signed_in = sign_in_succeeded(user.id, "password", admitted.surface);
+            audit::append(&tx, self.clock.now_ms(), &signed_in).await?;
+        }
+        tx.commit().await?;
         let result = if second_factor_required { "password_ok_2fa_due" } else { "success" };
         metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => result).increment(1);
         tracing::info!(user_id = %user.id, second_factor_required, "password accepted");
@@ -186,10 +216,11 @@ impl Accounts {
     }
 
     /// The check failed: the slot becomes a failure of the name, a trusted device counts one
-    /// against itself, and the address counts one.
+    /// against itself, and the address counts one, in one transaction with `sign_in.failed`.
     async fn on_failure(
         &self,
         named: Option<UserId>,
+        reason: SignInFailure,
         admitted: Admitted,
         client_ip: IpAddr,
         now: i64,
@@ -200,7 +231,10 @@ impl Accounts {
         if let (true, Some(hash)) = (admitted.trusted, &admitted.device_hash) {
             counters::device_failed(&self.db, hash, DEVICE_MAX_FAILURES).await?;
         }
-        throttle::address_failed(&self.db, client_ip, now, &self.login).await?;
+        let tx = self.db.begin().await?;
+        throttle::address_failed(&tx, client_ip, now, &self.login).await?;
+        audit::append(&tx, self.clock.now_ms(), &sign_in_failed(named, reason, admitted.surface)).await?;
+        tx.commit().await?;
         metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "failure").increment(1);
         tracing::info!(user_id = named.map(|id| id.to_string()), "login failed");
         Ok(())

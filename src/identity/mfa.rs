@@ -12,9 +12,10 @@ use tracing::instrument;
 use super::accounts::{Accounts, ChangeError};
 use super::email::Email;
 use super::user::{User, UserId};
+use crate::audit::{Actor, Event, EventKind};
 use crate::mail::Mail;
 use crate::secret::{Secret, random_bytes};
-use crate::store::mfa;
+use crate::store::{audit, mfa};
 
 pub const RECOVERY_CODES: usize = 10;
 /// Recovery-code symbols: lowercase letters and digits without the look-alikes 0, 1, i, l
@@ -71,6 +72,25 @@ pub struct Enrolment {
 pub enum SecondFactor {
     Totp,
     RecoveryCode { remaining: i64 },
+}
+
+/// What a second-factor code was checked for (`detail.context` of its events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorUse {
+    /// The second step of a sign-in.
+    SignIn,
+    /// Proof for a change to the second factor itself (turning it off, a new authenticator,
+    /// new recovery codes).
+    StepUp,
+}
+
+impl FactorUse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign_in",
+            Self::StepUp => "step_up",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +223,8 @@ impl Accounts {
         mfa::enable(&tx, user.id, &sealed, step as i64, now).await?;
         mfa::replace_recovery_codes(&tx, user.id, &hashes, now).await?;
         self.queue_security_notice(&tx, user, "Two-factor authentication was turned on for your account.").await?;
+        let event = Event::new(EventKind::TotpEnabled).actor(Actor::User(user.id)).user(user.id);
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
         tx.commit().await?;
         self.outbox.wake();
         tracing::info!("two-factor authentication enabled");
@@ -216,10 +238,12 @@ impl Accounts {
             ChangeError::Internal(e) => MfaError::Internal(e),
             _ => MfaError::InvalidCode,
         })?;
-        self.verify_second_factor(user.id, code).await?;
+        self.verify_second_factor(user.id, code, FactorUse::StepUp).await?;
         let tx = self.db.begin().await?;
         mfa::disable(&tx, user.id, self.clock.unix()).await?;
         self.queue_security_notice(&tx, user, "Two-factor authentication was turned off for your account.").await?;
+        let event = Event::new(EventKind::TotpDisabled).actor(Actor::User(user.id)).user(user.id);
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
         tx.commit().await?;
         self.outbox.wake();
         tracing::info!("two-factor authentication disabled");
@@ -248,6 +272,11 @@ impl Accounts {
             "New recovery codes were created for your account; the old ones no longer work.",
         )
         .await?;
+        let event = Event::new(EventKind::RecoveryCodesRegenerated)
+            .actor(Actor::User(user.id))
+            .user(user.id)
+            .detail("count", codes.len());
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
         tx.commit().await?;
         self.outbox.wake();
         Ok(codes)

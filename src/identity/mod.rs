@@ -27,6 +27,10 @@ pub mod recovery;
 pub mod second_factor;
 /// The browser session id, as the domain and the store see it.
 pub mod session;
+/// The audit events of a sign-in: success after every factor, failure by reason class.
+pub mod sign_in_events;
+/// The surface an action came in through, for audit details.
+pub mod surface;
 /// Per-account and per-IP login throttling and known devices.
 pub mod throttle;
 /// The user record and its small value types.

@@ -12,23 +12,24 @@ use super::email::Email;
 use super::user::UserId;
 use super::user_agent::DeviceSummary;
 use crate::mail::Mail;
-use crate::store::{sessions, users};
+use crate::store::{Store, sessions, users};
 
 /// New-device notices to one account per hour at most.
 const NOTICES_PER_HOUR: u32 = 5;
 
 impl Accounts {
-    /// Queues the notice for `user`, whose device was just added to the known ones.
-    pub(super) async fn new_device_notice(&self, user: UserId) -> anyhow::Result<()> {
-        if !self.login.new_device_mail || sessions::known_device_count(&self.db, user).await? < 2 {
+    /// Queues the notice for `user`, whose device was just added to the known ones, on `s`
+    /// (the sign-in's transaction: the notice is queued exactly when the sign-in commits).
+    pub(super) async fn new_device_notice(&self, s: &impl Store, user: UserId) -> anyhow::Result<()> {
+        if !self.login.new_device_mail || sessions::known_device_count(s, user).await? < 2 {
             return Ok(());
         }
         let now = self.clock.unix();
         let budget = format!("new-device-notice:{user}");
-        if !super::throttle::take_from_window(&self.db, &budget, NOTICES_PER_HOUR, 3600, now).await? {
+        if !super::throttle::take_from_window(s, &budget, NOTICES_PER_HOUR, 3600, now).await? {
             return Ok(());
         }
-        let Some(user) = users::find_by_id(&self.db, user).await? else { return Ok(()) };
+        let Some(user) = users::find_by_id(s, user).await? else { return Ok(()) };
         let request = crate::audit::context::current();
         let when = OffsetDateTime::from_unix_timestamp(now)
             .map(|t| format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute()))
@@ -42,7 +43,7 @@ impl Accounts {
             reset_link: self.outbox.link(links::RESET_PASSWORD, &[]),
         };
         let address = Email::parse(&user.email).map_err(|m| anyhow::anyhow!("stored address unparseable: {m}"))?;
-        self.outbox.queue(&self.db, &address, mail, now).await?;
+        self.outbox.queue(s, &address, mail, now).await?;
         self.outbox.wake();
         tracing::info!(user_id = %user.id, "new-device notice queued");
         Ok(())

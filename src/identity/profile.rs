@@ -9,11 +9,12 @@ use super::password::Password;
 use super::session::SessionId;
 use super::throttle;
 use super::user::User;
+use crate::audit::{Actor, Event, EventKind};
 use crate::mail::Mail;
 use crate::secret::{Secret, token_hash};
 use crate::store::tokens::{self, Purpose};
 use crate::store::users::{self, WriteError};
-use crate::store::{Store, sessions};
+use crate::store::{Store, audit, sessions};
 
 /// Links re-sent to one user per hour at most.
 const RESENDS_PER_HOUR: u32 = 3;
@@ -62,6 +63,8 @@ impl Accounts {
         let hash = self.hasher.hash(&new).await?;
         let tx = self.db.begin().await?;
         self.apply_new_password(&tx, user, &hash, keep_session).await?;
+        let event = Event::new(EventKind::PasswordChanged).actor(Actor::User(user.id)).user(user.id);
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
         tx.commit().await?;
         self.outbox.wake();
         tracing::info!("password changed");
@@ -121,6 +124,8 @@ impl Accounts {
             if !users::mark_email_verified(&tx, grant.user_id, &grant.email, now).await? {
                 return Err(ConfirmError::InvalidLink);
             }
+            let event = Event::new(EventKind::EmailVerified).actor(Actor::User(grant.user_id)).user(grant.user_id);
+            audit::append(&tx, self.clock.now_ms(), &event).await?;
             tx.commit().await?;
             tracing::info!(user_id = %grant.user_id, "e-mail address confirmed");
             return Ok(Confirmed::Address);
@@ -130,6 +135,10 @@ impl Accounts {
         };
         let user = users::find_by_id(&tx, grant.user_id).await?.ok_or(ConfirmError::InvalidLink)?;
         let new = Email::parse(&grant.email).map_err(|_| ConfirmError::InvalidLink)?;
+        // Recorded before the move: an address taken meanwhile fails the move below and rolls
+        // the event back with the rest (the link stays unused).
+        let event = Event::new(EventKind::EmailChanged).actor(Actor::User(user.id)).user(user.id);
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
         match users::set_email(&tx, user.id, &new, true, now).await {
             Ok(()) => {}
             Err(WriteError::EmailTaken) => return Err(ConfirmError::AddressInUse),

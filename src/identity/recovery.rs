@@ -6,23 +6,75 @@
 
 use std::net::IpAddr;
 
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
 use tracing::instrument;
+use zeroize::Zeroizing;
 
 use super::accounts::{Accounts, links, new_token};
 use super::email::Email;
 use super::password::{Password, PasswordProblem};
 use super::throttle;
 use super::user::User;
+use crate::audit::{Actor, Event, EventKind, RequestMeta, context};
 use crate::mail::Mail;
 use crate::secret::token_hash;
 use crate::store::mail_jobs::{self, StoredJob};
 use crate::store::tokens::{self, Purpose};
-use crate::store::users;
+use crate::store::{Store, audit, users};
 
-/// The `mail_jobs` kind of a reset request (payload: the address as typed).
+/// The `mail_jobs` kind of a reset request (payload: [`ResetJob`] as JSON; jobs queued before
+/// it held the address as typed, and still open).
 const RESET_JOB: &str = "password_reset";
 /// A job that failed this often (the database kept failing under it) is dropped.
 const RESET_JOB_MAX_ATTEMPTS: i32 = 10;
+
+/// What a reset request's job keeps (sealed): the address, and the request it came in, so
+/// the `password.reset_requested` event the worker records carries the requester's IP, user
+/// agent and request id rather than the worker's nothing.
+#[derive(Serialize, Deserialize)]
+struct ResetJob {
+    email: String,
+    ip: Option<IpAddr>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    requested_at_ms: i64,
+}
+
+impl ResetJob {
+    /// A job's payload; a bare address is a job queued before payloads were JSON.
+    fn parse(raw: &[u8]) -> anyhow::Result<Self> {
+        if let Ok(job) = serde_json::from_slice(raw) {
+            return Ok(job);
+        }
+        let email = String::from_utf8(raw.to_vec())?;
+        Ok(Self { email, ip: None, user_agent: None, request_id: None, requested_at_ms: 0 })
+    }
+
+    fn request(&self) -> RequestMeta {
+        RequestMeta { ip: self.ip, user_agent: self.user_agent.clone(), request_id: self.request_id.clone() }
+    }
+}
+
+/// How the worker decided a reset request (`detail.outcome`).
+#[derive(Clone, Copy)]
+enum Outcome {
+    LinkSent,
+    NoAccount,
+    AccountDisabled,
+    BudgetSpent,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::LinkSent => "link_sent",
+            Self::NoAccount => "no_account",
+            Self::AccountDisabled => "account_disabled",
+            Self::BudgetSpent => "budget_spent",
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResetRequestError {
@@ -63,9 +115,18 @@ impl Accounts {
         {
             return Err(ResetRequestError::TooManyFromAddress { retry_after_secs });
         }
+        let request = context::current();
+        let job = ResetJob {
+            email: email.as_str().to_string(),
+            ip: request.ip,
+            user_agent: request.user_agent,
+            request_id: request.request_id,
+            requested_at_ms: self.clock.now_ms(),
+        };
+        let payload = Zeroizing::new(serde_json::to_vec(&job).context("encoding a reset request")?);
         let tx = self.db.begin().await?;
         crate::store::throttle::add_window_failure(&tx, &ip_budget, now, 3600).await?;
-        self.outbox.queue_job(&tx, RESET_JOB, email.as_str().as_bytes(), now).await?;
+        self.outbox.queue_job(&tx, RESET_JOB, &payload, now).await?;
         tx.commit().await?;
         self.outbox.wake();
         Ok(())
@@ -73,43 +134,68 @@ impl Accounts {
 
     /// The worker's side of a reset request: for an active account, within the per-address
     /// budget, a new link (older ones void) and its mail, in the transaction that removes
-    /// the job; for anything else, the job is dropped and nothing is sent.
+    /// the job; for anything else, the job is dropped and nothing is sent. Either way (an
+    /// unreadable job aside) a `password.reset_requested` event says what was decided, with
+    /// the request's own IP and user agent; only the API's answer stays the same.
     #[instrument(skip_all, fields(job_id = %job.id))]
     pub async fn resolve_reset_request(&self, job: &StoredJob) -> anyhow::Result<()> {
         let now = self.clock.unix();
-        let address = match self.outbox.open_job(job).map(|raw| String::from_utf8(raw.to_vec())) {
-            Ok(Ok(raw)) => Email::parse(&raw).map_err(anyhow::Error::msg),
-            Ok(Err(e)) => Err(e.into()),
-            Err(e) => Err(e),
-        };
-        let email = match address {
-            Ok(email) => email,
+        let opened = self.outbox.open_job(job).and_then(|raw| ResetJob::parse(&raw));
+        let parsed = opened.and_then(|r| Email::parse(&r.email).map(|email| (r, email)).map_err(anyhow::Error::msg));
+        let (request, email) = match parsed {
+            Ok(parsed) => parsed,
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "unreadable reset request dropped");
                 mail_jobs::finish(&self.db, &job.id).await?;
                 return Ok(());
             }
         };
-        let Some(user) = users::find_by_email(&self.db, &email).await?.filter(|u| !u.disabled) else {
-            mail_jobs::finish(&self.db, &job.id).await?;
-            return Ok(());
+        let user = users::find_by_email(&self.db, &email).await?;
+        let outcome = match &user {
+            None => Outcome::NoAccount,
+            Some(user) if user.disabled => Outcome::AccountDisabled,
+            Some(user) => {
+                let budget = format!("reset-mail:{}", user.id);
+                let max = self.account.reset_max_per_address;
+                if throttle::take_from_window(&self.db, &budget, max, 3600, now).await? {
+                    Outcome::LinkSent
+                } else {
+                    tracing::info!(user_id = %user.id, "reset mail budget spent; nothing sent");
+                    Outcome::BudgetSpent
+                }
+            }
         };
-        let address_budget = format!("reset-mail:{}", user.id);
-        if !throttle::take_from_window(&self.db, &address_budget, self.account.reset_max_per_address, 3600, now).await?
-        {
-            tracing::info!(user_id = %user.id, "reset mail budget spent; nothing sent");
-            mail_jobs::finish(&self.db, &job.id).await?;
-            return Ok(());
-        }
-        let (token, hash) = new_token();
         let tx = self.db.begin().await?;
         // The deciding write first: a job another node finished already sends nothing more.
         if !mail_jobs::finish(&tx, &job.id).await? {
             return Ok(());
         }
-        tokens::void_all(&tx, user.id, Purpose::ResetPassword, now).await?;
+        let mut event = Event::new(EventKind::PasswordResetRequested).detail("outcome", outcome.as_str());
+        if request.requested_at_ms > 0 {
+            event = event.detail("requested_at_ms", request.requested_at_ms);
+        }
+        event.request = request.request();
+        if let Some(user) = &user {
+            event = event.user(user.id);
+        }
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
+        if let (Outcome::LinkSent, Some(user)) = (outcome, &user) {
+            self.send_reset_link(&tx, user, &email, now).await?;
+        }
+        tx.commit().await?;
+        if matches!(outcome, Outcome::LinkSent) {
+            self.outbox.wake();
+            tracing::info!("password reset link sent");
+        }
+        Ok(())
+    }
+
+    /// A new reset link for `user` (older ones void) and its mail, on the worker's transaction.
+    async fn send_reset_link(&self, tx: &impl Store, user: &User, email: &Email, now: i64) -> anyhow::Result<()> {
+        let (token, hash) = new_token();
+        tokens::void_all(tx, user.id, Purpose::ResetPassword, now).await?;
         tokens::insert(
-            &tx,
+            tx,
             &hash,
             user.id,
             Purpose::ResetPassword,
@@ -120,13 +206,7 @@ impl Accounts {
         .await?;
         let link = self.outbox.link(links::RESET_PASSWORD_CONFIRM, &[("token", &token)]);
         let minutes = self.account.reset_token_lifetime_secs / 60;
-        self.outbox
-            .queue(&tx, &email, Mail::PasswordReset { name: user.name().to_string(), link, minutes }, now)
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        tracing::info!(user_id = %user.id, "password reset link sent");
-        Ok(())
+        self.outbox.queue(tx, email, Mail::PasswordReset { name: user.name().to_string(), link, minutes }, now).await
     }
 
     /// The account a reset link leads to, while the link is usable (nothing is used up).
@@ -152,6 +232,8 @@ impl Accounts {
             .filter(|g| g.user_id == user.id)
             .ok_or(ResetError::InvalidLink)?;
         self.apply_new_password(&tx, &user, &hash, None).await?;
+        let event = Event::new(EventKind::PasswordReset).actor(Actor::User(user.id)).user(user.id);
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
         tx.commit().await?;
         // The owner proved control of the mailbox: the account's login delay is lifted.
         self.lift_login_delays(&user).await?;

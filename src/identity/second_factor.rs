@@ -20,10 +20,13 @@ use std::sync::atomic::Ordering;
 use tracing::instrument;
 
 use super::accounts::Accounts;
-use super::mfa::{MfaError, SecondFactor, StepUpError, normalize, totp};
+use super::mfa::{FactorUse, MfaError, SecondFactor, StepUpError, normalize, totp};
+use super::sign_in_events::{SignInFailure, sign_in_failed, sign_in_succeeded};
+use super::surface::Surface;
 use super::user::{User, UserId};
+use crate::audit::{Actor, Event, EventKind};
 use crate::secret::{Secret, random_token, token_hash};
-use crate::store::{mfa, second_factor as budgets};
+use crate::store::{audit, mfa, second_factor as budgets, users};
 
 /// Wrong second-factor attempts per account in a window before all are refused.
 pub const ACCOUNT_MAX_FAILURES: u32 = 10;
@@ -42,6 +45,9 @@ pub enum ChallengeError {
     /// Unknown, expired, used, or out of attempts: sign in again with the password.
     #[error("the sign-in step is over")]
     Over,
+    /// The code was right, but the account was disabled (or deleted) since the password step.
+    #[error("the account cannot sign in")]
+    AccountDisabled,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -73,6 +79,11 @@ pub struct Challenge {
     pub id: ChallengeId,
 }
 
+/// Six digits are a TOTP code; anything else is tried as a recovery code.
+fn is_totp_shaped(code: &str) -> bool {
+    code.len() == 6 && code.chars().all(|c| c.is_ascii_digit())
+}
+
 fn account_budget(user: UserId) -> String {
     format!("mfa:{user}")
 }
@@ -96,39 +107,80 @@ impl Accounts {
     }
 
     /// The second step of a sign-in: one attempt from the challenge, then one from the
-    /// account's window, and only then the code. A success uses the challenge up.
+    /// account's window, and only then the code. A success uses the challenge up, in one
+    /// transaction with the `sign_in.succeeded` event (a disabled account's sign-in fails
+    /// there instead); a wrong code records `sign_in.failed` with reason `second_factor`.
     #[instrument(skip_all, fields(user_id = tracing::field::Empty))]
     pub async fn pass_second_factor_challenge(
         &self,
         challenge: &ChallengeId,
         code: &str,
-    ) -> Result<(UserId, SecondFactor), ChallengeError> {
+        surface: Surface,
+    ) -> Result<(User, SecondFactor), ChallengeError> {
         let now = self.clock.unix();
         let hash = challenge.as_str();
         let attempt =
             budgets::take_attempt(&self.db, hash, CHALLENGE_MAX_ATTEMPTS, now).await?.ok_or(ChallengeError::Over)?;
         let attempts_left = CHALLENGE_MAX_ATTEMPTS.saturating_sub(attempt.attempts);
-        tracing::Span::current().record("user_id", tracing::field::display(attempt.user_id));
-        match self.verify_second_factor(attempt.user_id, code).await {
-            Ok(factor) if budgets::use_challenge(&self.db, hash, now).await? => Ok((attempt.user_id, factor)),
-            // A parallel attempt with another valid factor used the challenge first.
-            Ok(_) => Err(ChallengeError::Over),
-            Err(MfaError::Internal(e)) => Err(ChallengeError::Internal(e)),
-            Err(_) => Err(ChallengeError::InvalidCode { attempts_left }),
+        let user = attempt.user_id;
+        tracing::Span::current().record("user_id", tracing::field::display(user));
+        let factor = match self.verify_second_factor(user, code, FactorUse::SignIn).await {
+            Ok(factor) => factor,
+            Err(MfaError::Internal(e)) => return Err(ChallengeError::Internal(e)),
+            Err(_) => {
+                let failed = sign_in_failed(user, SignInFailure::SecondFactor, surface);
+                audit::append(&self.db, self.clock.now_ms(), &failed).await?;
+                return Err(ChallengeError::InvalidCode { attempts_left });
+            }
+        };
+        let tx = self.db.begin().await?;
+        // A parallel attempt with another valid factor used the challenge first.
+        if !budgets::use_challenge(&tx, hash, now).await? {
+            return Err(ChallengeError::Over);
         }
+        let Some(found) = users::find_by_id(&tx, user).await?.filter(|u| !u.disabled) else {
+            let failed = sign_in_failed(user, SignInFailure::Disabled, surface);
+            audit::append(&tx, self.clock.now_ms(), &failed).await?;
+            tx.commit().await?;
+            return Err(ChallengeError::AccountDisabled);
+        };
+        let method = match factor {
+            SecondFactor::Totp => "password+totp",
+            SecondFactor::RecoveryCode { .. } => "password+recovery_code",
+        };
+        audit::append(&tx, self.clock.now_ms(), &sign_in_succeeded(user, method, surface)).await?;
+        tx.commit().await?;
+        Ok((found, factor))
     }
 
     /// A TOTP code (once per step) or an unused recovery code, within the account's window.
-    /// Wrong, reused and throttled codes get one answer.
+    /// Wrong, reused and throttled codes get one answer. Every attempt is an audit event:
+    /// `second_factor.succeeded` in the transaction that uses the code up (with
+    /// `recovery_code.used` for a recovery code), `second_factor.failed` otherwise.
     #[instrument(skip_all, fields(user_id = %user))]
-    pub async fn verify_second_factor(&self, user: UserId, code: &str) -> Result<SecondFactor, MfaError> {
+    pub async fn verify_second_factor(
+        &self,
+        user: UserId,
+        code: &str,
+        used_for: FactorUse,
+    ) -> Result<SecondFactor, MfaError> {
         let now = self.clock.unix();
+        let code = normalize(code);
+        let method = if is_totp_shaped(&code) { "totp" } else { "recovery_code" };
+        // A wrong code at sign-in is a failed sign-in: nobody is signed in yet.
+        let guesser = if used_for == FactorUse::SignIn { Actor::Anonymous } else { Actor::User(user) };
+        let failed = Event::new(EventKind::SecondFactorFailed)
+            .actor(guesser)
+            .user(user)
+            .detail("method", method)
+            .detail("context", used_for.as_str());
         if !self.reserve_account_attempt(user, now).await? {
             metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "second_factor_throttled")
                 .increment(1);
+            audit::append(&self.db, self.clock.now_ms(), &failed.detail("reason", "throttled")).await?;
             return Err(MfaError::InvalidCode);
         }
-        let outcome = self.check_second_factor(user, code, now).await?;
+        let outcome = self.check_second_factor(user, &code, now, used_for).await?;
         let result = if outcome.is_some() { "second_factor_ok" } else { "second_factor_failed" };
         metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => result).increment(1);
         match outcome {
@@ -136,7 +188,10 @@ impl Accounts {
                 self.release_account_attempt(user).await?;
                 Ok(factor)
             }
-            None => Err(MfaError::InvalidCode),
+            None => {
+                audit::append(&self.db, self.clock.now_ms(), &failed.detail("reason", "invalid_code")).await?;
+                Err(MfaError::InvalidCode)
+            }
         }
     }
 
@@ -152,25 +207,51 @@ impl Accounts {
         budgets::release_window_slot(&self.db, &account_budget(user)).await
     }
 
-    /// The one place a code meets the secret; call only with a reserved budget slot.
-    async fn check_second_factor(&self, user: UserId, code: &str, now: i64) -> anyhow::Result<Option<SecondFactor>> {
+    /// The one place a code meets the secret; call only with a reserved budget slot and a
+    /// normalized code. A code that matches is used up in one transaction with its events.
+    async fn check_second_factor(
+        &self,
+        user: UserId,
+        code: &str,
+        now: i64,
+        used_for: FactorUse,
+    ) -> anyhow::Result<Option<SecondFactor>> {
         self.second_factor_checks.fetch_add(1, Ordering::Relaxed);
         let Some(sealed) = mfa::secret(&self.db, user).await? else { return Ok(None) };
-        let code = normalize(code);
-        if code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()) {
+        let succeeded = |method: &str| {
+            Event::new(EventKind::SecondFactorSucceeded)
+                .actor(Actor::User(user))
+                .user(user)
+                .detail("method", method)
+                .detail("context", used_for.as_str())
+        };
+        if is_totp_shaped(code) {
             let secret = self.totp_box.open(&sealed)?;
             let t = totp(&secret, &self.totp_issuer, "")?;
-            let Some(step) = t.check(&code, now.max(0) as u64) else { return Ok(None) };
-            return Ok(mfa::accept_step(&self.db, user, step as i64).await?.then_some(SecondFactor::Totp));
+            let Some(step) = t.check(code, now.max(0) as u64) else { return Ok(None) };
+            let tx = self.db.begin().await?;
+            if !mfa::accept_step(&tx, user, step as i64).await? {
+                return Ok(None);
+            }
+            audit::append(&tx, self.clock.now_ms(), &succeeded("totp")).await?;
+            tx.commit().await?;
+            return Ok(Some(SecondFactor::Totp));
         }
-        let keyed = self.recovery_key.hash(&code)?;
-        let rekeyed_legacy = self.recovery_key.hash(&token_hash(&code))?;
-        if mfa::use_recovery_code(&self.db, user, &keyed, &rekeyed_legacy, now).await? {
-            let remaining = mfa::recovery_codes_left(&self.db, user).await?;
-            tracing::info!(remaining, "recovery code used");
-            return Ok(Some(SecondFactor::RecoveryCode { remaining }));
+        let keyed = self.recovery_key.hash(code)?;
+        let rekeyed_legacy = self.recovery_key.hash(&token_hash(code))?;
+        let tx = self.db.begin().await?;
+        if !mfa::use_recovery_code(&tx, user, &keyed, &rekeyed_legacy, now).await? {
+            return Ok(None);
         }
-        Ok(None)
+        let remaining = mfa::recovery_codes_left(&tx, user).await?;
+        let at = self.clock.now_ms();
+        audit::append(&tx, at, &succeeded("recovery_code")).await?;
+        let used =
+            Event::new(EventKind::RecoveryCodeUsed).actor(Actor::User(user)).user(user).detail("remaining", remaining);
+        audit::append(&tx, at, &used).await?;
+        tx.commit().await?;
+        tracing::info!(remaining, "recovery code used");
+        Ok(Some(SecondFactor::RecoveryCode { remaining }))
     }
 
     /// Re-authentication for changes to the second factor itself: the password, and with
@@ -184,7 +265,7 @@ impl Accounts {
         if code.trim().is_empty() {
             return Err(StepUpError::CodeRequired);
         }
-        self.verify_second_factor(user.id, code).await?;
+        self.verify_second_factor(user.id, code, FactorUse::StepUp).await?;
         Ok(())
     }
 

@@ -37,7 +37,7 @@ use crate::clock::SharedClock;
 use crate::config::LoginSettings;
 use crate::crypto::SecretBox;
 use crate::identity::password::HashError;
-use crate::store::{Db, throttle};
+use crate::store::{Db, Store, throttle};
 
 /// Consecutive wrong passwords a name may collect (NIST SP 800-63B §5.2.2: no more than 100):
 /// the last of them locks the name until its failures decay, so however patient, a guesser
@@ -230,7 +230,13 @@ pub async fn window_wait(db: &Db, key: &str, max: u32, window: i64, now: i64) ->
 
 /// Takes one event from a fixed-window budget of `max` per `window`, atomically; false when
 /// it is spent.
-pub async fn take_from_window(db: &Db, key: &str, max: u32, window: i64, now: i64) -> anyhow::Result<bool> {
+pub async fn take_from_window(
+    db: &impl crate::store::Store,
+    key: &str,
+    max: u32,
+    window: i64,
+    now: i64,
+) -> anyhow::Result<bool> {
     throttle::take_window_slot(db, key, now, window, max).await
 }
 
@@ -243,8 +249,8 @@ pub async fn take_or_wait(db: &Db, key: &str, max: u32, window: i64, now: i64) -
     Ok(Some((started + window - now).max(1)))
 }
 
-pub async fn address_failed(db: &Db, ip: IpAddr, now: i64, settings: &LoginSettings) -> anyhow::Result<()> {
-    throttle::add_window_failure(db, &address_key(ip), now, settings.ip_window_secs).await
+pub async fn address_failed(s: &impl Store, ip: IpAddr, now: i64, settings: &LoginSettings) -> anyhow::Result<()> {
+    throttle::add_window_failure(s, &address_key(ip), now, settings.ip_window_secs).await
 }
 
 #[cfg(test)]

@@ -83,18 +83,4 @@ impl Provider {
         tx.commit().await?;
         Ok(response)
     }
-
-    /// Ends what an API caller holds: the grant of its access token and/or of its refresh token.
-    pub async fn end_api_session(&self, access_grant: Option<&str>, refresh_token: Option<&str>) -> anyhow::Result<()> {
-        let now = self.clock.unix();
-        if let Some(gid) = access_grant {
-            grant_store::revoke_grant(&self.db, gid, now).await?;
-        }
-        if let Some(token) = refresh_token
-            && let Some(stored) = grants::find_refresh(&self.db, &token_hash(token)).await?
-        {
-            grant_store::revoke_grant(&self.db, stored.grant_id.as_str(), now).await?;
-        }
-        Ok(())
-    }
 }

@@ -11,7 +11,7 @@ use crate::clock::SharedClock;
 use crate::config::TokenSettings;
 use crate::crypto::SecretBox;
 use crate::secret::{Secret, random_token, token_hash};
-use crate::store::{Db, clients, grants};
+use crate::store::{Db, clients};
 
 #[derive(Debug, Clone)]
 pub struct Provider {
@@ -216,10 +216,5 @@ impl Provider {
             (false, Some(secret)) if client.secret_matches(secret.expose()) => Ok(client),
             _ => Err(TokenError::InvalidClient),
         }
-    }
-
-    /// At logout: the session's online grants (and so their refresh tokens) end.
-    pub async fn revoke_session(&self, sid: &str) -> anyhow::Result<u64> {
-        grants::revoke_for_session(&self.db, sid, self.clock.unix()).await
     }
 }

@@ -82,9 +82,9 @@ pub async fn take_attempt(db: &Db, hash: &str, max: u32, now: i64) -> anyhow::Re
 }
 
 /// Uses the challenge up (its second factor was proven). Exactly one caller gets true.
-pub async fn use_challenge(db: &Db, hash: &str, now: i64) -> anyhow::Result<bool> {
+pub async fn use_challenge(s: &impl Store, hash: &str, now: i64) -> anyhow::Result<bool> {
     Ok(execute(
-        db,
+        s,
         "UPDATE mfa_challenges SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
         vec![now.into(), hash.into()],
     )

@@ -260,3 +260,11 @@ pub async fn known_device_count(s: &impl Store, user: UserId) -> anyhow::Result<
             .context("counting known devices")?;
     Ok(row.map_or(0, |c| c.n))
 }
+
+/// Ends one session on `s` (a sign-out's transaction); true when its row was still there.
+pub async fn end(s: &impl Store, id: &SessionId) -> anyhow::Result<bool> {
+    Ok(execute(s, "DELETE FROM sessions WHERE id_hash = $1", vec![id.hash().into()])
+        .await
+        .context("ending a session")?
+        == 1)
+}

@@ -225,8 +225,9 @@ pub async fn find_device(db: &Db, token_hash: &str) -> anyhow::Result<Option<Kno
     Ok(row.and_then(|r| UserId::parse(&r.user_id).map(|user_id| KnownDevice { user_id, failures: r.failures })))
 }
 
-pub async fn add_device(db: &Db, token_hash: &str, user: UserId, now: i64) -> anyhow::Result<()> {
-    db.execute(
+pub async fn add_device(s: &impl Store, token_hash: &str, user: UserId, now: i64) -> anyhow::Result<()> {
+    execute(
+        s,
         "INSERT INTO known_devices (token_hash, user_id, created_at, last_used_at, failures) VALUES ($1, $2, $3, $3, 0)",
         vec![token_hash.into(), user.to_string().into(), now.into()],
     )
@@ -235,8 +236,9 @@ pub async fn add_device(db: &Db, token_hash: &str, user: UserId, now: i64) -> an
     Ok(())
 }
 
-pub async fn touch_device(db: &Db, token_hash: &str, now: i64) -> anyhow::Result<()> {
-    db.execute(
+pub async fn touch_device(s: &impl Store, token_hash: &str, now: i64) -> anyhow::Result<()> {
+    execute(
+        s,
         "UPDATE known_devices SET last_used_at = $1, failures = 0 WHERE token_hash = $2",
         vec![now.into(), token_hash.into()],
     )

@@ -199,7 +199,7 @@ db_test!(
             email_verified: true,
         };
         let password = Password::new_for(PASSWORD, accounts.password_policy(), &[]).unwrap();
-        accounts.register(new, password).await.unwrap();
+        accounts.register(new, password, portcullis::identity::surface::Surface::Cli).await.unwrap();
 
         let before = row_counts(&state).await;
         let known = Email::parse("alice@example.com").unwrap();

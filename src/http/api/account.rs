@@ -21,7 +21,9 @@ use crate::identity::login::{LoginAttempt, LoginError};
 use crate::identity::password::Password;
 use crate::identity::recovery::{ResetError, ResetRequestError};
 use crate::identity::second_factor::{ChallengeError, ChallengeId};
-use crate::identity::user::{DisplayName, NewUser, Username};
+use crate::identity::surface::Surface;
+use crate::identity::user::{DisplayName, NewUser, UserId, Username};
+use crate::oauth::logout::SignOut;
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -62,7 +64,7 @@ pub async fn register(
         "detail": "Check your inbox: follow the link we sent to confirm the address.",
     });
     let new = NewUser { username, email, display_name, is_admin: false, email_verified: false };
-    match state.accounts.register_from(new, password, ip).await {
+    match state.accounts.register_from(new, password, ip, Surface::Api).await {
         Ok(_) => Ok((StatusCode::CREATED, Json(shown)).into_response()),
         Err(RegisterError::TooMany { retry_after_secs }) => {
             Err(ApiError::too_many(retry_after_secs, "Too many registrations just now; try again later."))
@@ -110,6 +112,7 @@ async fn password_login(
         password: Secret::new(body.password),
         client_ip: ip,
         device_token: body.device_token.filter(|t| !t.is_empty()).map(Secret::new),
+        surface: Surface::Api,
     };
     match state.accounts.login(attempt).await {
         Ok(logged_in) if logged_in.second_factor_required => {
@@ -180,8 +183,9 @@ pub struct MfaBody {
 /// The second step: the ticket is single use, allows a few wrong codes and then dies.
 async fn second_step(state: &AppState, body: MfaBody) -> Result<crate::identity::user::User, ApiError> {
     let ticket = ChallengeId::of_token(&Secret::new(body.mfa_token));
-    match state.accounts.pass_second_factor_challenge(&ticket, &body.code).await {
-        Ok((user_id, _)) => state.accounts.find(user_id).await?.filter(|u| !u.disabled).ok_or_else(login_failed),
+    match state.accounts.pass_second_factor_challenge(&ticket, &body.code, Surface::Api).await {
+        Ok((user, _)) => Ok(user),
+        Err(ChallengeError::AccountDisabled) => Err(login_failed()),
         Err(ChallengeError::InvalidCode { attempts_left }) => {
             let mut e = ApiError::unauthorized("invalid_code", "The code is not valid.");
             if attempts_left == 0 {
@@ -242,16 +246,22 @@ pub async fn logout(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let body: LogoutBody = if body.is_empty() { LogoutBody::default() } else { super::json::parse(&body)? };
-    let gid = match super::bearer::bearer_token(&parts) {
-        Some(token) => super::bearer::api_claims(&state, &token).await?.gid,
+    let claims = match super::bearer::bearer_token(&parts) {
+        Some(token) => Some(super::bearer::api_claims(&state, &token).await?),
         None => None,
     };
     let has_session = session.is_signed_in().await;
-    if gid.is_none() && body.refresh_token.is_none() && !has_session {
+    let access_grant = claims.as_ref().and_then(|c| c.gid.clone());
+    if access_grant.is_none() && body.refresh_token.is_none() && !has_session {
         return Err(ApiError::unauthorized("missing_token", "Send the access token or the refresh token to sign out."));
     }
-    state.provider.end_api_session(gid.as_deref(), body.refresh_token.as_deref()).await?;
-    session.log_out().await?;
+    let how = SignOut {
+        user: claims.as_ref().and_then(|c| UserId::parse(&c.sub)),
+        access_grant,
+        refresh_token: body.refresh_token.map(Secret::new),
+        ..SignOut::new(Surface::Api)
+    };
+    session.log_out(how).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -14,6 +14,9 @@ use crate::http::csp::with_form_action;
 use crate::http::form::FormData;
 use crate::http::render::{MessagePage, chrome, render};
 use crate::http::session::{BrowserSession, CSRF_FIELD};
+use crate::identity::surface::Surface;
+use crate::oauth::client::Client;
+use crate::oauth::logout::SignOut;
 use crate::state::AppState;
 
 pub async fn end_session_get(
@@ -73,7 +76,7 @@ async fn end_session(state: AppState, session: BrowserSession, form: FormData) -
         (None, _) => false,
     };
     if hint_matches || user.is_none() {
-        session.log_out().await?;
+        session.log_out(rp_initiated(request.client.as_ref())).await?;
         return Ok(signed_out(request.redirect));
     }
     let page = EndSessionPage {
@@ -99,6 +102,11 @@ pub async fn confirm(
         (param(&form, "client_id"), param(&form, "post_logout_redirect_uri"), param(&form, "state"));
     let request =
         state.provider.end_session_request(None, client_id.as_deref(), target.as_deref(), st.as_deref()).await?;
-    session.log_out().await?;
+    session.log_out(rp_initiated(request.client.as_ref())).await?;
     Ok(signed_out(request.redirect))
+}
+
+/// A sign-out a client asked for, named in its audit event.
+fn rp_initiated(client: Option<&Client>) -> SignOut {
+    SignOut { client: client.map(|c| c.id.clone()), ..SignOut::new(Surface::OAuth) }
 }

@@ -20,7 +20,9 @@ use crate::identity::accounts::RegisterError;
 use crate::identity::email::Email;
 use crate::identity::login::{LoginAttempt, LoginError};
 use crate::identity::password::Password;
+use crate::identity::surface::Surface;
 use crate::identity::user::{DisplayName, NewUser, Username};
+use crate::oauth::logout::SignOut;
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -90,7 +92,7 @@ pub async fn register(
     };
 
     let new = NewUser { username, email, display_name, is_admin: false, email_verified: false };
-    match state.accounts.register_from(new, password, client_ip).await {
+    match state.accounts.register_from(new, password, client_ip, Surface::Pages).await {
         // A new account and a taken address get the same page: registration reveals nothing.
         Ok(_) => Ok(check_inbox()),
         Err(RegisterError::UsernameTaken) => {
@@ -188,6 +190,7 @@ pub async fn login(
         client_ip,
         device_token: read_cookie(&headers, &cookie_name(state.settings.secure_cookies(), DEVICE_COOKIE))
             .map(Secret::new),
+        surface: Surface::Pages,
     };
     match state.accounts.login(attempt).await {
         Ok(logged_in) if logged_in.second_factor_required => {
@@ -259,7 +262,7 @@ pub async fn logout_form(session: BrowserSession) -> Result<Response, BrowserErr
 
 pub async fn logout(session: BrowserSession, form: FormData) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
-    session.log_out().await?;
+    session.log_out(SignOut::new(Surface::Pages)).await?;
     Ok(Redirect::to(paths::HOME).into_response())
 }
 

@@ -16,6 +16,7 @@ use crate::http::render::{Chrome, MessagePage, chrome};
 use crate::http::session::{BrowserSession, CSRF_FIELD};
 use crate::identity::mfa::{Enrolment, MfaError, SecondFactor, StepUpError};
 use crate::identity::second_factor::ChallengeError;
+use crate::identity::surface::Surface;
 use crate::identity::user::User;
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -49,13 +50,16 @@ pub async fn challenge(
     let code = form.text("code").unwrap_or_default();
     // The attempt is counted on the server-side challenge (and the account's window) before
     // the code is looked at, so parallel submissions in one session cannot exceed the budget.
-    match state.accounts.pass_second_factor_challenge(&pending.challenge, code).await {
-        Ok((user_id, factor)) => {
-            let Some(user) = state.accounts.find(user_id).await?.filter(|u| !u.disabled && u.id == pending.user_id)
-            else {
-                session.clear_second_factor().await?;
-                return Ok(Redirect::to(paths::LOGIN).into_response());
-            };
+    match state.accounts.pass_second_factor_challenge(&pending.challenge, code, Surface::Pages).await {
+        Ok((user, _)) if user.id != pending.user_id => {
+            session.clear_second_factor().await?;
+            Ok(Redirect::to(paths::LOGIN).into_response())
+        }
+        Err(ChallengeError::AccountDisabled) => {
+            session.clear_second_factor().await?;
+            Ok(Redirect::to(paths::LOGIN).into_response())
+        }
+        Ok((user, factor)) => {
             let remember_device = session.take_remember_device().await?;
             session.log_in(&user, &["pwd", "otp"]).await?;
             session.signed_in_for(&pending.next).await?;

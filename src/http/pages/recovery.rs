@@ -15,6 +15,8 @@ use crate::http::render::{Chrome, MessagePage};
 use crate::http::session::{BrowserSession, CSRF_FIELD};
 use crate::identity::email::Email;
 use crate::identity::recovery::{ResetError, ResetRequestError};
+use crate::identity::surface::Surface;
+use crate::oauth::logout::SignOut;
 use crate::state::AppState;
 
 pub async fn request_form(session: BrowserSession) -> Result<Response, BrowserError> {
@@ -119,7 +121,8 @@ pub async fn confirm(
     if errors.is_empty() {
         match state.accounts.reset_password(&token, new).await {
             Ok(()) => {
-                session.log_out().await?;
+                // Every session of the account ended with the reset; this one may be another's.
+                session.log_out(SignOut::new(Surface::Pages)).await?;
                 let page = MessagePage {
                     chrome: Chrome::default(),
                     title: "Password changed",
