@@ -31,11 +31,26 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
+/// An authentication method reference (RFC 8176), e.g. `pwd` or `otp`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Amr(String);
+
+impl Amr {
+    pub fn new(method: impl Into<String>) -> Self {
+        Self(method.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Who authenticated, how and when (for `auth_time`, `amr`, `acr`, `sid`).
 #[derive(Debug, Clone)]
 pub struct Authentication {
     pub auth_time: i64,
-    pub amr: Vec<String>,
+    pub amr: Vec<Amr>,
     pub sid: Option<String>,
 }
 
@@ -45,7 +60,7 @@ pub const ACR_MFA: &str = "urn:portcullis:acr:mfa";
 
 impl Authentication {
     pub fn has_second_factor(&self) -> bool {
-        self.amr.iter().any(|m| m == "otp")
+        self.amr.iter().any(|m| m.as_str() == "otp")
     }
 
     pub fn acr(&self) -> &'static str {

@@ -2,10 +2,14 @@
 //! what one authorization produced; revoking it ends every token issued from it.
 
 use anyhow::Context;
-use sea_orm::{DbErr, QueryResult};
+use sea_orm::QueryResult;
 
 use super::{Store, execute, query_one};
 use crate::identity::user::UserId;
+use crate::oauth::client::ClientId;
+use crate::oauth::grant::GrantId;
+use crate::oauth::scope::Scope;
+use crate::oauth::tokens::Amr;
 
 /// A new grant (one authorization of one client by one user).
 pub async fn insert_grant(
@@ -73,15 +77,15 @@ pub async fn revoke_for_session(s: &impl Store, sid: &str, now: i64) -> anyhow::
 /// An authorization code as stored.
 #[derive(Debug, Clone)]
 pub struct StoredCode {
-    pub grant_id: String,
-    pub client_id: String,
-    pub user_id: String,
+    pub grant_id: GrantId,
+    pub client_id: ClientId,
+    pub user_id: UserId,
     pub redirect_uri: String,
-    pub scope: String,
+    pub scope: Scope,
     pub nonce: Option<String>,
     pub code_challenge: String,
     pub auth_time: i64,
-    pub amr: String,
+    pub amr: Vec<Amr>,
     pub sid: Option<String>,
     pub expires_at: i64,
     pub used_at: Option<i64>,
@@ -94,15 +98,15 @@ pub async fn insert_code(s: &impl Store, code_hash: &str, c: &StoredCode) -> any
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         vec![
             code_hash.into(),
-            c.grant_id.clone().into(),
-            c.client_id.clone().into(),
-            c.user_id.clone().into(),
+            c.grant_id.as_str().into(),
+            c.client_id.as_str().into(),
+            c.user_id.to_string().into(),
             c.redirect_uri.clone().into(),
-            c.scope.clone().into(),
+            c.scope.to_string().into(),
             c.nonce.clone().into(),
             c.code_challenge.clone().into(),
             c.auth_time.into(),
-            c.amr.clone().into(),
+            amr_column(&c.amr).into(),
             c.sid.clone().into(),
             c.expires_at.into(),
         ],
@@ -123,21 +127,38 @@ pub async fn find_code(s: &impl Store, code_hash: &str) -> anyhow::Result<Option
     .context("loading an authorization code")?;
     row.map(|r| {
         Ok(StoredCode {
-            grant_id: r.try_get_by_index(0)?,
-            client_id: r.try_get_by_index(1)?,
-            user_id: r.try_get_by_index(2)?,
+            grant_id: GrantId::new(r.try_get_by_index::<String>(0)?),
+            client_id: ClientId::new(r.try_get_by_index::<String>(1)?),
+            user_id: user_id_of(&r.try_get_by_index::<String>(2)?)?,
             redirect_uri: r.try_get_by_index(3)?,
-            scope: r.try_get_by_index(4)?,
+            scope: scope_of(&r.try_get_by_index::<String>(4)?)?,
             nonce: r.try_get_by_index(5)?,
             code_challenge: r.try_get_by_index(6)?,
             auth_time: r.try_get_by_index(7)?,
-            amr: r.try_get_by_index(8)?,
+            amr: amr_of(&r.try_get_by_index::<String>(8)?),
             sid: r.try_get_by_index(9)?,
             expires_at: r.try_get_by_index(10)?,
             used_at: r.try_get_by_index(11)?,
         })
     })
     .transpose()
+}
+
+/// The `amr` column: the methods joined by spaces.
+fn amr_column(amr: &[Amr]) -> String {
+    amr.iter().map(Amr::as_str).collect::<Vec<_>>().join(" ")
+}
+
+fn amr_of(column: &str) -> Vec<Amr> {
+    column.split(' ').filter(|s| !s.is_empty()).map(Amr::new).collect()
+}
+
+fn user_id_of(column: &str) -> anyhow::Result<UserId> {
+    UserId::parse(column).context("stored user id unreadable")
+}
+
+fn scope_of(column: &str) -> anyhow::Result<Scope> {
+    Scope::parse(column).map_err(anyhow::Error::msg).context("stored scope unreadable")
 }
 
 /// Redeems a code: true for exactly one caller while it is unused and unexpired.
@@ -155,12 +176,12 @@ pub async fn use_code(s: &impl Store, code_hash: &str, now: i64) -> anyhow::Resu
 /// A refresh token as stored.
 #[derive(Debug, Clone)]
 pub struct StoredRefresh {
-    pub grant_id: String,
-    pub client_id: String,
-    pub user_id: String,
-    pub scope: String,
+    pub grant_id: GrantId,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub scope: Scope,
     pub auth_time: i64,
-    pub amr: String,
+    pub amr: Vec<Amr>,
     pub expires_at: i64,
     pub idle_expires_at: i64,
     /// When it was rotated (seconds), and the same instant in milliseconds (grace window).
@@ -177,12 +198,12 @@ pub async fn insert_refresh(s: &impl Store, token_hash: &str, r: &StoredRefresh,
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         vec![
             token_hash.into(),
-            r.grant_id.clone().into(),
-            r.client_id.clone().into(),
-            r.user_id.clone().into(),
-            r.scope.clone().into(),
+            r.grant_id.as_str().into(),
+            r.client_id.as_str().into(),
+            r.user_id.to_string().into(),
+            r.scope.to_string().into(),
             r.auth_time.into(),
-            r.amr.clone().into(),
+            amr_column(&r.amr).into(),
             now.into(),
             r.expires_at.into(),
             r.idle_expires_at.into(),
@@ -195,14 +216,14 @@ pub async fn insert_refresh(s: &impl Store, token_hash: &str, r: &StoredRefresh,
 
 const REFRESH_COLUMNS: &str = "r.grant_id, r.client_id, r.user_id, r.scope, r.auth_time, r.amr, r.expires_at, r.idle_expires_at, r.used_at, r.successor, r.used_at_ms";
 
-fn refresh_of(r: &QueryResult) -> Result<StoredRefresh, DbErr> {
+fn refresh_of(r: &QueryResult) -> anyhow::Result<StoredRefresh> {
     Ok(StoredRefresh {
-        grant_id: r.try_get_by_index(0)?,
-        client_id: r.try_get_by_index(1)?,
-        user_id: r.try_get_by_index(2)?,
-        scope: r.try_get_by_index(3)?,
+        grant_id: GrantId::new(r.try_get_by_index::<String>(0)?),
+        client_id: ClientId::new(r.try_get_by_index::<String>(1)?),
+        user_id: user_id_of(&r.try_get_by_index::<String>(2)?)?,
+        scope: scope_of(&r.try_get_by_index::<String>(3)?)?,
         auth_time: r.try_get_by_index(4)?,
-        amr: r.try_get_by_index(5)?,
+        amr: amr_of(&r.try_get_by_index::<String>(5)?),
         expires_at: r.try_get_by_index(6)?,
         idle_expires_at: r.try_get_by_index(7)?,
         used_at: r.try_get_by_index(8)?,
@@ -214,7 +235,7 @@ fn refresh_of(r: &QueryResult) -> Result<StoredRefresh, DbErr> {
 pub async fn find_refresh(s: &impl Store, token_hash: &str) -> anyhow::Result<Option<StoredRefresh>> {
     let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens r WHERE r.token_hash = $1");
     let row = query_one(s, &sql, vec![token_hash.into()]).await.context("loading a refresh token")?;
-    Ok(row.as_ref().map(refresh_of).transpose()?)
+    row.as_ref().map(refresh_of).transpose()
 }
 
 /// A refresh token with what its grant says: live or not, and the browser session it came
