@@ -25,6 +25,8 @@ pub struct Provider {
     pub(super) id_alg: Alg,
     pub(super) access_alg: Alg,
     pub(super) clients: Arc<super::client_cache::ClientCache>,
+    /// Refreshes and client-credentials tokens issued since the last audit flush.
+    pub(super) issued: Arc<super::issuance::IssuanceCounter>,
 }
 
 /// What `client add` asks for.
@@ -87,6 +89,7 @@ impl Provider {
             id_alg,
             access_alg,
             clients: Arc::default(),
+            issued: Arc::default(),
         }
     }
 
