@@ -7,6 +7,7 @@ mod helpers;
 mod account_flow;
 mod api;
 mod audit_api;
+mod audit_oauth;
 mod authorize;
 mod bad_input;
 mod cli;
