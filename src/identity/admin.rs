@@ -4,21 +4,14 @@
 use tracing::instrument;
 
 use super::accounts::Accounts;
-use super::email::Email;
-use super::user::{DisplayName, User, UserId};
+// `AdminChanges` is a plain value type, defined with the user record so that the store, which
+// writes it, need not import this service module (which imports the store).
+pub use super::user::AdminChanges;
+use super::user::{User, UserId};
 use crate::store::users::{self, WriteError};
 use crate::store::{grants, sessions};
 
 pub const MAX_PAGE: u64 = 100;
-
-/// An administrator's changes to an account; `None` leaves a field as it is.
-#[derive(Debug, Default, Clone)]
-pub struct AdminChanges {
-    pub display_name: Option<DisplayName>,
-    pub email: Option<Email>,
-    pub is_admin: Option<bool>,
-    pub disabled: Option<bool>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

@@ -31,20 +31,7 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
-/// An authentication method reference (RFC 8176), e.g. `pwd` or `otp`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct Amr(String);
-
-impl Amr {
-    pub fn new(method: impl Into<String>) -> Self {
-        Self(method.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use crate::oauth::values::Amr;
 
 /// Who authenticated, how and when (for `auth_time`, `amr`, `acr`, `sid`).
 #[derive(Debug, Clone)]

@@ -20,31 +20,7 @@ use crate::identity::user::{User, UserId};
 use crate::store::grants::StoredCode;
 use crate::store::{Store, audit, grants, users};
 
-/// The id of a grant: one authorization of one client by one user, which every token
-/// issued from it names (a UUIDv7 for new grants).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct GrantId(String);
-
-impl GrantId {
-    pub fn generate() -> Self {
-        Self(uuid::Uuid::now_v7().to_string())
-    }
-
-    /// A stored grant id, taken as it is.
-    pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for GrantId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use crate::oauth::values::GrantId;
 
 /// Which grant tokens come from, and the authentication behind it.
 pub struct Issued<'a> {
