@@ -15,9 +15,8 @@ use std::sync::Mutex;
 use anyhow::Context;
 
 use super::client::GrantType;
-use super::provider::Provider;
 use crate::audit::{Actor, Event, EventKind};
-use crate::store::audit;
+use crate::store::{Db, audit};
 
 /// The counted grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,43 +104,37 @@ impl IssuanceCounter {
     }
 }
 
-impl Provider {
-    /// Counts a refresh or client-credentials issuance (after it succeeded).
-    pub(super) fn count_issued(&self, grant: Counted, client_id: &str) {
-        self.issued.count(grant, client_id, self.clock.now_ms());
-    }
-
+impl IssuanceCounter {
     /// Writes one `token.issued` event per (grant type, client) counted since the last flush,
     /// in one transaction; when that fails the tallies go back for the next flush.
-    pub async fn flush_issued_counts(&self) -> anyhow::Result<usize> {
-        let tallies = self.issued.take();
+    pub async fn flush(&self, db: &Db, now_ms: i64) -> anyhow::Result<usize> {
+        let tallies = self.take();
         if tallies.is_empty() {
             return Ok(0);
         }
-        match self.write_tallies(&tallies).await {
+        match write(db, now_ms, &tallies).await {
             Ok(()) => Ok(tallies.len()),
             Err(e) => {
-                self.issued.restore(tallies);
+                self.restore(tallies);
                 Err(e)
             }
         }
     }
+}
 
-    async fn write_tallies(&self, tallies: &[(Counted, String, Tally)]) -> anyhow::Result<()> {
-        let tx = self.db.begin().await?;
-        let now_ms = self.clock.now_ms();
-        for (grant, client, t) in tallies {
-            let event = Event::new(EventKind::TokenIssued)
-                .actor(Actor::System)
-                .client(client.as_str())
-                .detail("grant_type", grant.grant_type().as_str())
-                .detail("count", t.count)
-                .detail("from_ms", t.from_ms)
-                .detail("to_ms", t.to_ms);
-            audit::append(&tx, now_ms, &event).await?;
-        }
-        tx.commit().await.context("writing the token counts")
+async fn write(db: &Db, now_ms: i64, tallies: &[(Counted, String, Tally)]) -> anyhow::Result<()> {
+    let tx = db.begin().await?;
+    for (grant, client, t) in tallies {
+        let event = Event::new(EventKind::TokenIssued)
+            .actor(Actor::System)
+            .client(client.as_str())
+            .detail("grant_type", grant.grant_type().as_str())
+            .detail("count", t.count)
+            .detail("from_ms", t.from_ms)
+            .detail("to_ms", t.to_ms);
+        audit::append(&tx, now_ms, &event).await?;
     }
+    tx.commit().await.context("writing the token counts")
 }
 
 #[cfg(test)]

@@ -105,6 +105,17 @@ impl Provider {
         self.id_alg
     }
 
+    /// Counts a refresh or client-credentials issuance (after it succeeded) for the audit log.
+    pub(super) fn count_issued(&self, grant: super::issuance::Counted, client_id: &str) {
+        self.issued.count(grant, client_id, self.clock.now_ms());
+    }
+
+    /// Housekeeping: one `token.issued` event per (grant type, client) counted since the last
+    /// flush (see `oauth::issuance`); the number of events written.
+    pub async fn flush_issued_counts(&self) -> anyhow::Result<usize> {
+        self.issued.flush(&self.db, self.clock.now_ms()).await
+    }
+
     /// A client by id, from this node's short-lived cache when it read it just now.
     pub async fn client(&self, id: &str) -> anyhow::Result<Option<Client>> {
         let now = self.clock.unix();

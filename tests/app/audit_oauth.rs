@@ -3,7 +3,6 @@
 //! client-credentials tokens are counted and written by housekeeping (see `oauth::issuance`).
 
 use portcullis::audit::{EventKind, Filter, Recorded};
-use sea_orm::ConnectionTrait;
 use serde_json::Value;
 
 use crate::cli::portcullis;
@@ -71,7 +70,7 @@ async fn refuse_events(app: &TestApp, backend: Backend, kinds: &[&str], refuse: 
         ],
     };
     for statement in sql {
-        app.state.db.conn().execute_unprepared(&statement).await.expect(&statement);
+        portcullis::store::inspect::execute_sql(&app.state.db, &statement, vec![]).await.expect(&statement);
     }
 }
 
