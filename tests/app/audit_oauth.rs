@@ -3,6 +3,7 @@
 //! client-credentials tokens are counted and written by housekeeping (see `oauth::issuance`).
 
 use portcullis::audit::{EventKind, Filter, Recorded};
+use portcullis::clock::Clock;
 use serde_json::Value;
 
 use crate::cli::portcullis;
@@ -315,5 +316,24 @@ db_test!(
         let by_cli: Vec<_> = rotated.iter().filter(|e| e.actor.as_deref() == Some("cli")).collect();
         assert_eq!(by_cli.len(), 1, "{rotated:?}");
         assert_eq!((by_cli[0].detail["trigger"].as_str(), by_cli[0].ip.as_deref(), by_cli[0].user_id.as_deref()), (Some("manual"), None, None));
+    }
+);
+
+db_test!(
+    async fn of_two_nodes_that_find_a_rotation_due_at_once_only_the_one_that_rotates_records_it(backend) {
+        let a = spawn_app(backend).await;
+        let (url, issuer) = (a.database_url.clone(), a.issuer.clone());
+        let b = crate::helpers::spawn_app_with(backend, |s| {
+            s.database_url = portcullis::secret::Secret::new(url);
+            s.issuer = issuer;
+        })
+        .await;
+        let target = a.clock.now().max(b.clock.now()) + time::Duration::days(90);
+        a.clock.advance(target - a.clock.now());
+        b.clock.advance(target - b.clock.now());
+        tokio::join!(portcullis::startup::rotate_signing_keys(&a.state), portcullis::startup::rotate_signing_keys(&b.state));
+        let since_ms = (target.unix_timestamp_nanos() / 1_000_000) as i64;
+        let rotated: Vec<_> = events(&a, EventKind::KeyRotated, None).await.into_iter().filter(|e| e.at_ms >= since_ms).collect();
+        assert_eq!(rotated.len(), 1, "the node that lost the claim wrote nothing: {rotated:?}");
     }
 );
