@@ -174,6 +174,10 @@ impl Application {
         let served = crate::server::serve(self.listener, app, limits, shutdown).await.context("serving HTTP");
         housekeeping.abort();
         mail.abort();
+        // The tallies of refreshes and client-credentials tokens since the last housekeeping.
+        if let Err(e) = self.state.provider.flush_issued_counts().await {
+            tracing::warn!(error = %format!("{e:#}"), "writing the token counts at shutdown failed");
+        }
         tracing::info!("Portcullis stopped");
         served
     }
@@ -235,10 +239,11 @@ pub async fn housekeep(state: &AppState) {
         ("outbox files", purge_outbox_files(state, now).await),
         ("second-factor challenges", store::second_factor::purge_expired(&state.db, now).await),
         ("audit events", purge_audit_events(state).await),
+        ("token counts", state.provider.flush_issued_counts().await.map(|n| n as u64)),
     ];
     for (what, result) in results {
         if let Err(e) = result {
-            tracing::warn!(error = %format!("{e:#}"), "purging {what} failed");
+            tracing::warn!(error = %format!("{e:#}"), step = what, "a housekeeping step failed");
         }
     }
 }

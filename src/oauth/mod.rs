@@ -16,6 +16,8 @@ pub mod error;
 pub mod first_party;
 /// The grants of the token endpoint, one file each.
 pub mod grant;
+/// Refresh and client-credentials issuances, counted for the audit log.
+pub mod issuance;
 /// When signing keys rotate (schedule, publish delay, retirement) and each key's state.
 pub mod key_rotation;
 /// Signing keys: generation, rotation, JWKS, signing, verification.

@@ -25,6 +25,8 @@ pub struct Provider {
     pub(super) id_alg: Alg,
     pub(super) access_alg: Alg,
     pub(super) clients: Arc<super::client_cache::ClientCache>,
+    /// Refreshes and client-credentials tokens issued since the last audit flush.
+    pub(super) issued: Arc<super::issuance::IssuanceCounter>,
 }
 
 /// What `client add` asks for.
@@ -87,6 +89,7 @@ impl Provider {
             id_alg,
             access_alg,
             clients: Arc::default(),
+            issued: Arc::default(),
         }
     }
 
@@ -100,6 +103,17 @@ impl Provider {
 
     pub fn id_token_alg(&self) -> Alg {
         self.id_alg
+    }
+
+    /// Counts a refresh or client-credentials issuance (after it succeeded) for the audit log.
+    pub(super) fn count_issued(&self, grant: super::issuance::Counted, client_id: &str) {
+        self.issued.count(grant, client_id, self.clock.now_ms());
+    }
+
+    /// Housekeeping: one `token.issued` event per (grant type, client) counted since the last
+    /// flush (see `oauth::issuance`); the number of events written.
+    pub async fn flush_issued_counts(&self) -> anyhow::Result<usize> {
+        self.issued.flush(&self.db, self.clock.now_ms()).await
     }
 
     /// A client by id, from this node's short-lived cache when it read it just now.

@@ -6,7 +6,9 @@ mod helpers;
 
 mod account_flow;
 mod api;
+mod audit_api;
 mod audit_identity;
+mod audit_oauth;
 mod authorize;
 mod bad_input;
 mod cli;

@@ -1,15 +1,18 @@
 //! Redeeming an authorization code. The code is bound to its client, redirect URI and PKCE
 //! challenge; a check that fails for another client does not burn it. Redemption is a
 //! conditional update: of many parallel redemptions one wins, and any second redemption
-//! revokes the grant, with every token the first one issued.
+//! revokes the grant, with every token the first one issued. Each exchange is a `token.issued`
+//! event and each replay an `authorization_code.replayed` event, in the same transaction.
 
 use super::Issued;
+use crate::audit::{Actor, Event, EventKind};
 use crate::oauth::client::{Client, GrantType};
 use crate::oauth::error::TokenError;
 use crate::oauth::pkce::{CodeChallenge, CodeVerifier};
 use crate::oauth::provider::Provider;
 use crate::oauth::tokens::{Authentication, TokenResponse};
 use crate::secret::{Secret, random_token, token_hash};
+use crate::store::audit;
 use crate::store::grants::{self, StoredRefresh};
 
 impl Provider {
@@ -37,7 +40,7 @@ impl Provider {
             return Err(TokenError::InvalidGrant("PKCE verification failed"));
         }
         if stored.used_at.is_some() {
-            self.revoke_after_replay(&stored.grant_id, "authorization code").await?;
+            self.revoke_after_replay(client, &stored).await?;
             return Err(TokenError::InvalidGrant("the code was already used"));
         }
         if stored.expires_at <= now {
@@ -47,7 +50,7 @@ impl Provider {
         let tx = self.db.begin().await?;
         if !grants::use_code(&tx, &hash, now).await? {
             drop(tx);
-            self.revoke_after_replay(&stored.grant_id, "authorization code").await?;
+            self.revoke_after_replay(client, &stored).await?;
             return Err(TokenError::InvalidGrant("the code was already used"));
         }
         if !grants::grant_live(&tx, stored.grant_id.as_str()).await? {
@@ -79,7 +82,17 @@ impl Provider {
             None
         };
         let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: stored.nonce.as_deref() };
+        let with_refresh = refresh_token.is_some();
         let response = self.respond(&user, client, &stored.scope, issued, refresh_token).await?;
+        let event = Event::new(EventKind::TokenIssued)
+            .actor(Actor::Client(client.id.to_string()))
+            .user(user.id)
+            .client(client.id.as_str())
+            .detail("grant_type", GrantType::AuthorizationCode.as_str())
+            .detail("scope", stored.scope.to_string())
+            .detail("grant_id", stored.grant_id.as_str())
+            .detail("refresh_token", with_refresh);
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
         tx.commit().await?;
         tracing::info!(client_id = %client.id, user_id = %user.id, "code exchanged");
         Ok(response)

@@ -1,8 +1,10 @@
 //! A confidential client acting for itself: an access token whose `sub` is the client, no
-//! refresh token, no ID token, and none of the OpenID Connect scopes.
+//! refresh token, no ID token, and none of the OpenID Connect scopes. Counted for the audit
+//! log (`oauth::issuance`), not recorded per request.
 
 use crate::oauth::client::Client;
 use crate::oauth::error::TokenError;
+use crate::oauth::issuance::Counted;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::{OIDC_SCOPES, Scope};
 use crate::oauth::tokens::TokenResponse;
@@ -26,6 +28,7 @@ impl Provider {
             None => allowed,
         };
         let access_token = self.access_token(&client.id, client, &scope, None, None).await?;
+        self.count_issued(Counted::ClientCredentials, client.id.as_str());
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",

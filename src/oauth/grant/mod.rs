@@ -15,8 +15,10 @@ use super::error::TokenError;
 use super::provider::Provider;
 use super::scope::{OPENID, Scope};
 use super::tokens::{Authentication, TokenResponse};
+use crate::audit::{Actor, Event, EventKind};
 use crate::identity::user::{User, UserId};
-use crate::store::{Store, grants, users};
+use crate::store::grants::StoredCode;
+use crate::store::{Store, audit, grants, users};
 
 pub use crate::oauth::values::GrantId;
 
@@ -77,11 +79,24 @@ impl Provider {
         })
     }
 
-    /// Revokes a grant after a replay, logging why.
-    pub(super) async fn revoke_after_replay(&self, grant_id: &GrantId, what: &str) -> anyhow::Result<()> {
-        let n = grants::revoke_grant(&self.db, grant_id.as_str(), self.clock.unix()).await?;
-        metrics::counter!(crate::telemetry::metrics::names::REFRESH_REUSE, "token" => what.to_string()).increment(1);
-        tracing::warn!(grant_id = %grant_id, revoked = n, "{what} replayed: every token of the grant is revoked");
+    /// A used authorization code presented again (by its own client, with the right
+    /// redirect URI and verifier): the grant is revoked with everything it issued, and the
+    /// `authorization_code.replayed` event is written in the same transaction, every time.
+    pub(super) async fn revoke_after_replay(&self, client: &Client, stored: &StoredCode) -> anyhow::Result<()> {
+        let now_ms = self.clock.now_ms();
+        let tx = self.db.begin().await?;
+        let n = grants::revoke_grant(&tx, stored.grant_id.as_str(), now_ms.div_euclid(1000)).await?;
+        let event = Event::new(EventKind::CodeReplay)
+            .actor(Actor::System)
+            .user(stored.user_id)
+            .client(client.id.as_str())
+            .detail("grant_id", stored.grant_id.as_str())
+            .detail("grant_revoked", n > 0);
+        audit::append(&tx, now_ms, &event).await?;
+        tx.commit().await?;
+        metrics::counter!(crate::telemetry::metrics::names::REFRESH_REUSE, "token" => "authorization code")
+            .increment(1);
+        tracing::warn!(grant_id = %stored.grant_id, revoked = n, "authorization code replayed: every token of the grant is revoked");
         Ok(())
     }
 }

@@ -9,17 +9,23 @@
 //! after its rotation gets the same successor back (sealed beside the used token), so there
 //! are never two live successors; after the window, reuse revokes everything as above.
 //!
+//! Successes are counted for the audit log (`oauth::issuance`), not recorded one by one;
+//! reuse is always its own event.
+//!
 //! The ID token of a refresh carries the `sid` of the grant's browser session, like the one
 //! from the code exchange (back-channel logout names sessions by it). Scope may narrow for
 //! the new access token, never widen.
 
 use super::Issued;
+use crate::audit::{Actor, Event, EventKind};
 use crate::oauth::client::Client;
 use crate::oauth::error::TokenError;
+use crate::oauth::issuance::Counted;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{Authentication, TokenResponse};
 use crate::secret::{Secret, random_token, token_hash};
+use crate::store::audit;
 use crate::store::grants::{self, RefreshWithGrant, StoredRefresh};
 
 impl Provider {
@@ -85,6 +91,7 @@ impl Provider {
         };
         grants::insert_refresh(&tx, &token_hash(&successor), &record, now).await?;
         tx.commit().await?;
+        self.count_issued(Counted::RefreshToken, client.id.as_str());
         Ok(response)
     }
 
@@ -118,7 +125,9 @@ impl Provider {
         }
         let auth = auth_of(stored, sid);
         let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None };
-        Ok(self.respond(&user, client, &scope, issued, Some(successor)).await?)
+        let response = self.respond(&user, client, &scope, issued, Some(successor)).await?;
+        self.count_issued(Counted::RefreshToken, client.id.as_str());
+        Ok(response)
     }
 
     /// Whether a token rotated at `used_at_ms` may still be answered with its successor:
@@ -130,11 +139,23 @@ impl Provider {
     }
 
     /// Reuse detected: the grant ends (its successor and every access token with it, which
-    /// `/userinfo` and `/introspect` check on every call), counted and logged for the audit.
+    /// `/userinfo` and `/introspect` check on every call), with the
+    /// `refresh_token.reuse_detected` event in the same transaction, counted and logged.
     async fn revoke_after_reuse(&self, client: &Client, stored: &StoredRefresh, now_ms: i64) -> anyhow::Result<()> {
-        let revoked = grants::revoke_grant(&self.db, stored.grant_id.as_str(), now_ms.div_euclid(1000)).await?;
-        metrics::counter!(crate::telemetry::metrics::names::REFRESH_REUSE, "token" => "refresh token").increment(1);
         let since_rotation_ms = stored.used_at_ms.map(|used| now_ms.saturating_sub(used));
+        let tx = self.db.begin().await?;
+        let revoked = grants::revoke_grant(&tx, stored.grant_id.as_str(), now_ms.div_euclid(1000)).await?;
+        let event = Event::new(EventKind::RefreshTokenReuse)
+            .actor(Actor::System)
+            .user(stored.user_id)
+            .client(client.id.as_str())
+            .detail("grant_id", stored.grant_id.as_str())
+            .detail("grant_revoked", revoked > 0)
+            .detail("since_rotation_ms", since_rotation_ms)
+            .detail("grace_ms", self.settings.refresh_grace_ms);
+        audit::append(&tx, now_ms, &event).await?;
+        tx.commit().await?;
+        metrics::counter!(crate::telemetry::metrics::names::REFRESH_REUSE, "token" => "refresh token").increment(1);
         tracing::warn!(
             event = "refresh_token_reuse",
             grant_id = %stored.grant_id,
