@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::audit::webhook::{Endpoint, Fanout, worker::Worker as WebhookWorker};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::crypto::SecretBox;
@@ -23,13 +24,15 @@ use crate::oauth::provider::Provider;
 use crate::secret::{Secret, random_token};
 use crate::state::AppState;
 use crate::store::sessions::SessionRepo;
-use crate::store::{self, Db};
+use crate::store::{self, Db, Store};
 
 /// How often expired sessions and stale counters are purged.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 /// Delivered mail stays in the outbox table this long, for support questions (the envelope
 /// only: recipient, subject, times; the body is blanked at delivery).
 const SENT_MAIL_KEPT_SECS: i64 = 7 * 24 * 3600;
+/// Delivered audit webhooks stay in their queue a day (for "did it go out?" questions).
+const DELIVERED_WEBHOOKS_KEPT_MS: i64 = 24 * 3600 * 1000;
 
 /// Everything but the HTTP listener.
 pub struct Services;
@@ -45,7 +48,8 @@ impl Services {
         };
         let url = settings.database_url();
         store::ensure_sqlite_dir(&url)?;
-        let db = Db::connect(&url, &settings.database).await?;
+        let endpoints = Endpoint::from_settings(&settings.audit.webhooks)?;
+        let db = Db::connect(&url, &settings.database).await?.with_audit_fanout(Fanout::new(&endpoints));
         if migrate {
             db.migrate().await?;
         }
@@ -106,6 +110,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     mail: Worker<Accounts>,
+    /// The audit webhook worker, when endpoints are configured.
+    webhooks: Option<WebhookWorker>,
 }
 
 impl Application {
@@ -142,7 +148,19 @@ impl Application {
             outbox: state.outbox.clone(),
             jobs: state.accounts.clone(),
         };
-        Ok(Self { listener, state, mail })
+        let webhooks = match state.db.audit_fanout() {
+            Some(fanout) => {
+                let endpoints = Endpoint::from_settings(&state.settings.audit.webhooks)?;
+                for e in &endpoints {
+                    tracing::info!(endpoint = %e.id, url = %e.url, "audit events are delivered to a webhook");
+                }
+                let settings = state.settings.audit.clone();
+                let wake = fanout.wake.clone();
+                Some(WebhookWorker::new(state.db.clone(), endpoints, state.clock.clone(), settings, wake)?)
+            }
+            None => None,
+        };
+        Ok(Self { listener, state, mail, webhooks })
     }
 
     pub fn port(&self) -> u16 {
@@ -160,6 +178,8 @@ impl Application {
         }
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let mail = tokio::spawn(self.mail.run());
+        let (stop_webhooks, stopped) = tokio::sync::watch::channel(false);
+        let webhooks = self.webhooks.map(|worker| tokio::spawn(worker.run(stopped)));
         let app = crate::http::router(self.state.clone());
         if let Ok(addr) = self.listener.local_addr() {
             tracing::info!(%addr, issuer = %self.state.settings.issuer, "Portcullis is listening");
@@ -168,6 +188,14 @@ impl Application {
         let served = crate::server::serve(self.listener, app, limits, shutdown).await.context("serving HTTP");
         housekeeping.abort();
         mail.abort();
+        if let Some(mut webhooks) = webhooks {
+            // A POST in flight may finish (within its timeout); what is claimed goes back.
+            let _ = stop_webhooks.send(true);
+            let grace = Duration::from_secs(self.state.settings.audit.webhook_timeout_secs + 2);
+            if tokio::time::timeout(grace, &mut webhooks).await.is_err() {
+                webhooks.abort();
+            }
+        }
         tracing::info!("Portcullis stopped");
         served
     }
@@ -229,6 +257,11 @@ pub async fn housekeep(state: &AppState) {
         ("outbox files", purge_outbox_files(state, now).await),
         ("second-factor challenges", store::second_factor::purge_expired(&state.db, now).await),
         ("audit events", purge_audit_events(state).await),
+        (
+            "delivered audit webhooks",
+            store::audit_deliveries::purge_delivered(&state.db, state.clock.now_ms() - DELIVERED_WEBHOOKS_KEPT_MS)
+                .await,
+        ),
     ];
     for (what, result) in results {
         if let Err(e) = result {

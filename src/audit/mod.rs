@@ -14,6 +14,8 @@
 pub mod context;
 /// The event kinds and their stable text names.
 pub mod kind;
+/// Optional webhooks: signed POSTs of every event from a durable queue.
+pub mod webhook;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
