@@ -81,7 +81,11 @@ fn closed_port() -> u16 {
 db_test!(
     async fn each_event_arrives_signed_as_the_json_the_events_api_returns(backend) {
         let receiver = Receiver::start().await;
-        let app = spawn_app_with(backend, |s| with_hooks(s, vec![hook(&receiver.url(), &[])])).await;
+        let app = spawn_app_with(backend, |s| {
+            with_hooks(s, vec![hook(&receiver.url(), &[])]);
+            s.http.metrics_enabled = true;
+        })
+        .await;
 
         let on_pool = append(&app.state, &app.clock, failed_sign_in(1)).await;
         let tx = app.state.db.begin().await.unwrap();
@@ -105,6 +109,11 @@ db_test!(
             app.count("audit_deliveries WHERE status = 'delivered'").await == 2
         })
         .await;
+
+        let metrics = app.browser().text("/metrics").await;
+        for name in ["portcullis_audit_webhooks_delivered_total", "portcullis_audit_webhooks_pending 0"] {
+            assert!(metrics.contains(name), "{name} in /metrics");
+        }
 
         // Housekeeping keeps delivered rows a day, then removes them (the events stay).
         portcullis::startup::housekeep(&app.state).await;
@@ -163,6 +172,21 @@ db_test!(
         })
         .await;
         assert_eq!(receiver.rejected(), 0);
+    }
+);
+
+db_test!(
+    async fn an_https_endpoint_is_only_ever_spoken_to_over_tls(backend) {
+        // A plain-HTTP server behind an https URL: the handshake fails, nothing is sent in clear.
+        let receiver = Receiver::start().await;
+        let url = receiver.url().replace("http://", "https://");
+        let app = spawn_app_with(backend, |s| with_hooks(s, vec![hook(&url, &[])])).await;
+        let event = append(&app.state, &app.clock, failed_sign_in(1)).await;
+        eventually("the attempt failed", || async { deliveries(&app.state, &event.id).await[0].last_error.is_some() })
+            .await;
+        let error = deliveries(&app.state, &event.id).await[0].last_error.clone().unwrap();
+        assert!(error.starts_with("TLS handshake: "), "{error}");
+        assert_eq!(receiver.count(), 0, "no request reached the handler");
     }
 );
 
