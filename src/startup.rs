@@ -158,7 +158,7 @@ impl Application {
                 }
                 let settings = state.settings.audit.clone();
                 let wake = fanout.wake.clone();
-                Some(WebhookWorker::new(state.db.clone(), endpoints, state.clock.clone(), settings, wake)?)
+                Some(WebhookWorker::new(state.db.clone(), endpoints, state.clock.clone(), settings, wake))
             }
             None => None,
         };

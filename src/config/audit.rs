@@ -22,6 +22,7 @@ pub const WEBHOOK_URL_VAR: &str = "PORTCULLIS_AUDIT_WEBHOOK_URL";
 pub const WEBHOOK_SECRET_VAR: &str = "PORTCULLIS_AUDIT_WEBHOOK_SECRET";
 pub const WEBHOOK_SECRET_FILE_VAR: &str = "PORTCULLIS_AUDIT_WEBHOOK_SECRET_FILE";
 pub const WEBHOOK_TYPES_VAR: &str = "PORTCULLIS_AUDIT_WEBHOOK_TYPES";
+pub const WEBHOOK_CA_FILE_VAR: &str = "PORTCULLIS_AUDIT_WEBHOOK_CA_FILE";
 
 /// The `[audit]` settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -60,12 +61,16 @@ pub struct WebhookSettings {
     /// Event types sent to this endpoint (`sign_in.failed`, or a family: `sign_in.*`); empty = all.
     #[serde(default)]
     pub types: Vec<String>,
+    /// https only: a PEM file of the CA certificates to trust for this endpoint instead of the
+    /// public roots (a private CA).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The endpoint the environment names, if `PORTCULLIS_AUDIT_WEBHOOK_URL` is set.
 pub(super) fn from_env(env: &HashMap<String, String>) -> Result<Option<WebhookSettings>, ConfigError> {
     let Some(url) = env.get(WEBHOOK_URL_VAR).filter(|u| !u.trim().is_empty()) else {
-        for var in [WEBHOOK_SECRET_VAR, WEBHOOK_SECRET_FILE_VAR, WEBHOOK_TYPES_VAR] {
+        for var in [WEBHOOK_SECRET_VAR, WEBHOOK_SECRET_FILE_VAR, WEBHOOK_TYPES_VAR, WEBHOOK_CA_FILE_VAR] {
             if env.contains_key(var) {
                 return Err(ConfigError::Env {
                     var: var.into(),
@@ -84,6 +89,7 @@ pub(super) fn from_env(env: &HashMap<String, String>) -> Result<Option<WebhookSe
         secret: env.get(WEBHOOK_SECRET_VAR).cloned().map(Secret::new).unwrap_or_default(),
         secret_file: env.get(WEBHOOK_SECRET_FILE_VAR).map(PathBuf::from),
         types,
+        ca_file: env.get(WEBHOOK_CA_FILE_VAR).map(PathBuf::from),
     }))
 }
 
@@ -98,6 +104,7 @@ pub(super) fn check(audit: &mut AuditSettings, from_env: bool) -> Result<(), Con
             (true, "url") => WEBHOOK_URL_VAR.to_string(),
             (true, "secret") => WEBHOOK_SECRET_VAR.to_string(),
             (true, "secret_file") => WEBHOOK_SECRET_FILE_VAR.to_string(),
+            (true, "ca_file") => WEBHOOK_CA_FILE_VAR.to_string(),
             _ => format!("`audit.webhooks[{i}].{field}`"),
         };
         let url = Url::parse(&hook.url).map_err(|e| {
@@ -116,6 +123,9 @@ pub(super) fn check(audit: &mut AuditSettings, from_env: bool) -> Result<(), Con
             return Err(ConfigError::Invalid(format!("{}: {url} is configured twice", name("url"))));
         }
         hook.url = url.to_string();
+        if hook.ca_file.is_some() && url.scheme() != "https" {
+            return Err(ConfigError::Invalid(format!("{}: only for an https URL", name("ca_file"))));
+        }
         match (&hook.secret_file, hook.secret.is_empty()) {
             (Some(_), false) => {
                 return Err(ConfigError::Invalid(format!(
@@ -222,6 +232,11 @@ mod tests {
                 "both",
                 format!("url = \"https://siem.example/\"\nsecret = \"{SECRET}\"\nsecret_file = \"/x\""),
                 "not both",
+            ),
+            (
+                "CA for http",
+                format!("url = \"http://siem.example/\"\nsecret = \"{SECRET}\"\nca_file = \"/ca.pem\""),
+                "`audit.webhooks[0].ca_file`: only for an https URL",
             ),
             ("unknown key", format!("url = \"https://siem.example/\"\nsecret = \"{SECRET}\"\nevents = []"), "events"),
         ] {

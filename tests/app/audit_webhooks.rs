@@ -29,6 +29,7 @@ fn hook(url: &str, types: &[&str]) -> WebhookSettings {
         secret: Secret::new(HOOK_SECRET),
         secret_file: None,
         types: types.iter().map(|t| t.to_string()).collect(),
+        ca_file: None,
     }
 }
 
@@ -187,6 +188,35 @@ db_test!(
         let error = deliveries(&app.state, &event.id).await[0].last_error.clone().unwrap();
         assert!(error.starts_with("TLS handshake: "), "{error}");
         assert_eq!(receiver.count(), 0, "no request reached the handler");
+    }
+);
+
+db_test!(
+    async fn an_https_endpoint_gets_the_event_when_its_certificate_verifies_and_never_otherwise(backend) {
+        let (receiver, ca_pem) = Receiver::start_tls().await;
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca_pem).unwrap();
+        // The same server twice: trusting its private CA, and trusting only the public roots.
+        let private_ca = WebhookSettings { ca_file: Some(ca_file), ..hook(&receiver.url(), &[]) };
+        let public_roots = hook(&format!("{}?roots=public", receiver.url()), &[]);
+        let app = spawn_app_with(backend, |s| with_hooks(s, vec![private_ca, public_roots])).await;
+
+        let event = append(&app.state, &app.clock, failed_sign_in(1)).await;
+        let got = receiver.wait_for(1).await;
+        assert_eq!(got[0].event_id, event.id);
+        eventually("both attempts are settled", || async {
+            let states = deliveries(&app.state, &event.id).await;
+            states.iter().all(|d| d.status == "delivered" || d.last_error.is_some())
+        })
+        .await;
+        let mut states = deliveries(&app.state, &event.id).await;
+        states.sort_by_key(|d| d.status.clone());
+        assert_eq!(states[0].status, "delivered");
+        let refused = states[1].last_error.clone().unwrap_or_default();
+        assert!(refused.starts_with("TLS handshake: invalid peer certificate"), "{refused}");
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+        assert_eq!((receiver.count(), receiver.rejected()), (1, 0));
     }
 );
 

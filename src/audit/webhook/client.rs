@@ -1,6 +1,6 @@
 //! The webhook client: one HTTP/1.1 POST per connection over plain TCP or TLS (rustls with
 //! the ring provider and the Mozilla roots of `webpki-roots`, the stack lettre already
-//! builds), the whole exchange bounded by one timeout. It reads the status line and headers
+//! builds, or an endpoint's own CA certificates), the whole exchange bounded by one timeout. It reads the status line and headers
 //! only, never the receiver's body, and follows no redirect (a 3xx is a failed attempt).
 //! The URL is the operator's configuration, not a client's input, so it may name a host on
 //! the private network (the usual place for a SIEM collector).
@@ -15,7 +15,8 @@ use hyper::rt::{Read, Write};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto};
 use url::{Host, Position, Url};
 
@@ -32,8 +33,19 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    pub fn new() -> anyhow::Result<Self> {
-        let roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    /// A client trusting the public roots, or only the CA certificates in `ca_pem`.
+    pub fn new(ca_pem: Option<&[u8]>) -> anyhow::Result<Self> {
+        let roots = match ca_pem {
+            None => RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() },
+            Some(pem) => {
+                let mut roots = RootCertStore::empty();
+                for cert in CertificateDer::pem_slice_iter(pem) {
+                    roots.add(cert.context("reading a PEM certificate")?).context("adding a CA certificate")?;
+                }
+                anyhow::ensure!(!roots.is_empty(), "no CERTIFICATE in the PEM file");
+                roots
+            }
+        };
         let mut config = ClientConfig::builder_with_provider(Arc::new(crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
             .context("configuring TLS for webhooks")?

@@ -18,6 +18,7 @@ use anyhow::Context;
 use tokio::sync::Notify;
 use url::Url;
 
+use self::client::Client;
 use super::EventKind;
 use crate::config::WebhookSettings;
 use crate::secret::Secret;
@@ -92,11 +93,13 @@ pub struct Endpoint {
     pub url: Url,
     pub secret: Secret,
     pub filter: TypeFilter,
+    /// Trusting the public roots, or the endpoint's `ca_file`.
+    pub client: Client,
 }
 
 impl Endpoint {
     /// The endpoints of `[[audit.webhooks]]` (URLs and secrets were checked when the settings
-    /// loaded; the type names are checked here, the error naming the setting).
+    /// loaded; type names and CA files are read here, the error naming the setting).
     pub fn from_settings(hooks: &[WebhookSettings]) -> anyhow::Result<Vec<Self>> {
         hooks
             .iter()
@@ -105,7 +108,15 @@ impl Endpoint {
                 let url = Url::parse(&hook.url).with_context(|| format!("`audit.webhooks[{i}].url`"))?;
                 let filter = TypeFilter::parse(&hook.types)
                     .map_err(|e| anyhow::anyhow!("invalid configuration: `audit.webhooks[{i}].types`: {e}"))?;
-                Ok(Self { id: EndpointId::of(&url), url, secret: hook.secret.clone(), filter })
+                let ca = match &hook.ca_file {
+                    Some(path) => Some(std::fs::read(path).with_context(|| {
+                        format!("invalid configuration: `audit.webhooks[{i}].ca_file`: reading {}", path.display())
+                    })?),
+                    None => None,
+                };
+                let client = Client::new(ca.as_deref())
+                    .with_context(|| format!("invalid configuration: `audit.webhooks[{i}].ca_file`"))?;
+                Ok(Self { id: EndpointId::of(&url), url, secret: hook.secret.clone(), filter, client })
             })
             .collect()
     }

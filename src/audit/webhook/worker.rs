@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use super::client::Client;
 use super::signature::{self, EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use super::{Endpoint, EndpointId};
 use crate::clock::SharedClock;
@@ -28,7 +27,6 @@ pub const BATCH: u64 = 16;
 pub struct Worker {
     db: Db,
     endpoints: Vec<Endpoint>,
-    client: Client,
     clock: SharedClock,
     settings: AuditSettings,
     wake: Arc<Notify>,
@@ -51,17 +49,16 @@ impl Worker {
         clock: SharedClock,
         settings: AuditSettings,
         wake: Arc<Notify>,
-    ) -> anyhow::Result<Self> {
-        Ok(Self {
+    ) -> Self {
+        Self {
             db,
             endpoints,
-            client: Client::new()?,
             clock,
             settings,
             wake,
             owner: uuid::Uuid::new_v4().to_string(),
             resting: Mutex::new(HashMap::new()),
-        })
+        }
     }
 
     /// Delivers until `stop` turns true; a POST in flight finishes (or times out) first, and
@@ -164,7 +161,7 @@ impl Worker {
             (TIMESTAMP_HEADER, timestamp.to_string()),
             (SIGNATURE_HEADER, signature),
         ];
-        match self.client.post(&endpoint.url, &headers, body, timeout).await? {
+        match endpoint.client.post(&endpoint.url, &headers, body, timeout).await? {
             200..=299 => Ok(()),
             status => Err(format!("answered {status}")),
         }

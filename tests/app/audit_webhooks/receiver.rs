@@ -3,6 +3,7 @@
 //! server's), compares in constant time, refuses timestamps more than 5 minutes from its
 //! wall clock, and acknowledges an event id it has already accepted without processing it
 //! again (counted as a repeat). It answers whatever status the test sets (200 by default).
+//! [`Receiver::start_tls`] serves https with a certificate from a CA made for the test.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
@@ -40,6 +41,7 @@ struct Inner {
 }
 
 pub struct Receiver {
+    scheme: &'static str,
     port: u16,
     inner: Arc<Inner>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -120,10 +122,14 @@ impl Receiver {
         Self::serve(tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the port is free again")).await
     }
 
+    fn app() -> (Arc<Inner>, Router) {
+        let inner = Arc::new(Inner { answer: AtomicU16::new(200), ..Inner::default() });
+        (inner.clone(), Router::new().route("/hook", post(receive)).with_state(inner))
+    }
+
     async fn serve(listener: tokio::net::TcpListener) -> Self {
         let port = listener.local_addr().unwrap().port();
-        let inner = Arc::new(Inner { answer: AtomicU16::new(200), ..Inner::default() });
-        let app = Router::new().route("/hook", post(receive)).with_state(inner.clone());
+        let (inner, app) = Self::app();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -132,11 +138,51 @@ impl Receiver {
                 })
                 .await;
         });
-        Self { port, inner, shutdown: Some(shutdown) }
+        Self { scheme: "http", port, inner, shutdown: Some(shutdown) }
+    }
+
+    /// An https receiver for 127.0.0.1, and the PEM of the CA that signed its certificate.
+    pub async fn start_tls() -> (Self, String) {
+        use hyper_util::rt::TokioIo;
+        use hyper_util::service::TowerToHyperService;
+        use tokio_rustls::rustls::ServerConfig;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+        let (ca_pem, cert, key) = pki::server_certificate();
+        let config =
+            ServerConfig::builder_with_provider(Arc::new(tokio_rustls::rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![CertificateDer::from(cert)], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)))
+                .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (inner, app) = Self::app();
+        let (shutdown, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            loop {
+                let (tcp, _) = tokio::select! {
+                    accepted = listener.accept() => accepted.unwrap(),
+                    _ = &mut stopped => return,
+                };
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
+                        let service = TowerToHyperService::new(app);
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(tls), service)
+                            .await;
+                    }
+                });
+            }
+        });
+        (Self { scheme: "https", port, inner, shutdown: Some(shutdown) }, ca_pem)
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hook", self.port)
+        format!("{}://127.0.0.1:{}/hook", self.scheme, self.port)
     }
 
     /// The status the next deliveries get.
@@ -168,5 +214,65 @@ impl Receiver {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("the receiver got {} deliveries, expected {n}", self.count());
+    }
+}
+
+/// A throw-away CA and a server certificate for `127.0.0.1` it signed (openssl).
+mod pki {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::{PKey, Private};
+    use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName};
+    use openssl::x509::{X509, X509Builder, X509Name};
+
+    fn key() -> PKey<Private> {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+    }
+
+    fn name(cn: &str) -> X509Name {
+        let mut name = X509Name::builder().unwrap();
+        name.append_entry_by_text("CN", cn).unwrap();
+        name.build()
+    }
+
+    fn builder(serial: u32, subject: &str, key: &PKey<Private>) -> X509Builder {
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        b.set_serial_number(&BigNum::from_u32(serial).unwrap().to_asn1_integer().unwrap()).unwrap();
+        b.set_subject_name(&name(subject)).unwrap();
+        b.set_pubkey(key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(1).unwrap()).unwrap();
+        b
+    }
+
+    /// (CA certificate PEM, server certificate DER, server key PKCS#8 DER).
+    pub fn server_certificate() -> (String, Vec<u8>, Vec<u8>) {
+        let ca_key = key();
+        let mut ca = builder(1, "Portcullis test CA", &ca_key);
+        ca.set_issuer_name(&name("Portcullis test CA")).unwrap();
+        ca.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
+        ca.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build().unwrap()).unwrap();
+        ca.sign(&ca_key, MessageDigest::sha256()).unwrap();
+        let ca = ca.build();
+
+        let server_key = key();
+        let mut server = builder(2, "127.0.0.1", &server_key);
+        server.set_issuer_name(ca.subject_name()).unwrap();
+        server.append_extension(BasicConstraints::new().build().unwrap()).unwrap();
+        server.append_extension(ExtendedKeyUsage::new().server_auth().build().unwrap()).unwrap();
+        let san = SubjectAlternativeName::new().ip("127.0.0.1").build(&server.x509v3_context(Some(&ca), None)).unwrap();
+        server.append_extension(san).unwrap();
+        server.sign(&ca_key, MessageDigest::sha256()).unwrap();
+        let server = server.build();
+        (
+            String::from_utf8(ca.to_pem().unwrap()).unwrap(),
+            server.to_der().unwrap(),
+            server_key.private_key_to_pkcs8().unwrap(),
+        )
     }
 }
