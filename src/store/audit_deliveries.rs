@@ -51,6 +51,18 @@ pub async fn claim_due(
     owner: &str,
     limit: u64,
 ) -> anyhow::Result<Vec<Claimed>> {
+    // A read first: an idle queue costs no write (on SQLite the write gate stays free).
+    let due = super::query_one(
+        db,
+        "SELECT id FROM audit_deliveries WHERE endpoint_id = $1 AND status = 'pending' \
+         AND next_attempt_at_ms <= $2 AND leased_until_ms <= $2 LIMIT 1",
+        vec![endpoint.as_str().into(), now_ms.into()],
+    )
+    .await
+    .context("looking for due audit webhook deliveries")?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
     let rows = query_all(
         db,
         "UPDATE audit_deliveries SET leased_until_ms = $1, lease_owner = $2, attempts = attempts + 1 \
