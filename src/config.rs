@@ -10,6 +10,7 @@ use figment::providers::{Format, Serialized, Toml};
 use serde::Deserialize;
 use url::Url;
 
+pub use self::audit::{AuditSettings, WEBHOOK_SECRET_MIN_BYTES, WebhookSettings};
 pub use self::checks::{MAX_HEADER_BYTES, MIN_HEADER_BYTES};
 pub use self::env::{API_KEY_VAR, ENV_VARS, EnvVar, Kind};
 pub use self::keys::{KeySettings, RotateEvery};
@@ -17,6 +18,8 @@ pub use crate::jws::Alg;
 pub use crate::net::IpNet;
 use crate::secret::Secret;
 
+/// The `[audit]` settings: retention and webhooks (with the environment's one endpoint).
+mod audit;
 /// Checks of the request-head limits, HSTS and the SECRET_KEY strength rule.
 mod checks;
 /// The environment variables: one table of names, settings and kinds.
@@ -46,14 +49,6 @@ pub struct Settings {
     pub keys: KeySettings,
     pub audit: AuditSettings,
     pub mail: MailSettings,
-}
-
-/// The `[audit]` settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditSettings {
-    /// Events older than this are purged by housekeeping (0 = kept forever).
-    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -230,7 +225,9 @@ impl From<figment::Error> for ConfigError {
 impl Settings {
     /// The built-in defaults alone, as tests start from.
     pub fn defaults() -> Result<Self, ConfigError> {
-        Figment::from(Toml::string(DEFAULT_TOML)).extract::<Settings>()?.checked()
+        let mut settings = Figment::from(Toml::string(DEFAULT_TOML)).extract::<Settings>()?;
+        audit::check(&mut settings.audit, false)?;
+        settings.checked()
     }
 
     /// Defaults < optional file < the given environment (pass `std::env::vars()`).
@@ -251,7 +248,11 @@ impl Settings {
         if let (false, Some(key)) = (env.contains_key("MAIL_PASSWORD"), env.get(API_KEY_VAR)) {
             figment = figment.merge(Serialized::default("mail.password", key.clone()));
         }
-        let settings: Settings = figment.extract()?;
+        let mut settings: Settings = figment.extract()?;
+        let env_hook = audit::from_env(&env)?;
+        let from_env = env_hook.is_some();
+        settings.audit.webhooks.extend(env_hook);
+        audit::check(&mut settings.audit, from_env)?;
         settings.checked()
     }
 

@@ -26,7 +26,8 @@ fn derive_key(root: &Secret, purpose: &str) -> anyhow::Result<Zeroizing<[u8; 32]
     Ok(key)
 }
 
-fn hmac_sha256(key: &[u8], data: &[u8]) -> anyhow::Result<Vec<u8>> {
+/// HMAC-SHA256(key, data): key derivation here, webhook signatures in `audit::webhook`.
+pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> anyhow::Result<Vec<u8>> {
     let hmac_key = PKey::hmac(key)?;
     let mut signer = Signer::new(MessageDigest::sha256(), &hmac_key)?;
     signer.update(data)?;

@@ -24,6 +24,8 @@ pub mod mail;
 pub mod net;
 /// The OAuth 2.0 / OpenID Connect provider.
 pub mod oauth;
+/// Outbound HTTP requests (webhooks): plain TCP or TLS, one timeout, no redirects.
+pub mod outbound;
 /// Property tests of the parsers and verifiers (test builds only).
 #[cfg(test)]
 mod proptests;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::audit::webhook::{Endpoint, Fanout, worker::Worker as WebhookWorker};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::crypto::SecretBox;
@@ -23,13 +24,15 @@ use crate::oauth::provider::Provider;
 use crate::secret::{Secret, random_token};
 use crate::state::AppState;
 use crate::store::sessions::SessionRepo;
-use crate::store::{self, Db};
+use crate::store::{self, Db, Store};
 
 /// How often expired sessions and stale counters are purged.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 /// Delivered mail stays in the outbox table this long, for support questions (the envelope
 /// only: recipient, subject, times; the body is blanked at delivery).
 const SENT_MAIL_KEPT_SECS: i64 = 7 * 24 * 3600;
+/// Delivered audit webhooks stay in their queue a day (for "did it go out?" questions).
+const DELIVERED_WEBHOOKS_KEPT_MS: i64 = 24 * 3600 * 1000;
 
 /// The state is everything but the HTTP listener and the mail worker; it is built here, beside
 /// the rest of the start-up work, rather than in `state.rs`, which stays a plain handle.
@@ -44,7 +47,8 @@ impl AppState {
         };
         let url = settings.database_url();
         store::ensure_sqlite_dir(&url)?;
-        let db = Db::connect(&url, &settings.database).await?;
+        let endpoints = Endpoint::from_settings(&settings.audit.webhooks)?;
+        let db = Db::connect(&url, &settings.database).await?.with_audit_fanout(Fanout::new(&endpoints));
         if migrate {
             db.migrate().await?;
         }
@@ -112,6 +116,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     mail: Worker<Accounts>,
+    /// The audit webhook worker, when endpoints are configured.
+    webhooks: Option<WebhookWorker>,
 }
 
 impl Application {
@@ -148,7 +154,21 @@ impl Application {
             outbox: state.outbox.clone(),
             jobs: state.accounts.clone(),
         };
-        Ok(Self { listener, state, mail })
+        let webhooks = match state.db.audit_fanout() {
+            Some(fanout) => {
+                let endpoints = Endpoint::from_settings(&state.settings.audit.webhooks)?;
+                for e in &endpoints {
+                    // The origin only: a path or query may carry a token of the receiver's.
+                    let origin = e.url.origin().ascii_serialization();
+                    tracing::info!(endpoint = %e.id, %origin, "audit events are delivered to a webhook");
+                }
+                let settings = state.settings.audit.clone();
+                let wake = fanout.wake.clone();
+                Some(WebhookWorker::new(state.db.clone(), endpoints, state.clock.clone(), settings, wake))
+            }
+            None => None,
+        };
+        Ok(Self { listener, state, mail, webhooks })
     }
 
     pub fn port(&self) -> u16 {
@@ -166,6 +186,8 @@ impl Application {
         }
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let mail = tokio::spawn(self.mail.run());
+        let (stop_webhooks, stopped) = tokio::sync::watch::channel(false);
+        let webhooks = self.webhooks.map(|worker| tokio::spawn(worker.run(stopped)));
         let app = crate::http::router(self.state.clone());
         if let Ok(addr) = self.listener.local_addr() {
             tracing::info!(%addr, issuer = %self.state.settings.issuer, "Portcullis is listening");
@@ -177,6 +199,14 @@ impl Application {
         // The tallies of refreshes and client-credentials tokens since the last housekeeping.
         if let Err(e) = self.state.provider.flush_issued_counts().await {
             tracing::warn!(error = %format!("{e:#}"), "writing the token counts at shutdown failed");
+        }
+        if let Some(mut webhooks) = webhooks {
+            // A POST in flight may finish (within its timeout); what is claimed goes back.
+            let _ = stop_webhooks.send(true);
+            let grace = Duration::from_secs(self.state.settings.audit.webhook_timeout_secs + 2);
+            if tokio::time::timeout(grace, &mut webhooks).await.is_err() {
+                webhooks.abort();
+            }
         }
         tracing::info!("Portcullis stopped");
         served
@@ -240,6 +270,11 @@ pub async fn housekeep(state: &AppState) {
         ("second-factor challenges", store::second_factor::purge_expired(&state.db, now).await),
         ("audit events", purge_audit_events(state).await),
         ("token counts", state.provider.flush_issued_counts().await.map(|n| n as u64)),
+        (
+            "delivered audit webhooks",
+            store::audit_deliveries::purge_delivered(&state.db, state.clock.now_ms() - DELIVERED_WEBHOOKS_KEPT_MS)
+                .await,
+        ),
     ];
     for (what, result) in results {
         if let Err(e) = result {

@@ -15,6 +15,7 @@ mod m20261203_000009_outbox_seal;
 mod m20261203_000010_key_schedule;
 mod m20261204_000011_audit;
 mod m20261204_000012_session_devices;
+mod m20261204_000013_audit_webhooks;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_key_schedule::Migration),
             Box::new(m20261204_000011_audit::Migration),
             Box::new(m20261204_000012_session_devices::Migration),
+            Box::new(m20261204_000013_audit_webhooks::Migration),
         ]
     }
 }

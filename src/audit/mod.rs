@@ -16,6 +16,8 @@ pub mod context;
 pub mod kind;
 /// Reading the log: pages with a cursor, the tail, follow.
 pub mod read;
+/// Optional webhooks: signed POSTs of every event from a durable queue.
+pub mod webhook;
 
 use serde::Serialize;
 use serde_json::{Map, Value};

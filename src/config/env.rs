@@ -22,7 +22,9 @@ pub struct EnvVar {
     pub kind: Kind,
 }
 
-/// Every environment variable Portcullis reads, the setting it overrides, and its kind.
+/// Every environment variable Portcullis reads, the setting it overrides, and its kind. One
+/// special case lives beside its setting: the webhook endpoint of `PORTCULLIS_AUDIT_WEBHOOK_URL`
+/// and `…_SECRET` (`config/audit.rs`), an entry of a list rather than one setting.
 pub const ENV_VARS: &[EnvVar] = &[
     EnvVar { name: "PORTCULLIS_ISSUER", key: "issuer", kind: Kind::Text },
     EnvVar { name: "PORTCULLIS_BIND", key: "bind", kind: Kind::Text },
@@ -39,6 +41,15 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar { name: "PORTCULLIS_TRUSTED_PROXIES", key: "http.trusted_proxies", kind: Kind::List },
     EnvVar { name: "PORTCULLIS_METRICS", key: "http.metrics_enabled", kind: Kind::Bool },
     EnvVar { name: "PORTCULLIS_AUDIT_RETENTION_DAYS", key: "audit.retention_days", kind: Kind::Number },
+    EnvVar { name: "PORTCULLIS_AUDIT_WEBHOOK_TIMEOUT", key: "audit.webhook_timeout_secs", kind: Kind::Number },
+    EnvVar { name: "PORTCULLIS_AUDIT_WEBHOOK_RETRY_BASE", key: "audit.webhook_retry_base_secs", kind: Kind::Number },
+    EnvVar { name: "PORTCULLIS_AUDIT_WEBHOOK_RETRY_MAX", key: "audit.webhook_retry_max_secs", kind: Kind::Number },
+    EnvVar { name: "PORTCULLIS_AUDIT_WEBHOOK_MAX_ATTEMPTS", key: "audit.webhook_max_attempts", kind: Kind::Number },
+    EnvVar {
+        name: "PORTCULLIS_AUDIT_WEBHOOK_POLL_INTERVAL_MS",
+        key: "audit.webhook_poll_interval_ms",
+        kind: Kind::Number,
+    },
     EnvVar { name: "PORTCULLIS_HEADER_READ_TIMEOUT", key: "http.header_read_timeout_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_MAX_HEADER_BYTES", key: "http.max_header_bytes", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_MAX_URI_BYTES", key: "http.max_uri_bytes", kind: Kind::Number },

@@ -55,5 +55,11 @@ pub async fn render(State(state): State<AppState>) -> Response {
         Ok(n) => metrics::gauge!(names::MAIL_OUTBOX_PENDING).set(n as f64),
         Err(e) => tracing::warn!(error = %format!("{e:#}"), "counting the outbox"),
     }
+    if crate::store::Store::audit_fanout(&state.db).is_some() {
+        match crate::store::audit_deliveries::pending_count(&state.db).await {
+            Ok(n) => metrics::gauge!(names::AUDIT_WEBHOOKS_PENDING).set(n as f64),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "counting pending audit webhooks"),
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
 }

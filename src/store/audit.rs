@@ -8,7 +8,8 @@ use anyhow::Context;
 use sea_orm::FromQueryResult;
 use uuid::{ContextV7, Timestamp, Uuid};
 
-use super::{Db, Store, execute, query_all};
+use super::{Db, Store, audit_deliveries, execute, query_all};
+use crate::audit::webhook::EndpointId;
 use crate::audit::{Event, Filter, MAX_PAGE, Recorded};
 
 /// Ids are UUID v7 from the application clock, monotonic within the process (events of one
@@ -22,8 +23,25 @@ fn event_id(at_ms: i64) -> String {
 }
 
 /// Appends one event; on a transaction it is logged (target `audit`) once the transaction
-/// commits, on the pool at once.
+/// commits, on the pool at once. With audit webhooks configured (`Db::with_audit_fanout`) it
+/// also queues one delivery per endpoint whose type filter matches, in the same transaction
+/// (on the pool it opens one for the two statements), so an event is announced exactly when
+/// it was committed.
 pub async fn append(s: &impl Store, at_ms: i64, event: &Event) -> anyhow::Result<Recorded> {
+    let fanout = s.audit_fanout().cloned();
+    let targets = fanout.as_deref().map(|f| f.targets(event.kind.as_str())).unwrap_or_default();
+    match s.pool() {
+        Some(db) if !targets.is_empty() => {
+            let tx = db.begin().await?;
+            let recorded = insert(&tx, at_ms, event, &targets).await?;
+            tx.commit().await?;
+            Ok(recorded)
+        }
+        _ => insert(s, at_ms, event, &targets).await,
+    }
+}
+
+async fn insert(s: &impl Store, at_ms: i64, event: &Event, targets: &[&EndpointId]) -> anyhow::Result<Recorded> {
     let recorded = Recorded {
         id: event_id(at_ms),
         at_ms,
@@ -55,6 +73,7 @@ pub async fn append(s: &impl Store, at_ms: i64, event: &Event) -> anyhow::Result
     )
     .await
     .with_context(|| format!("recording the audit event {}", recorded.kind))?;
+    audit_deliveries::enqueue(s, &recorded.id, targets, at_ms).await?;
     s.after_commit(recorded.clone());
     Ok(recorded)
 }
@@ -163,7 +182,15 @@ pub async fn since(db: &Db, filter: &Filter, since_ms: i64) -> anyhow::Result<Ve
     Ok(rows.into_iter().map(Recorded::from).collect())
 }
 
-/// Retention: removes events older than `cutoff_ms`. The only delete there is.
+/// One event by id (what a webhook delivery sends).
+pub async fn get(db: &Db, id: &str) -> anyhow::Result<Option<Recorded>> {
+    let sql = format!("SELECT {COLUMNS} FROM audit_events WHERE id = $1");
+    let row: Option<Row> = super::query_one(db, &sql, vec![id.into()]).await.context("reading an audit event")?;
+    Ok(row.map(Recorded::from))
+}
+
+/// Retention: removes events older than `cutoff_ms` (their webhook deliveries, delivered or
+/// not, go with them: the foreign key cascades). The only delete there is.
 pub async fn purge_before(db: &Db, cutoff_ms: i64) -> anyhow::Result<u64> {
     db.execute("DELETE FROM audit_events WHERE at_ms < $1", vec![cutoff_ms.into()])
         .await

@@ -5,6 +5,8 @@
 
 /// The append-only audit log.
 pub mod audit;
+/// The audit webhooks' durable delivery queue.
+pub mod audit_deliveries;
 /// OAuth clients.
 pub mod clients;
 /// Consents and live grants read per client; removing a client's access.
@@ -47,6 +49,7 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::audit::webhook::Fanout;
 use crate::config::DatabaseSettings;
 
 /// A cheap-to-clone handle to the connection pool.
@@ -57,6 +60,9 @@ pub struct Db {
     /// transaction anyway, and its own busy handler makes the losers sleep 1, 2, 5, … 100 ms
     /// and retry, which showed as 200 ms p99s under parallel token refreshes.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// The audit webhooks' endpoints: each appended event queues a delivery per matching
+    /// endpoint in its own transaction. `None` (no webhooks) writes nothing more.
+    audit_fanout: Option<Arc<Fanout>>,
 }
 
 impl Db {
@@ -79,7 +85,14 @@ impl Db {
             .await
             .with_context(|| format!("connecting to the database ({})", redact_url(url)))?;
         let write_gate = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { conn, write_gate })
+        Ok(Self { conn, write_gate, audit_fanout: None })
+    }
+
+    /// This handle, queueing a webhook delivery per endpoint of `fanout` for each appended
+    /// event (set once at startup; every clone and transaction carries it).
+    pub fn with_audit_fanout(mut self, fanout: Option<Arc<Fanout>>) -> Self {
+        self.audit_fanout = fanout;
+        self
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -117,7 +130,12 @@ impl Db {
             None => None,
         };
         let conn = self.conn.begin().await.map_err(StoreError::from).context("starting a transaction")?;
-        Ok(Tx { conn, _gate: gate, committed_events: std::sync::Mutex::new(Vec::new()) })
+        Ok(Tx {
+            conn,
+            _gate: gate,
+            committed_events: std::sync::Mutex::new(Vec::new()),
+            audit_fanout: self.audit_fanout.clone(),
+        })
     }
 }
 
@@ -128,6 +146,7 @@ pub struct Tx {
     _gate: Option<OwnedMutexGuard<()>>,
     /// Audit events appended in this transaction: logged once it commits, never if it rolls back.
     committed_events: std::sync::Mutex<Vec<crate::audit::Recorded>>,
+    audit_fanout: Option<Arc<Fanout>>,
 }
 
 impl Tx {
@@ -135,6 +154,9 @@ impl Tx {
         let events = self.committed_events.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.conn.commit().await.map_err(StoreError::from).context("committing a transaction")?;
         events.iter().for_each(audit::log);
+        if let (false, Some(fanout)) = (events.is_empty(), &self.audit_fanout) {
+            fanout.wake.notify_one();
+        }
         Ok(())
     }
 }
@@ -151,6 +173,12 @@ pub trait Store: Sync {
     fn after_commit(&self, event: crate::audit::Recorded) {
         audit::log(&event);
     }
+    /// Where appended events queue webhook deliveries, if anywhere.
+    fn audit_fanout(&self) -> Option<&Arc<Fanout>>;
+    /// The pool, when this is not a transaction (to open one where statements must be atomic).
+    fn pool(&self) -> Option<&Db> {
+        None
+    }
 }
 
 impl Store for Db {
@@ -160,6 +188,18 @@ impl Store for Db {
     }
     fn write_gate(&self) -> Option<&Arc<Mutex<()>>> {
         self.write_gate.as_ref()
+    }
+    fn after_commit(&self, event: crate::audit::Recorded) {
+        audit::log(&event);
+        if let Some(fanout) = &self.audit_fanout {
+            fanout.wake.notify_one();
+        }
+    }
+    fn audit_fanout(&self) -> Option<&Arc<Fanout>> {
+        self.audit_fanout.as_ref()
+    }
+    fn pool(&self) -> Option<&Db> {
+        Some(self)
     }
 }
 
@@ -177,6 +217,9 @@ impl Store for Tx {
     }
     fn after_commit(&self, event: crate::audit::Recorded) {
         self.committed_events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(event);
+    }
+    fn audit_fanout(&self) -> Option<&Arc<Fanout>> {
+        self.audit_fanout.as_ref()
     }
 }
 
@@ -213,6 +256,7 @@ pub(crate) async fn query_all<T: FromQueryResult>(
 
 /// Every row, undecoded (for [`inspect`], which reads whatever columns a query names).
 async fn query_rows(s: &impl Store, sql: &str, values: Vec<sea_orm::Value>) -> Result<Vec<QueryResult>, StoreError> {
+    let _gate = gate_for(s, sql).await;
     Ok(s.connection().query_all_raw(statement(s, sql, values)).await?)
 }
 

@@ -35,6 +35,9 @@ pub mod names {
     pub const MAIL_OUTBOX_PENDING: &str = "portcullis_mail_outbox_pending";
     pub const MAIL_FAILURES: &str = "portcullis_mail_delivery_failures_total";
     pub const MAIL_SENT: &str = "portcullis_mail_sent_total";
+    pub const AUDIT_WEBHOOKS_PENDING: &str = "portcullis_audit_webhooks_pending";
+    pub const AUDIT_WEBHOOKS_DELIVERED: &str = "portcullis_audit_webhooks_delivered_total";
+    pub const AUDIT_WEBHOOK_FAILURES: &str = "portcullis_audit_webhook_failures_total";
     pub const ARGON2_WAIT: &str = "portcullis_argon2_queue_wait_seconds";
     pub const DB_POOL_SIZE: &str = "portcullis_db_pool_connections";
     pub const DB_POOL_IDLE: &str = "portcullis_db_pool_idle_connections";

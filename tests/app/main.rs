@@ -9,6 +9,7 @@ mod api;
 mod audit_api;
 mod audit_identity;
 mod audit_oauth;
+mod audit_webhooks;
 mod authorize;
 mod bad_input;
 mod cli;
