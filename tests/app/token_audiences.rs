@@ -143,7 +143,7 @@ db_test!(
         assert_eq!(call(&app, Method::GET, "/users", reports, None).await.0, 403, "without the admin scope");
         assert_eq!(call(&app, Method::GET, "/profile", reports, None).await.0, 403, "a client's own token has no profile");
 
-        app.state.provider.remove_client("ops").await.unwrap();
+        app.state.provider.delete_client(&portcullis::audit::Actor::Cli, "ops").await.unwrap();
         let status = call(&app, Method::GET, "/users", admin_token["access_token"].as_str().unwrap(), None).await.0;
         assert_eq!(status, 403, "a removed client's tokens stop opening the API at once");
     }
@@ -158,7 +158,7 @@ db_test!(
             scopes: vec!["admin".into()],
             ..Default::default()
         };
-        let refused = app.state.provider.register_client(new).await.map(|_| ()).unwrap_err().to_string();
+        let refused = app.state.provider.create_client(&portcullis::audit::Actor::Cli, new).await.map(|_| ()).unwrap_err().to_string();
         assert!(refused.contains("--api-access"), "{refused}");
 
         // A client stored with `admin` among its scopes but not allowed the API (as any client
@@ -180,7 +180,7 @@ db_test!(
             introspect_any: false,
         };
         assert!(portcullis::store::clients::insert(&app.state.db, &stored, app.now()).await.unwrap());
-        let secret = app.state.provider.rotate_client_secret("legacy").await.unwrap();
+        let secret = app.state.provider.rotate_client_secret(&portcullis::audit::Actor::Cli, "legacy").await.unwrap();
         let legacy = TestClient { id: "legacy".into(), secret: Some(secret.expose().to_string()) };
 
         let (status, body) = client_token(&app, &legacy, Some("admin")).await;
@@ -226,7 +226,7 @@ db_test!(
             audiences: vec!["reports".into()],
             ..Default::default()
         };
-        let (caller, secret) = app.state.provider.register_client(caller).await.unwrap();
+        let (caller, secret) = app.state.provider.create_client(&portcullis::audit::Actor::Cli, caller).await.unwrap();
         let caller = TestClient { id: caller.id, secret: secret.map(|s| s.expose().to_string()) };
         let reports = app.client("reports", ClientSpec { grants: &["client_credentials"], scopes: &["x"], ..Default::default() }).await;
         let (_, token) = client_token(&app, &caller, None).await;
@@ -277,7 +277,7 @@ db_test!(
                 audiences: vec![aud],
                 ..Default::default()
             };
-            let refused = app.state.provider.register_client(new).await.map(|_| ()).unwrap_err().to_string();
+            let refused = app.state.provider.create_client(&portcullis::audit::Actor::Cli, new).await.map(|_| ()).unwrap_err().to_string();
             assert!(refused.contains("reserved"), "{case}: {refused}");
         }
         assert_eq!(app.count("oauth_clients WHERE id = 'svc'").await, 0);
