@@ -120,9 +120,3 @@ pub async fn update(s: &impl Store, c: &Client, now: i64) -> anyhow::Result<bool
     .context("updating a client")?
         == 1)
 }
-
-/// How many clients are registered (the console's dashboard).
-pub async fn count(s: &impl Store) -> anyhow::Result<i64> {
-    let row = query_one(s, "SELECT COUNT(*) AS n FROM oauth_clients", vec![]).await.context("counting clients")?;
-    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or_default())
-}

@@ -5,6 +5,8 @@
 pub mod audit;
 /// OAuth clients.
 pub mod clients;
+/// Counts for the admin console's dashboard.
+pub mod counts;
 mod entity;
 /// Grants, codes, refresh tokens, consents.
 pub mod grants;

@@ -27,7 +27,7 @@ async fn register(app: &TestApp, username: &str) -> String {
 async fn make_admin(app: &TestApp, user_id: &str) {
     let id = portcullis::identity::user::UserId::parse(user_id).unwrap();
     let changes = portcullis::identity::admin::AdminChanges { is_admin: Some(true), ..Default::default() };
-    app.state.accounts.admin_update(id, changes).await.unwrap();
+    app.state.accounts.admin_update(&portcullis::audit::Actor::Cli, id, changes).await.unwrap();
 }
 
 /// `username`'s tokens from a code flow of `client` (consented in a fresh browser).
