@@ -1,4 +1,8 @@
-//! The command line: `serve` (the default), `migrate`, `user add`, `user list`.
+//! The command line: `serve` (the default), `migrate`, `user …`, `client …`, `keys …`,
+//! `events tail`.
+
+/// `events tail [--follow]`: the audit log on the terminal.
+mod events;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -7,6 +11,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
+use crate::audit::Actor;
 use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::identity::accounts::{RegisterError, Registration};
@@ -51,6 +56,11 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Read the audit log.
+    Events {
+        #[command(subcommand)]
+        command: events::EventsCommand,
     },
 }
 
@@ -162,6 +172,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             println!("migrations applied to {}", store::redact_url(&url));
             Ok(())
         }
+        Command::Events { command } => events::run(settings, command).await,
         Command::Client { command } => {
             let state = Services::build(settings, clock, true).await?;
             run_client(&state, command).await
@@ -172,7 +183,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
                 KeysCommand::Rotate { delay } => {
                     let policy = RotationPolicy::from_settings(&state.settings);
                     let delay = delay.unwrap_or(policy.publish_delay).max(0);
-                    for (alg, kid) in state.provider.keys().rotate(delay, policy.keep_retired).await? {
+                    for (alg, kid) in state.provider.keys().rotate(delay, policy.keep_retired, Actor::Cli).await? {
                         println!("{} key {kid} published; signs in {delay} s", alg.name());
                     }
                     Ok(())

@@ -14,6 +14,8 @@
 pub mod context;
 /// The event kinds and their stable text names.
 pub mod kind;
+/// Reading the log: pages with a cursor, the tail, follow.
+pub mod read;
 
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -12,8 +12,10 @@ use super::pkce::CodeChallenge;
 use super::provider::Provider;
 use super::scope::{OFFLINE_ACCESS, Scope};
 use super::tokens::Authentication;
+use crate::audit::{Actor, Event, EventKind};
 use crate::identity::user::User;
 use crate::secret::{random_token, token_hash};
+use crate::store::audit;
 use crate::store::grants::{self, StoredCode};
 
 /// Request parameters as received (query or form), in order. Empty values count as absent.
@@ -197,11 +199,21 @@ impl Provider {
         Ok(!req.scope.is_subset(&granted))
     }
 
-    /// Records that the user approved the request's scopes (added to what they approved before).
+    /// Records that the user approved the request's scopes (added to what they approved
+    /// before), with its `consent.granted` event in the same transaction.
     pub async fn remember_consent(&self, req: &AuthorizationRequest, user: &User) -> anyhow::Result<()> {
-        let before = grants::consent(&self.db, user.id, &req.client.id).await?.unwrap_or_default();
+        let tx = self.db.begin().await?;
+        let before = grants::consent(&tx, user.id, &req.client.id).await?.unwrap_or_default();
         let merged = Scope::parse(&format!("{before} {}", req.scope)).unwrap_or_else(|_| req.scope.clone());
-        grants::save_consent(&self.db, user.id, &req.client.id, &merged.to_string(), self.clock.unix()).await
+        grants::save_consent(&tx, user.id, &req.client.id, &merged.to_string(), self.clock.unix()).await?;
+        let event = Event::new(EventKind::ConsentGranted)
+            .actor(Actor::User(user.id))
+            .user(user.id)
+            .client(req.client.id.as_str())
+            .detail("scope", req.scope.to_string())
+            .detail("remembered_scope", merged.to_string());
+        audit::append(&tx, self.clock.now_ms(), &event).await?;
+        tx.commit().await
     }
 
     /// Issues a code (single use, short-lived, bound to client, redirect URI and PKCE) and

@@ -14,6 +14,7 @@
 use anyhow::Context;
 
 use super::keys::{Alg, KeyRing};
+use crate::audit::{Actor, Event, EventKind};
 use crate::config::Settings;
 pub use crate::config::{KeySettings, RotateEvery};
 use crate::store::keys::{self, Rotation, StoredKey, Turn};
@@ -134,11 +135,20 @@ impl KeyRing {
     }
 
     /// Adds a new key per algorithm that signs after `delay_secs`; the keys it replaces retire
-    /// then and stay published for `keep_retired_secs` more. Resets the schedule.
-    pub async fn rotate(&self, delay_secs: i64, keep_retired_secs: i64) -> anyhow::Result<Vec<(Alg, String)>> {
-        let now = self.clock.unix();
+    /// then and stay published for `keep_retired_secs` more. Resets the schedule. `actor` is
+    /// who asked (the CLI, an administrator), recorded with the `key.rotated` event.
+    pub async fn rotate(
+        &self,
+        delay_secs: i64,
+        keep_retired_secs: i64,
+        actor: Actor,
+    ) -> anyhow::Result<Vec<(Alg, String)>> {
+        let now_ms = self.clock.now_ms();
+        let now = now_ms.div_euclid(1000);
         let fresh = self.fresh_keys(now + delay_secs.max(0)).await?;
-        let rotation = Rotation { keys: &fresh, remove_retired_at: now + delay_secs.max(0) + keep_retired_secs, now };
+        let event = rotated(actor, "manual", &fresh);
+        let remove_retired_at = now + delay_secs.max(0) + keep_retired_secs;
+        let rotation = Rotation { keys: &fresh, remove_retired_at, now, event: &event, now_ms };
         keys::rotate(&self.db, Turn::Manual, rotation).await?;
         self.refresh().await?;
         Ok(added(&fresh))
@@ -148,7 +158,8 @@ impl KeyRing {
     /// it since this node looked. Returns the new keys when this node rotated.
     pub async fn rotate_if_due(&self, policy: &RotationPolicy) -> anyhow::Result<Option<Vec<(Alg, String)>>> {
         let Some(every) = policy.every else { return Ok(None) };
-        let now = self.clock.unix();
+        let now_ms = self.clock.now_ms();
+        let now = now_ms.div_euclid(1000);
         let seen = match keys::last_rotation(&self.db).await? {
             Some(at) => at,
             None => {
@@ -164,7 +175,9 @@ impl KeyRing {
         // throws its keys away.
         let activates_at = now + policy.publish_delay;
         let fresh = self.fresh_keys(activates_at).await?;
-        let rotation = Rotation { keys: &fresh, remove_retired_at: activates_at + policy.keep_retired, now };
+        let event = rotated(Actor::System, "scheduled", &fresh);
+        let remove_retired_at = activates_at + policy.keep_retired;
+        let rotation = Rotation { keys: &fresh, remove_retired_at, now, event: &event, now_ms };
         if !keys::rotate(&self.db, Turn::Scheduled { seen }, rotation).await? {
             return Ok(None);
         }
@@ -179,6 +192,15 @@ impl KeyRing {
         }
         Ok(fresh)
     }
+}
+
+/// The `key.rotated` event of a rotation adding `fresh` (kids are public; the JWKS lists them).
+fn rotated(actor: Actor, trigger: &str, fresh: &[StoredKey]) -> Event {
+    let keys: Vec<serde_json::Value> = fresh
+        .iter()
+        .map(|k| serde_json::json!({ "alg": k.alg, "kid": k.kid, "activates_at": k.activates_at }))
+        .collect();
+    Event::new(EventKind::KeyRotated).actor(actor).detail("trigger", trigger).detail("keys", keys)
 }
 
 fn added(fresh: &[StoredKey]) -> Vec<(Alg, String)> {

@@ -5,8 +5,10 @@ use serde_json::{Value, json};
 use super::client::Client;
 use super::error::{BearerError, TokenError};
 use super::provider::Provider;
+use crate::audit::{Actor, Event, EventKind};
+use crate::identity::user::UserId;
 use crate::secret::token_hash;
-use crate::store::grants;
+use crate::store::{audit, grants};
 
 impl Provider {
     /// Revokes a refresh token (ending its whole grant) or an access token (by `jti`), if it
@@ -16,16 +18,37 @@ impl Provider {
         // RFC 7009 §2.1: the hint only orders the search, and both kinds are looked at anyway.
         let _ = hint;
         let now = self.clock.unix();
+        let revoked = |token_type: &str| {
+            Event::new(EventKind::TokenRevoked)
+                .actor(Actor::Client(client.id.clone()))
+                .client(client.id.as_str())
+                .detail("token_type", token_type)
+        };
         if let Some(stored) = grants::find_refresh(&self.db, &token_hash(token)).await? {
             if stored.client_id == client.id {
-                grants::revoke_grant(&self.db, &stored.grant_id, now).await?;
+                let tx = self.db.begin().await?;
+                // Only a grant that was live ends here (and is recorded); revoking it again is a no-op.
+                if grants::revoke_grant(&tx, &stored.grant_id, now).await? == 1 {
+                    let mut event = revoked("refresh_token").detail("grant_id", stored.grant_id.as_str());
+                    event.user = UserId::parse(&stored.user_id);
+                    audit::append(&tx, self.clock.now_ms(), &event).await?;
+                }
+                tx.commit().await?;
                 tracing::info!(client_id = %client.id, "refresh token revoked with its grant");
             }
             return Ok(());
         }
         match self.verify_any_access_token(token).await {
+            // A token already revoked no longer verifies: each access token is recorded once.
             Ok(claims) if claims.client_id == client.id => {
-                grants::revoke_jti(&self.db, &claims.jti, claims.exp + 60).await?;
+                let tx = self.db.begin().await?;
+                grants::revoke_jti(&tx, &claims.jti, claims.exp + 60).await?;
+                let mut event = revoked("access_token").detail("jti", claims.jti.as_str());
+                if claims.gid.is_some() {
+                    event.user = UserId::parse(&claims.sub);
+                }
+                audit::append(&tx, self.clock.now_ms(), &event).await?;
+                tx.commit().await?;
                 tracing::info!(client_id = %client.id, "access token revoked");
                 Ok(())
             }

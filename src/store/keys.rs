@@ -6,6 +6,7 @@
 use anyhow::Context;
 
 use super::{Db, Store, execute, query_all, query_one};
+use crate::audit::Event;
 
 /// The id of the single schedule row.
 const SCHEDULE_ROW: i64 = 1;
@@ -92,10 +93,13 @@ pub struct Rotation<'a> {
     pub remove_retired_at: i64,
     /// The rotation's time, recorded as the last rotation.
     pub now: i64,
+    /// The `key.rotated` event, appended in the rotation's transaction (at `now_ms`).
+    pub event: &'a Event,
+    pub now_ms: i64,
 }
 
-/// Performs `rotation` in one transaction. Returns false, writing nothing, when a scheduled
-/// turn was taken by another node.
+/// Performs `rotation` in one transaction, its audit event included. Returns false, writing
+/// nothing, when a scheduled turn was taken by another node.
 pub async fn rotate(db: &Db, turn: Turn, rotation: Rotation<'_>) -> anyhow::Result<bool> {
     let tx = db.begin().await?;
     match turn {
@@ -127,6 +131,7 @@ pub async fn rotate(db: &Db, turn: Turn, rotation: Rotation<'_>) -> anyhow::Resu
         .context("retiring signing keys")?;
         insert(&tx, key).await?;
     }
+    super::audit::append(&tx, rotation.now_ms, rotation.event).await?;
     tx.commit().await?;
     Ok(true)
 }

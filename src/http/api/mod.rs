@@ -1,6 +1,6 @@
 //! The first-party JSON API: the seeds' account endpoints (on the same paths as the hosted
 //! pages, chosen by `Content-Type`/`Accept`/`Authorization`), the seed-2 `/auth/*` names, and
-//! the admin `/users` API. One error shape: problem details.
+//! the admin APIs (`/users`, `/admin/api/events`). One error shape: problem details.
 
 /// Register, login, logout, reset, profile.
 mod account;
@@ -8,6 +8,8 @@ mod account;
 mod bearer;
 /// Problem details.
 mod error;
+/// The admin audit-log API (`/admin/api/events`), read-only.
+mod events;
 /// Strict JSON bodies.
 mod json;
 /// The OpenAPI 3.1 document.
@@ -49,6 +51,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/users/{id}"),
     ("PUT", "/users/{id}"),
     ("DELETE", "/users/{id}"),
+    ("GET", "/admin/api/events"),
     ("GET", "/openapi.json"),
 ];
 
@@ -73,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/reset_password", post(account::reset_confirm))
         .route("/users", get(users::list))
         .route("/users/{id}", get(users::get).put(users::update).delete(users::delete))
+        .route("/admin/api/events", get(events::list))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
@@ -113,6 +117,7 @@ fn for_api(req: &Request) -> bool {
         || path.starts_with("/auth/")
         || path == "/users"
         || path.starts_with("/users/")
+        || path.starts_with("/admin/api/")
     {
         return true;
     }

@@ -135,6 +135,7 @@ pub fn spec(issuer: &str) -> Value {
             &with(&[("401", "No valid token"), ("403", "Token not issued for this API, or not an administrator"), ("404", "No such user"), ("409", "E-mail taken")])) });
     let user_delete = json!({ "summary": "Delete a user and everything of theirs (admin)", "security": bearer, "parameters": id_param,
         "responses": responses(("204", json!({ "description": "Deleted" })), &[("401", "No valid token"), ("403", "Token not issued for this API, or not an administrator"), ("404", "No such user")]) });
+    let events_list = events_operation();
     let openapi =
         json!({ "summary": "This document", "responses": { "200": ok("OpenAPI 3.1", json!({ "type": "object" })) } });
 
@@ -159,6 +160,7 @@ pub fn spec(issuer: &str) -> Value {
             "/auth/reset_password": { "post": reset_confirm },
             "/users": { "get": users_list },
             "/users/{id}": { "get": user_get, "put": user_put, "delete": user_delete },
+            "/admin/api/events": { "get": events_list },
             "/openapi.json": { "get": openapi },
         },
         "components": {
@@ -179,11 +181,62 @@ pub fn spec(issuer: &str) -> Value {
                     "refresh_token": { "type": "string" }, "scope": { "type": "string" },
                     "device_token": { "type": "string", "description": "Only after a sign-in: keep it (secret) and send it as \
                         device_token with later sign-ins of this client; a new one replaces the old." } } },
+                "EventType": { "type": "string", "enum": event_types(),
+                    "description": "What happened; see docs/audit-events.md for when each is written and its detail fields." },
+                "Event": event_schema(),
                 "MfaRequired": { "type": "object", "required": ["mfa_required", "mfa_token"], "properties": {
                     "mfa_required": { "const": true }, "mfa_token": { "type": "string" } } },
             }
         }
     })
+}
+
+/// `GET /admin/api/events`: filters, cursor, page size.
+fn events_operation() -> Value {
+    let param = |name: &str, schema: Value, description: &str| json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description });
+    let types = json!({ "name": "type", "in": "query", "required": false, "style": "form", "explode": true,
+        "schema": { "type": "array", "items": { "$ref": "#/components/schemas/EventType" } },
+        "description": "Only these types: repeat the parameter, or give a comma-separated list. An unknown type is a 400." });
+    let page = json!({ "type": "object", "additionalProperties": false, "required": ["events", "next_cursor"], "properties": {
+        "events": { "type": "array", "items": { "$ref": "#/components/schemas/Event" } },
+        "next_cursor": { "type": ["string", "null"], "description": "Pass as `cursor` for the next (older) page; null on the last page." } } });
+    json!({ "summary": "The audit log, newest first (admin; read-only)", "security": [{ "bearer": [] }],
+        "description": "Security events (sign-ins, changes, tokens, keys, admin actions). There is no operation that writes, \
+            changes or deletes an event; events older than audit.retention_days are purged by housekeeping.",
+        "parameters": [
+            param("user", json!({ "type": "string" }), "Only events about this user id."),
+            types,
+            param("client", json!({ "type": "string" }), "Only events of this client id."),
+            param("since", json!({ "type": "string", "format": "date-time" }), "RFC 3339; events at or after this time."),
+            param("until", json!({ "type": "string", "format": "date-time" }), "RFC 3339; events before this time."),
+            param("cursor", json!({ "type": "string" }), "The next_cursor of the previous page."),
+            param("limit", json!({ "type": "integer", "minimum": 1, "maximum": crate::audit::MAX_PAGE, "default": 50 }),
+                "Events per page (1 to 500, default 50)."),
+        ],
+        "responses": responses(("200", ok("A page of events", page)), &[
+            ("400", "A bad filter, timestamp, cursor or limit (the parameter is named in `errors`)"),
+            ("401", "No valid token"), ("403", "Token not issued for this API, or not an administrator")]) })
+}
+
+fn event_types() -> Vec<&'static str> {
+    crate::audit::EventKind::ALL.iter().map(|k| k.as_str()).collect()
+}
+
+fn event_schema() -> Value {
+    let text = |description: &str| json!({ "type": ["string", "null"], "description": description });
+    json!({ "type": "object", "additionalProperties": false,
+        "required": ["id", "at_ms", "type", "actor", "user_id", "client_id", "ip", "user_agent", "request_id", "detail"],
+        "properties": {
+            "id": { "type": "string", "description": "UUID v7; sorts by time" },
+            "at_ms": { "type": "integer", "description": "Unix time in milliseconds" },
+            "type": { "$ref": "#/components/schemas/EventType" },
+            "actor": text("Who caused it: user:<id>, admin:<id>, client:<id>, cli, system; null when nobody was signed in"),
+            "user_id": text("The account the event is about"),
+            "client_id": text("The OAuth client involved"),
+            "ip": text("The client address (after the trusted-proxy rule)"),
+            "user_agent": text("The request's User-Agent (at most 256 bytes)"),
+            "request_id": text("The request id (x-request-id)"),
+            "detail": { "type": ["object", "null"], "description": "A small JSON object; never a secret" } } })
 }
 
 pub async fn document(State(state): State<AppState>) -> Json<Value> {
