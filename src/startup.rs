@@ -86,6 +86,12 @@ impl Services {
             SecretBox::derive(&secret_key, "refresh-successors")?,
         );
         provider.ensure_api_client().await.context("registering the built-in API client")?;
+        let devices = crate::identity::devices::Devices::new(
+            db.clone(),
+            clock.clone(),
+            settings.tokens.access_token_ttl_secs,
+            crate::oauth::first_party::API_CLIENT_ID,
+        );
         let discovery = axum::body::Bytes::from(crate::http::oauth::discovery_document(settings.public_url()));
         Ok(AppState::new(crate::state::Shared {
             settings: Arc::new(settings),
@@ -95,6 +101,7 @@ impl Services {
             provider,
             discovery,
             sessions,
+            devices,
             clock,
             secret_key,
             trusted_proxies,

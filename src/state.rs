@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::SharedClock;
 use crate::config::{IpNet, Settings};
 use crate::identity::accounts::Accounts;
+use crate::identity::devices::Devices;
 use crate::mail::Outbox;
 use crate::oauth::provider::Provider;
 use crate::secret::Secret;
@@ -40,6 +41,8 @@ pub struct Shared {
     /// The discovery document, serialized once.
     pub discovery: axum::body::Bytes,
     pub sessions: SessionRepo,
+    /// Where each person is signed in, and the apps they let in.
+    pub devices: Devices,
     pub clock: SharedClock,
     /// Root key material (`SECRET_KEY` or the generated one).
     pub secret_key: Secret,

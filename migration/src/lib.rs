@@ -14,6 +14,7 @@ mod m20261203_000008_audiences;
 mod m20261203_000009_outbox_seal;
 mod m20261203_000010_key_schedule;
 mod m20261204_000011_audit;
+mod m20261204_000012_session_devices;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_outbox_seal::Migration),
             Box::new(m20261203_000010_key_schedule::Migration),
             Box::new(m20261204_000011_audit::Migration),
+            Box::new(m20261204_000012_session_devices::Migration),
         ]
     }
 }

@@ -15,12 +15,10 @@ use crate::oauth::authorize::SessionAuth;
 use crate::oauth::tokens::Authentication;
 use crate::secret::{constant_time_eq, random_token};
 use crate::state::AppState;
-use crate::store::sessions::USER_ID_KEY;
+// `SID_KEY`: a stable id for one sign-in (survives id cycling), the `sid` of ID tokens.
+use crate::store::sessions::{AUTH_TIME_KEY, SID_KEY, USER_ID_KEY};
 
 const CSRF_KEY: &str = "csrf";
-const AUTH_TIME_KEY: &str = "auth_time";
-/// A stable id for one sign-in (survives id cycling): the `sid` of ID tokens.
-const SID_KEY: &str = "sid";
 const AMR_KEY: &str = "amr";
 /// A password-only sign-in waiting for its second factor: it opens nothing else.
 const MFA_USER_KEY: &str = "mfa_user";
@@ -282,5 +280,10 @@ impl BrowserSession {
 
     pub fn id(&self) -> Option<Id> {
         self.session.id()
+    }
+
+    /// This session's id as the domain sees it (to tell "this device" apart), if it has one.
+    pub fn session_id(&self) -> Option<crate::identity::session::SessionId> {
+        self.session.id().map(Into::into)
     }
 }

@@ -1,5 +1,6 @@
 //! The session library's store, on our `sessions` repository: tower-sessions' records and
-//! ids become the domain's [`SessionId`] and the JSON the repository keeps.
+//! ids become the domain's [`SessionId`] and the JSON the repository keeps, with the facts
+//! about the sign-in it mirrors into columns ([`SessionFacts`]).
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -7,7 +8,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 use crate::identity::session::SessionId;
-use crate::store::sessions::{SessionRepo, USER_ID_KEY};
+use crate::store::sessions::{AUTH_TIME_KEY, SID_KEY, SessionFacts, SessionRepo, USER_ID_KEY};
 
 impl From<Id> for SessionId {
     fn from(id: Id) -> Self {
@@ -19,9 +20,15 @@ fn backend(err: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(err.to_string())
 }
 
-/// The user id the session data holds, mirrored into its own column.
-fn user_of(record: &Record) -> Option<String> {
-    record.data.get(USER_ID_KEY).and_then(|v| v.as_str()).map(str::to_string)
+/// What the session data says about the sign-in (user, sid, when), mirrored into columns.
+fn facts_of(record: &Record) -> SessionFacts {
+    let text = |key: &str| record.data.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    let user_id = text(USER_ID_KEY);
+    SessionFacts {
+        sid: user_id.as_ref().and(text(SID_KEY)),
+        signed_in_at: user_id.as_ref().and(record.data.get(AUTH_TIME_KEY).and_then(|v| v.as_i64())),
+        user_id,
+    }
 }
 
 fn encode(record: &Record) -> session_store::Result<String> {
@@ -34,7 +41,7 @@ impl SessionStore for SessionRepo {
         let data = encode(record)?;
         // A 128-bit id collides with negligible probability; still, never overwrite a row.
         for _ in 0..3 {
-            if self.insert(&record.id.into(), user_of(record), data.clone()).await.map_err(backend)? {
+            if self.insert(&record.id.into(), &facts_of(record), data.clone()).await.map_err(backend)? {
                 return Ok(());
             }
             record.id = Id::default();
@@ -44,7 +51,7 @@ impl SessionStore for SessionRepo {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = encode(record)?;
-        SessionRepo::save(self, &record.id.into(), user_of(record), data).await.map_err(backend)
+        SessionRepo::save(self, &record.id.into(), &facts_of(record), data).await.map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {

@@ -5,6 +5,10 @@
 pub mod accounts;
 /// Administration of other accounts.
 pub mod admin;
+/// The clients a person has let in, and removing their access.
+pub mod connected_apps;
+/// Where a person is signed in: listing and ending their browser sessions.
+pub mod devices;
 /// E-mail addresses, parsed and normalized for uniqueness.
 pub mod email;
 /// Two-factor authentication: TOTP and recovery codes.
@@ -23,3 +27,5 @@ pub mod session;
 pub mod throttle;
 /// The user record and its small value types.
 pub mod user;
+/// A short device summary ("Firefox on Linux") from a user agent.
+pub mod user_agent;

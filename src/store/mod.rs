@@ -5,6 +5,8 @@
 pub mod audit;
 /// OAuth clients.
 pub mod clients;
+/// Consents and live grants read per client; removing a client's access.
+pub mod connected_apps;
 /// Counts for the admin console's dashboard.
 pub mod counts;
 mod entity;
@@ -20,7 +22,8 @@ pub mod mfa;
 pub mod outbox;
 /// Second-factor budgets (per account, per sign-in challenge), reserved before each check.
 pub mod second_factor;
-/// Browser sessions on our `sessions` table (the HTTP edge adapts them to tower-sessions).
+/// Browser sessions on our `sessions` table (the HTTP edge adapts them to tower-sessions),
+/// listed and ended by public id.
 pub mod sessions;
 /// Per-key login counters and known devices.
 pub mod throttle;
