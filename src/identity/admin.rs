@@ -1,5 +1,6 @@
 //! What an administrator may do to other accounts: create, change, disable / enable, delete,
-//! verify the address, reset the second factor, end every session, send a reset link. Each
+//! verify the address, reset the second factor, send a reset link (ending sessions is
+//! `identity::devices`, shared with the person's own profile). Each
 //! action takes the acting [`Actor`] and writes its audit event in the transaction of the
 //! change, so the event exists exactly when the change does; a refused action writes none.
 //! Disabling a user ends their sessions and revokes every grant at once. An administrator
@@ -254,24 +255,6 @@ impl Accounts {
         tx.commit().await?;
         self.outbox.wake();
         Ok(true)
-    }
-
-    /// Ends every browser session of the account; the number ended (no event when none).
-    #[instrument(skip_all, fields(user_id = %id))]
-    pub async fn revoke_all_sessions(&self, actor: &Actor, id: UserId) -> Result<u64, AdminError> {
-        let tx = self.db.begin().await?;
-        users::find_by_id(&tx, id).await?.ok_or(AdminError::NotFound)?;
-        let ended = sessions::end_all_for_user(&tx, id, None).await?;
-        if ended > 0 {
-            let event = Event::new(EventKind::SessionRevoked)
-                .actor(actor.clone())
-                .user(id)
-                .detail("all", true)
-                .detail("count", ended);
-            self.record(&tx, event).await?;
-        }
-        tx.commit().await?;
-        Ok(ended)
     }
 
     /// Mails the account a fresh password-reset link (older links void). The account itself

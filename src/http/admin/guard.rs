@@ -5,9 +5,8 @@
 //! handler then checks the form's CSRF token with [`AdminSession::form`].
 
 use axum::extract::FromRequestParts;
+use axum::http::Method;
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
-use axum::response::Response;
 
 use super::error::ConsoleError;
 use super::paths;
@@ -15,7 +14,7 @@ use crate::audit::Actor;
 use crate::http::browser_error::BrowserError;
 use crate::http::form::FormData;
 use crate::http::login_redirect::safe_next;
-use crate::http::render::{Chrome, chrome, render};
+use crate::http::render::{Chrome, chrome};
 use crate::http::session::{BrowserSession, CSRF_FIELD};
 use crate::identity::user::User;
 use crate::state::AppState;
@@ -40,7 +39,11 @@ pub struct SignedInAdmin {
 /// (a form cannot be replayed through a redirect).
 fn here(parts: &Parts) -> String {
     let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(paths::DASHBOARD);
-    if parts.method == Method::GET { safe_next(target).unwrap_or(paths::DASHBOARD).to_string() } else { paths::DASHBOARD.into() }
+    if parts.method == Method::GET {
+        safe_next(target).unwrap_or(paths::DASHBOARD).to_string()
+    } else {
+        paths::DASHBOARD.into()
+    }
 }
 
 impl FromRequestParts<AppState> for SignedInAdmin {
@@ -86,10 +89,5 @@ impl AdminSession {
 
     pub fn chrome(&self) -> Chrome {
         chrome(Some(&self.admin))
-    }
-
-    /// Renders a console page.
-    pub fn page(&self, status: StatusCode, page: &impl askama::Template) -> Response {
-        render(status, page)
     }
 }

@@ -7,12 +7,12 @@
 
 /// Clients: list, create, edit, new secret, delete.
 mod clients;
-/// The dashboard, signing keys and the audit log.
-mod overview;
 /// The console's error pages.
 mod error;
 /// Who may use the console, checked on every request.
 mod guard;
+/// The dashboard, signing keys and the audit log.
+mod overview;
 /// A user's browser sessions.
 mod sessions;
 /// The second-factor step-up.

@@ -75,7 +75,7 @@ pub async fn rotate_keys(
 ) -> Result<Response, ConsoleError> {
     who.form(&form).await?;
     let policy = RotationPolicy::from_settings(&state.settings);
-    let added = state.provider.keys().rotate(policy.publish_delay.max(0), policy.keep_retired).await?;
+    let added = state.provider.keys().rotate(policy.publish_delay.max(0), policy.keep_retired, who.actor()).await?;
     tracing::info!(keys = added.len(), admin = %who.admin.id, "signing keys rotated from the console");
     Ok(Redirect::to(&format!("{}?done=rotated", paths::KEYS)).into_response())
 }
@@ -109,7 +109,8 @@ pub async fn audit(
             None => errors.add("type", "Choose a type from the list."),
         }
     }
-    for (name, text, target, shift) in [("from", &from, &mut filter.since_ms, 0), ("to", &to, &mut filter.until_ms, 1)] {
+    for (name, text, target, shift) in [("from", &from, &mut filter.since_ms, 0), ("to", &to, &mut filter.until_ms, 1)]
+    {
         if text.is_empty() {
             continue;
         }
@@ -119,15 +120,19 @@ pub async fn audit(
             None => errors.add(name, "Give a date as YYYY-MM-DD."),
         }
     }
-    let events = if errors.is_empty() { crate::audit::list(&state.db, &filter).await? } else { Vec::new() };
-    let older = (events.len() as u32 == AUDIT_PAGE).then(|| {
+    if filter.before.as_deref().is_some_and(|b| !crate::audit::read::valid_cursor(b)) {
+        errors.add("before", "That is not a position in the log.");
+    }
+    let page = if errors.is_empty() { Some(crate::audit::read::page(&state.db, &filter).await?) } else { None };
+    let (events, cursor) = page.map(|p| (p.events, p.next_cursor)).unwrap_or_default();
+    let older = cursor.map(|cursor| {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in [("user", &user), ("type", &kind), ("client", &client), ("from", &from), ("to", &to)] {
             if !value.is_empty() {
                 q.append_pair(name, value);
             }
         }
-        q.append_pair("before", events.last().map(|e| e.id.as_str()).unwrap_or_default());
+        q.append_pair("before", &cursor);
         format!("{}?{}", paths::AUDIT, q.finish())
     });
     let rows = events
@@ -139,7 +144,11 @@ pub async fn audit(
             user_id: e.user_id.unwrap_or_default(),
             client_id: e.client_id.unwrap_or_default(),
             ip: e.ip.unwrap_or_default(),
-            detail: if e.detail.as_object().is_some_and(|o| o.is_empty()) { String::new() } else { e.detail.to_string() },
+            detail: if e.detail.as_object().is_some_and(|o| o.is_empty()) {
+                String::new()
+            } else {
+                e.detail.to_string()
+            },
         })
         .collect();
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };

@@ -256,7 +256,6 @@ pub struct SessionRow {
     pub key: String,
     pub created: String,
     pub last_seen: String,
-    pub expires: String,
     pub ip: String,
     pub device: String,
 }
