@@ -5,6 +5,7 @@
 mod helpers;
 
 mod account_flow;
+mod admin_console;
 mod api;
 mod authorize;
 mod bad_input;
