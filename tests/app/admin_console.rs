@@ -59,6 +59,9 @@ impl Admin {
     }
 }
 
+/// A form's fields.
+type Fields = Vec<(&'static str, &'static str)>;
+
 /// Events of `kind` in the log, by anyone but the test's own set-up (which acts as the CLI).
 async fn events(app: &TestApp, kind: &str) -> i64 {
     app.count(&format!("audit_events WHERE kind = '{kind}' AND actor <> 'cli'")).await
@@ -198,7 +201,7 @@ db_test!(
         let ann = app.user_id("ann").await;
         assert_eq!(location(&res), format!("/admin/users/{ann}?done=created"));
         let user = |suffix: &str| format!("/admin/users/{ann}{suffix}");
-        let steps: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+        let steps: Vec<(&str, String, Fields)> = vec![
             ("user.updated", user(""), vec![("display_name", "Ann Example"), ("email", "ann@example.com")]),
             ("email.verified", user("/verify-email"), vec![]),
             ("password.reset_requested", user("/send-reset"), vec![]),
