@@ -226,10 +226,22 @@ db_test!(
         assert_eq!(res.status(), 303);
         assert_eq!(events(&app, "second_factor.reset").await, 1);
         assert!(!app.state.accounts.mfa_enabled(UserId::parse(&member_id).unwrap()).await.unwrap());
+        let revoked = format!("audit_events WHERE kind = 'session.revoked' AND actor = 'admin:{}'", root.id);
+        let sessions = root.browser.text(&format!("/admin/users/{member_id}/sessions")).await;
+        let one = between(&sessions, &format!("action=\"/admin/users/{member_id}/sessions/"), "\"").expect("a session");
+        let res = root.post(&format!("/admin/users/{member_id}/sessions/{one}"), &[]).await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(app.count(&revoked).await, 1, "one session, one event");
+        assert_eq!(member.get("/profile").await.status(), 303, "the member's session is gone");
+        assert_eq!(member.login("member", PASSWORD).await.status(), 303, "signed in again (no second factor now)");
         let res = root.post(&format!("/admin/users/{member_id}/revoke-sessions"), &[]).await;
         assert_eq!(res.status(), 303);
-        assert_eq!(app.count(&format!("audit_events WHERE kind = 'session.revoked' AND actor = 'admin:{}'", root.id)).await, 1);
-        assert_eq!(member.get("/profile").await.status(), 303, "the member's session is gone");
+        assert_eq!(app.count(&revoked).await, 2, "sign out everywhere: one event per session ended");
+        assert_eq!(member.get("/profile").await.status(), 303, "the member's session is gone again");
+
+        assert_eq!(root.post(paths::KEYS_ROTATE, &[]).await.status(), 303);
+        let rotated = format!("audit_events WHERE kind = 'key.rotated' AND actor = 'admin:{}'", root.id);
+        assert_eq!(app.count(&rotated).await, 1, "a rotation from the console names the admin");
 
         // Deleting takes the confirmation step; the admin's own account cannot be deleted.
         let res = root.post(&user("/delete"), &[]).await;
@@ -309,5 +321,32 @@ db_test!(
         assert_eq!(app.count(&format!("sessions WHERE user_id = '{carol_id}'")).await, 0);
         let page = root.browser.text(&format!("/admin/users/{carol_id}")).await;
         assert!(page.contains("id=\"user-state\">disabled<"), "the console shows the account disabled");
+    }
+);
+
+db_test!(
+    async fn the_json_admin_api_records_the_acting_admin_and_refuses_to_delete_itself(backend) {
+        let app = spawn_app(backend).await;
+        person(&app, "boss").await;
+        let boss = make_admin(&app, "boss").await;
+        person(&app, "worker").await;
+        let worker = app.user_id("worker").await;
+        let res = reqwest::Client::new()
+            .post(app.url("/login"))
+            .json(&serde_json::json!({"username": "boss", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        let token = res.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_string();
+
+        let body = serde_json::json!({"disabled": true});
+        let (status, _) = crate::api::call(&app, reqwest::Method::PUT, &format!("/users/{worker}"), &token, Some(body)).await;
+        assert_eq!(status, 200);
+        let by_boss = format!("audit_events WHERE kind = 'user.disabled' AND actor = 'admin:{boss}' AND user_id = '{worker}'");
+        assert_eq!(app.count(&by_boss).await, 1);
+
+        let (status, _) = crate::api::call(&app, reqwest::Method::DELETE, &format!("/users/{boss}"), &token, None).await;
+        assert_eq!(status, 409, "an admin cannot delete their own account");
+        assert_eq!(events(&app, "user.deleted").await, 0);
     }
 );
