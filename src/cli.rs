@@ -19,7 +19,8 @@ use crate::identity::email::Email;
 use crate::identity::password::Password;
 use crate::identity::user::{DisplayName, NewUser, Username};
 use crate::oauth::key_rotation::RotationPolicy;
-use crate::startup::{Application, Services, shutdown_signal};
+use crate::startup::{Application, shutdown_signal};
+use crate::state::AppState;
 use crate::store::{self, Db};
 
 #[derive(Debug, Parser)]
@@ -174,11 +175,11 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
         }
         Command::Events { command } => events::run(settings, command).await,
         Command::Client { command } => {
-            let state = Services::build(settings, clock, true).await?;
+            let state = AppState::build(settings, clock, true).await?;
             run_client(&state, command).await
         }
         Command::Keys { command } => {
-            let state = Services::build(settings, clock, true).await?;
+            let state = AppState::build(settings, clock, true).await?;
             match command {
                 KeysCommand::Rotate { delay } => {
                     let policy = RotationPolicy::from_settings(&state.settings);
@@ -192,7 +193,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             }
         }
         Command::User { command } => {
-            let state = Services::build(settings, clock, true).await?;
+            let state = AppState::build(settings, clock, true).await?;
             match command {
                 UserCommand::Add { username, email, display_name, admin, verified } => {
                     let username = Username::parse(&username).map_err(|m| anyhow::anyhow!("--username: {m}"))?;
@@ -238,7 +239,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
     }
 }
 
-async fn list_keys(state: &crate::state::AppState) -> anyhow::Result<()> {
+async fn list_keys(state: &AppState) -> anyhow::Result<()> {
     let keys = state.provider.keys();
     let policy = RotationPolicy::from_settings(&state.settings);
     let row = |cells: [&str; 7]| {
@@ -298,7 +299,7 @@ fn read_password() -> anyhow::Result<String> {
     Ok(line)
 }
 
-async fn run_client(state: &crate::state::AppState, command: ClientCommand) -> anyhow::Result<()> {
+async fn run_client(state: &AppState, command: ClientCommand) -> anyhow::Result<()> {
     use crate::audit::Actor;
     use crate::oauth::clients::{ClientAdminError, NewClient};
     let fail = ClientAdminError::into_internal;

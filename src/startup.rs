@@ -1,4 +1,4 @@
-//! Building and running the application. `Services::build` assembles the domain (shared by
+//! Building and running the application. `AppState::build` assembles the domain (shared by
 //! the CLI and the server); `Application::build` binds the listener first, so tests can ask
 //! for port 0 and read the real port before running.
 
@@ -31,12 +31,11 @@ const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 /// only: recipient, subject, times; the body is blanked at delivery).
 const SENT_MAIL_KEPT_SECS: i64 = 7 * 24 * 3600;
 
-/// Everything but the HTTP listener.
-pub struct Services;
-
-impl Services {
+/// The state is everything but the HTTP listener and the mail worker; it is built here, beside
+/// the rest of the start-up work, rather than in `state.rs`, which stays a plain handle.
+impl AppState {
     /// Opens (and, when `migrate`, migrates) the database and assembles the state.
-    pub async fn build(settings: Settings, clock: SharedClock, migrate: bool) -> anyhow::Result<AppState> {
+    pub async fn build(settings: Settings, clock: SharedClock, migrate: bool) -> anyhow::Result<Self> {
         prepare_data_dir(&settings.data_dir)?;
         let secret_key = if settings.secret_key.is_empty() {
             load_or_generate_secret(&settings.data_dir)?
@@ -93,7 +92,7 @@ impl Services {
             crate::oauth::first_party::API_CLIENT_ID,
         );
         let discovery = axum::body::Bytes::from(crate::http::oauth::discovery_document(settings.public_url()));
-        Ok(AppState::new(crate::state::Shared {
+        Ok(Self::new(crate::state::Shared {
             settings: Arc::new(settings),
             db,
             accounts,
@@ -131,7 +130,7 @@ impl Application {
         listener.set_nonblocking(true).context("configuring the listener")?;
         let listener = TcpListener::from_std(listener).context("adopting the listener")?;
         let migrate = settings.database.migrate_on_start;
-        let state = Services::build(settings, clock, migrate).await?;
+        let state = AppState::build(settings, clock, migrate).await?;
         let transport = Transport::from_settings(&state.settings.mail, state.settings.outbox_dir())
             .context("configuring mail delivery")?;
         match &transport {

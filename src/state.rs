@@ -1,4 +1,5 @@
-//! What every handler gets: cheap-to-clone handles, no globals.
+//! What every handler gets: cheap-to-clone handles, no globals. Built by `AppState::build`
+//! (in `startup.rs`).
 
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::login_redirect::login_url;
 use super::render::{ErrorPage, render};
-use crate::http::layers::current_request_id;
+use super::request_id::current_request_id;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrowserError {
@@ -70,7 +70,7 @@ impl IntoResponse for BrowserError {
     fn into_response(self) -> Response {
         match &self {
             Self::LoginRequired { next } => return Redirect::to(&login_url(next)).into_response(),
-            Self::Internal(err) if crate::store::is_outage(err) => {
+            Self::Internal(err) if crate::http::outage::is_outage(err) => {
                 tracing::warn!(error = %format!("{err:#}"), "database unavailable");
                 return unavailable_page();
             }

@@ -1,4 +1,5 @@
-//! Layers every response passes through.
+//! Layers every response passes through: security headers, the client's address, the panic
+//! guard. (The request id has its own module, `request_id`, which the error adapters read.)
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -9,51 +10,6 @@ use axum::response::IntoResponse;
 
 use crate::config::IpNet;
 use crate::state::AppState;
-
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-tokio::task_local! {
-    static CURRENT_REQUEST_ID: String;
-}
-
-/// The id of the request being handled, for error pages and problem bodies.
-pub fn current_request_id() -> String {
-    CURRENT_REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
-}
-
-/// Gives every request a fresh id (a client-sent one is replaced, never trusted), makes it
-/// available to handlers, and returns it in `X-Request-Id`.
-pub async fn request_id(mut req: Request, next: Next) -> axum::response::Response {
-    let id = next_request_id();
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        req.headers_mut().insert(REQUEST_ID, value.clone());
-        let mut res = CURRENT_REQUEST_ID.scope(id, next.run(req)).await;
-        res.headers_mut().insert(REQUEST_ID, value);
-        return res;
-    }
-    next.run(req).await
-}
-
-/// A unique, UUID-shaped request id without a system call: a random per-process prefix
-/// and a counter (ids correlate logs; they are not secrets and need not be unguessable).
-fn next_request_id() -> String {
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static PREFIX: OnceLock<u64> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let prefix = *PREFIX.get_or_init(|| {
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).unwrap_or_default();
-        u64::from_le_bytes(bytes)
-    });
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    uuid::Uuid::from_u64_pair(prefix, n).to_string()
-}
-
-pub fn make_span(req: &Request) -> tracing::Span {
-    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-}
 
 /// `Strict-Transport-Security` for every response, when the issuer is https.
 #[derive(Debug, Clone)]
@@ -108,7 +64,7 @@ pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Ne
     req.extensions_mut().insert(ClientIp(ip));
     // The request an audit event happens in (the domain reads it without any HTTP type).
     let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-    let meta = crate::audit::RequestMeta::new(ip, user_agent, Some(current_request_id()));
+    let meta = crate::audit::RequestMeta::new(ip, user_agent, Some(super::request_id::current_request_id()));
     crate::audit::context::scope(meta, next.run(req)).await
 }
 

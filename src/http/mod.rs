@@ -15,7 +15,7 @@ pub mod csp;
 pub mod form;
 /// `/health/live` and `/health/ready`.
 mod health;
-/// Request id, security headers, client address, panic guard.
+/// Security headers, client address, panic guard.
 pub mod layers;
 /// Request-head limits: 431 and 414 before routing.
 pub mod limits;
@@ -25,10 +25,14 @@ pub mod login_redirect;
 pub mod metrics;
 /// The OAuth 2.0 / OpenID Connect endpoints.
 pub mod oauth;
+/// Which failures are a temporary outage (503 with `Retry-After`) rather than a fault.
+pub mod outage;
 /// Hosted HTML pages: session cookie + CSRF; errors render a page.
 pub mod pages;
 /// Rendering a page, and what every browser surface's pages share.
 pub mod render;
+/// A fresh id per request: the `X-Request-Id` header, the trace span, the error pages.
+pub mod request_id;
 /// The browser session: its cookie layer, the signed-in user, CSRF, login and logout.
 pub mod session;
 /// tower-sessions' store on the `sessions` repository.
@@ -70,8 +74,8 @@ pub fn router(state: AppState) -> Router {
     app.layer(
         ServiceBuilder::new()
             .layer(CatchPanicLayer::custom(layers::panic_response))
-            .layer(middleware::from_fn(layers::request_id))
-            .layer(TraceLayer::new_for_http().make_span_with(layers::make_span))
+            .layer(middleware::from_fn(request_id::request_id))
+            .layer(TraceLayer::new_for_http().make_span_with(request_id::make_span))
             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
             .layer(middleware::from_fn_with_state(
                 layers::Hsts::from_settings(&state.settings),

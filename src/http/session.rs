@@ -12,7 +12,7 @@ use super::browser_error::BrowserError;
 use crate::identity::second_factor::ChallengeId;
 use crate::identity::user::{User, UserId};
 use crate::oauth::authorize::SessionAuth;
-use crate::oauth::tokens::Authentication;
+use crate::oauth::tokens::{Amr, Authentication};
 use crate::secret::{constant_time_eq, random_token};
 use crate::state::AppState;
 // `SID_KEY`: a stable id for one sign-in (survives id cycling), the `sid` of ID tokens.
@@ -245,7 +245,7 @@ impl BrowserSession {
         let Some(user) = self.user().await? else { return Ok(None) };
         let auth = Authentication {
             auth_time: self.session.get::<i64>(AUTH_TIME_KEY).await?.unwrap_or_default(),
-            amr: self.session.get::<Vec<String>>(AMR_KEY).await?.unwrap_or_else(|| vec!["pwd".into()]),
+            amr: self.session.get::<Vec<Amr>>(AMR_KEY).await?.unwrap_or_else(|| vec![Amr::new("pwd")]),
             sid: self.session.get::<String>(SID_KEY).await?,
         };
         Ok(Some(SessionAuth { user, auth, signed_in_for_this_request: false }))

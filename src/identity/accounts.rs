@@ -1,6 +1,6 @@
 //! The account use cases the surfaces call (hosted pages, CLI, later the JSON API), so the
-//! rules live in one place. This file: the service itself, registration and login; profile
-//! changes are in `profile.rs`, password reset in `recovery.rs`.
+//! rules live in one place. This file: the service itself and registration; signing in is in
+//! `login.rs`, profile changes in `profile.rs`, password reset in `recovery.rs`.
 
 use std::net::IpAddr;
 
@@ -8,7 +8,7 @@ use tracing::instrument;
 
 use super::email::Email;
 use super::password::{HashError, Password, PasswordHasher, PasswordPolicy, PasswordProblem};
-use super::throttle::{self, Admission, DEVICE_MAX_FAILURES, LoginThrottle};
+use super::throttle::{self, Admission, LoginThrottle};
 use super::user::{DisplayName, NewUser, User, UserId, Username};
 use crate::clock::SharedClock;
 use crate::config::{AccountSettings, LoginSettings};
@@ -50,50 +50,6 @@ pub enum Registration {
     EmailInUse,
 }
 
-/// One login attempt as a surface received it.
-#[derive(Debug)]
-pub struct LoginAttempt {
-    /// Username or e-mail address, as typed.
-    pub login_name: String,
-    pub password: Secret,
-    pub client_ip: IpAddr,
-    /// The known-device cookie the browser sent, or the `device_token` an API client sent.
-    pub device_token: Option<Secret>,
-}
-
-#[derive(Debug)]
-pub struct LoggedIn {
-    pub user: User,
-    /// The password was right and the account has 2FA: the sign-in is not complete until
-    /// the second factor is proven.
-    pub second_factor_required: bool,
-    /// A new known-device token to hand to the browser (none when its token is still good,
-    /// and none yet while the second factor is due).
-    pub new_device_token: Option<Secret>,
-    /// The caller presented a device token of this account that is still good.
-    pub device_known: bool,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LoginError {
-    /// Unknown user, wrong password or disabled account: one answer, given only after a
-    /// password check.
-    #[error("invalid credentials")]
-    InvalidCredentials,
-    /// Completed failures locked this login name (known or not, alike): no check was made.
-    #[error("this login name is temporarily locked")]
-    NameLocked { retry_after_secs: i64 },
-    /// Too many failures from this client address.
-    #[error("too many failed logins from this address")]
-    TooManyFromAddress { retry_after_secs: i64 },
-    /// Right password, but the configuration requires a confirmed address first (a new
-    /// confirmation link has been sent).
-    #[error("e-mail address not confirmed")]
-    EmailNotVerified,
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
     #[error("the current password is wrong")]
@@ -113,7 +69,7 @@ macro_rules! hash_errors_are_internal {
         }
     )*};
 }
-hash_errors_are_internal!(RegisterError, LoginError, ChangeError);
+hash_errors_are_internal!(RegisterError, ChangeError);
 
 #[derive(Debug, Clone)]
 pub struct Accounts {
@@ -333,97 +289,6 @@ impl Accounts {
         Ok(())
     }
 
-    /// Login hygiene in one place: throttling, a dummy hash for unknown users, one answer
-    /// for every kind of failure, and known-device bookkeeping.
-    #[instrument(skip_all)]
-    pub async fn login(&self, attempt: LoginAttempt) -> Result<LoggedIn, LoginError> {
-        let now = self.clock.unix();
-        let name = parse_login_name(&attempt.login_name);
-        let found = match &name {
-            Some(name) => users::find_credentials(&self.db, name).await?,
-            None => None,
-        };
-        let device_hash = attempt.device_token.as_ref().map(|t| token_hash(t.expose()));
-        let device = match &device_hash {
-            Some(hash) => counters::find_device(&self.db, hash).await?,
-            None => None,
-        };
-        let trusted = matches!((&found, device), (Some((user, _)), Some(d)) if d.user_id == user.id);
-        let key = self.login_key(&attempt.login_name)?;
-
-        // Untrusted attempts need the address's leave and a slot in the name's budget. The
-        // slot is given back if anything below fails before the outcome is known.
-        let mut slot = None;
-        if !trusted {
-            if let Some(retry_after_secs) =
-                throttle::address_wait(&self.db, attempt.client_ip, now, &self.login).await?
-            {
-                metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "throttled").increment(1);
-                return Err(LoginError::TooManyFromAddress { retry_after_secs });
-            }
-            match self.throttle.admit(&key).await? {
-                Admission::Admitted(admitted) => slot = Some(admitted),
-                Admission::Locked { retry_after_secs } => {
-                    throttle::address_failed(&self.db, attempt.client_ip, now, &self.login).await?;
-                    metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "locked").increment(1);
-                    return Err(LoginError::NameLocked { retry_after_secs });
-                }
-            }
-        }
-
-        // Over the byte limit: the same work as a wrong password (a dummy check), then fail.
-        let password = Password::attempt(attempt.password.expose(), &self.policy).ok();
-        let stored = found.as_ref().map(|(_, hash)| hash.as_str()).filter(|_| password.is_some());
-        let candidate = match password {
-            Some(pw) => pw,
-            None => Password::attempt("", &self.policy).map_err(anyhow::Error::new)?,
-        };
-        let matched = self.hasher.verify(&candidate, stored).await?;
-
-        match found {
-            Some((user, _)) if matched && !user.disabled => {
-                match slot {
-                    Some(slot) => slot.succeeded().await?,
-                    None => self.throttle.reset(&key).await?,
-                }
-                if self.account.require_verified_email && !user.email_verified {
-                    match self.resend_verification(&user).await {
-                        Ok(()) | Err(super::profile::ResendError::TooMany) => {}
-                        Err(super::profile::ResendError::Internal(e)) => return Err(LoginError::Internal(e)),
-                    }
-                    return Err(LoginError::EmailNotVerified);
-                }
-                let second_factor_required = self.mfa_enabled(user.id).await?;
-                // A device becomes known only once the whole sign-in is proven: with 2FA due,
-                // the second step mints its token.
-                let new_device_token = match (trusted, &device_hash) {
-                    (true, Some(hash)) => {
-                        counters::touch_device(&self.db, hash, now).await?;
-                        None
-                    }
-                    _ if second_factor_required => None,
-                    _ => Some(self.remember_device(user.id).await?),
-                };
-                let result = if second_factor_required { "password_ok_2fa_due" } else { "success" };
-                metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => result).increment(1);
-                tracing::info!(user_id = %user.id, second_factor_required, "password accepted");
-                Ok(LoggedIn { user, second_factor_required, new_device_token, device_known: trusted })
-            }
-            found => {
-                if let Some(slot) = slot {
-                    slot.failed().await?;
-                }
-                if let (true, Some(hash)) = (trusted, &device_hash) {
-                    counters::device_failed(&self.db, hash, DEVICE_MAX_FAILURES).await?;
-                }
-                throttle::address_failed(&self.db, attempt.client_ip, now, &self.login).await?;
-                metrics::counter!(crate::telemetry::metrics::names::LOGINS, "result" => "failure").increment(1);
-                tracing::info!(user_id = found.map(|(u, _)| u.id.to_string()), "login failed");
-                Err(LoginError::InvalidCredentials)
-            }
-        }
-    }
-
     /// Issues a known-device token for a browser that just proved who it is.
     pub async fn remember_device(&self, user: UserId) -> anyhow::Result<Secret> {
         let token = random_token();
@@ -460,7 +325,7 @@ impl Accounts {
 
 /// Names containing `@` are e-mail addresses; anything else is a username. Input that is
 /// neither matches nobody (and still costs a dummy hash).
-fn parse_login_name(raw: &str) -> Option<LoginName> {
+pub(super) fn parse_login_name(raw: &str) -> Option<LoginName> {
     if raw.contains('@') {
         Email::parse(raw).ok().map(LoginName::Email)
     } else {

@@ -11,6 +11,9 @@ use tracing::instrument;
 use super::accounts::{Accounts, links, new_token};
 use super::email::Email;
 use super::password::Password;
+// `AdminChanges` is a plain value type, defined with the user record so that the store, which
+// writes it, need not import this service module (which imports the store).
+pub use super::user::AdminChanges;
 use super::user::{DisplayName, NewUser, User, UserId, Username};
 use crate::audit::{Actor, Event, EventKind};
 use crate::mail::Mail;
@@ -33,15 +36,6 @@ pub struct Overview {
     pub sign_in_failures_24h: i64,
     /// Mails waiting in the outbox.
     pub outbox_backlog: i64,
-}
-
-/// An administrator's changes to an account; `None` leaves a field as it is.
-#[derive(Debug, Default, Clone)]
-pub struct AdminChanges {
-    pub display_name: Option<DisplayName>,
-    pub email: Option<Email>,
-    pub is_admin: Option<bool>,
-    pub disabled: Option<bool>,
 }
 
 /// An account an administrator creates: it gets no password anyone knows; a link to set one

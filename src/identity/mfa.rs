@@ -11,7 +11,6 @@ use tracing::instrument;
 
 use super::accounts::{Accounts, ChangeError};
 use super::email::Email;
-use super::second_factor::StepUpError;
 use super::user::{User, UserId};
 use crate::mail::Mail;
 use crate::secret::{Secret, random_bytes};
@@ -23,6 +22,41 @@ pub const RECOVERY_CODES: usize = 10;
 pub const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 /// Symbols per recovery code, shown in groups of five: 15 × log2(31) ≈ 74.3 bits.
 const RECOVERY_SYMBOLS: usize = 15;
+
+/// Why a change that needs recent proof of both factors was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StepUpError {
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
+    /// 2FA is on and no code was given.
+    #[error("a code from the authenticator app or a recovery code is required")]
+    CodeRequired,
+    #[error("the code is not valid")]
+    InvalidCode,
+    /// The change only makes sense with 2FA on (new recovery codes).
+    #[error("two-factor authentication is off")]
+    NotEnabled,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<ChangeError> for StepUpError {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::Internal(e) => Self::Internal(e),
+            _ => Self::WrongCurrentPassword,
+        }
+    }
+}
+
+impl From<MfaError> for StepUpError {
+    fn from(e: MfaError) -> Self {
+        match e {
+            MfaError::Internal(e) => Self::Internal(e),
+            _ => Self::InvalidCode,
+        }
+    }
+}
 
 /// What enrolment shows once: the secret as text, the `otpauth://` URI, and its QR code.
 #[derive(Debug)]

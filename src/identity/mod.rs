@@ -11,6 +11,8 @@ pub mod connected_apps;
 pub mod devices;
 /// E-mail addresses, parsed and normalized for uniqueness.
 pub mod email;
+/// Signing in with a password: admit, check, then success or failure bookkeeping.
+pub mod login;
 /// Two-factor authentication: TOTP and recovery codes.
 pub mod mfa;
 /// Password policy, normalization and argon2id hashing.

@@ -19,8 +19,8 @@ use std::sync::atomic::Ordering;
 
 use tracing::instrument;
 
-use super::accounts::{Accounts, ChangeError};
-use super::mfa::{MfaError, SecondFactor, normalize, totp};
+use super::accounts::Accounts;
+use super::mfa::{MfaError, SecondFactor, StepUpError, normalize, totp};
 use super::user::{User, UserId};
 use crate::secret::{Secret, random_token, token_hash};
 use crate::store::{mfa, second_factor as budgets};
@@ -44,41 +44,6 @@ pub enum ChallengeError {
     Over,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
-}
-
-/// Why a change that needs recent proof of both factors was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum StepUpError {
-    #[error("the current password is wrong")]
-    WrongCurrentPassword,
-    /// 2FA is on and no code was given.
-    #[error("a code from the authenticator app or a recovery code is required")]
-    CodeRequired,
-    #[error("the code is not valid")]
-    InvalidCode,
-    /// The change only makes sense with 2FA on (new recovery codes).
-    #[error("two-factor authentication is off")]
-    NotEnabled,
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<ChangeError> for StepUpError {
-    fn from(e: ChangeError) -> Self {
-        match e {
-            ChangeError::Internal(e) => Self::Internal(e),
-            _ => Self::WrongCurrentPassword,
-        }
-    }
-}
-
-impl From<MfaError> for StepUpError {
-    fn from(e: MfaError) -> Self {
-        match e {
-            MfaError::Internal(e) => Self::Internal(e),
-            _ => Self::InvalidCode,
-        }
-    }
 }
 
 /// Names a challenge: the SHA-256 of its token, which is all that is stored (the hosted

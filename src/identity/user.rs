@@ -49,6 +49,15 @@ impl User {
 }
 
 /// What a registration stores, every part already validated.
+/// An administrator's changes to an account; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct AdminChanges {
+    pub display_name: Option<DisplayName>,
+    pub email: Option<Email>,
+    pub is_admin: Option<bool>,
+    pub disabled: Option<bool>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub username: Username,

@@ -6,8 +6,9 @@
 
 use url::Url;
 
-use super::client::{Client, GrantType};
+use super::client::{Client, ClientId, GrantType};
 use super::error::{RedirectError, UnredirectableError};
+use super::grant::GrantId;
 use super::pkce::CodeChallenge;
 use super::provider::Provider;
 use super::scope::{OFFLINE_ACCESS, Scope};
@@ -126,31 +127,28 @@ impl Provider {
     /// Parses and checks an authorization request, in this order: client, redirect URI (both
     /// errors are pages), then everything else (errors redirect).
     pub async fn authorization_request(&self, params: &Params) -> Result<AuthorizationRequest, Rejection> {
-        let page = |e| Err(Rejection::Page(e));
-        let client_id = match params.get("client_id") {
-            Ok(Some(id)) => id,
-            Ok(None) => return page(UnredirectableError::UnknownClient),
-            Err(_) => return page(UnredirectableError::InvalidRequest("client_id must be given once")),
-        };
-        let Some(client) = self.client(client_id).await.map_err(Rejection::Internal)? else {
-            return page(UnredirectableError::UnknownClient);
-        };
-        let redirect_uri = match params.get("redirect_uri") {
-            Ok(Some(uri)) if client.redirect_uri(uri).is_some() => uri.to_string(),
-            Ok(_) => return page(UnredirectableError::BadRedirectUri),
-            Err(_) => return page(UnredirectableError::InvalidRequest("redirect_uri must be given once")),
-        };
-
+        let client = self.requested_client(params).await?;
+        let redirect_uri = registered_redirect_uri(&client, params).map_err(Rejection::Page)?;
         // From here on, the client hears about errors on its redirect URI.
         let state = params.get("state").ok().flatten().map(str::to_string);
-        let reject = |error: RedirectError| Rejection::Redirect {
-            redirect_uri: redirect_uri.clone(),
-            state: state.clone(),
-            error,
+        let back_to = (redirect_uri.clone(), state.clone());
+        let reject = |error| Rejection::Redirect { redirect_uri: back_to.0, state: back_to.1, error };
+        check_request(self, client, redirect_uri, state, params).await.map_err(reject)
+    }
+
+    /// The registered client named by `client_id` (a page when missing, repeated or unknown).
+    async fn requested_client(&self, params: &Params) -> Result<Client, Rejection> {
+        let client_id = match params.get("client_id") {
+            Ok(Some(id)) => id,
+            Ok(None) => return Err(Rejection::Page(UnredirectableError::UnknownClient)),
+            Err(_) => {
+                return Err(Rejection::Page(UnredirectableError::InvalidRequest("client_id must be given once")));
+            }
         };
-        let checked = check_request(self, &client, params).await;
-        let checked = checked.map_err(reject)?;
-        Ok(AuthorizationRequest { client, redirect_uri, state, ..checked })
+        self.client(client_id)
+            .await
+            .map_err(Rejection::Internal)?
+            .ok_or(Rejection::Page(UnredirectableError::UnknownClient))
     }
 
     /// Decides what a valid request needs, given who is signed in.
@@ -221,12 +219,12 @@ impl Provider {
     pub async fn issue_code(&self, req: &AuthorizationRequest, session: &SessionAuth) -> anyhow::Result<String> {
         let now = self.clock.unix();
         let code = random_token();
-        let grant_id = uuid::Uuid::now_v7().to_string();
+        let grant_id = GrantId::generate();
         let offline = req.scope.contains(OFFLINE_ACCESS);
         let tx = self.db.begin().await?;
         grants::insert_grant(
             &tx,
-            &grant_id,
+            grant_id.as_str(),
             session.user.id,
             &req.client.id,
             session.auth.sid.as_deref(),
@@ -236,14 +234,14 @@ impl Provider {
         .await?;
         let stored = StoredCode {
             grant_id,
-            client_id: req.client.id.clone(),
-            user_id: session.user.id.to_string(),
+            client_id: ClientId::new(req.client.id.as_str()),
+            user_id: session.user.id,
             redirect_uri: req.redirect_uri.clone(),
-            scope: req.scope.to_string(),
+            scope: req.scope.clone(),
             nonce: req.nonce.clone(),
             code_challenge: req.code_challenge.as_str().to_string(),
             auth_time: session.auth.auth_time,
-            amr: session.auth.amr.join(" "),
+            amr: session.auth.amr.clone(),
             sid: session.auth.sid.clone(),
             expires_at: now + self.settings.code_ttl_secs,
             used_at: None,
@@ -275,84 +273,41 @@ impl Provider {
     }
 }
 
-/// The checks after the redirect URI, in order. Fills every field but client, redirect URI
-/// and state.
+/// The `redirect_uri` exactly as sent, when it matches one the client registered.
+fn registered_redirect_uri(client: &Client, params: &Params) -> Result<String, UnredirectableError> {
+    match params.get("redirect_uri") {
+        Ok(Some(uri)) if client.redirect_uri(uri).is_some() => Ok(uri.to_string()),
+        Ok(_) => Err(UnredirectableError::BadRedirectUri),
+        Err(_) => Err(UnredirectableError::InvalidRequest("redirect_uri must be given once")),
+    }
+}
+
+/// The checks after the redirect URI, in this order; the first that fails is the answer.
 async fn check_request(
     provider: &Provider,
-    client: &Client,
+    client: Client,
+    redirect_uri: String,
+    state: Option<String>,
     params: &Params,
 ) -> Result<AuthorizationRequest, RedirectError> {
-    use RedirectError::*;
-    let one = |name| params.get(name).map_err(|_| InvalidRequest("a parameter was repeated or malformed"));
-    if params.any_repeated() {
-        return Err(InvalidRequest("a parameter was repeated or malformed"));
-    }
-    if one("request")?.is_some() {
-        return Err(RequestNotSupported);
-    }
-    if one("request_uri")?.is_some() {
-        return Err(RequestUriNotSupported);
-    }
-    match one("response_type")? {
-        Some("code") => {}
-        Some(_) => return Err(UnsupportedResponseType),
-        None => return Err(InvalidRequest("response_type is required")),
-    }
-    if !client.allows(GrantType::AuthorizationCode) {
-        return Err(UnauthorizedClient);
-    }
-    if !matches!(one("response_mode")?, None | Some("query")) {
-        return Err(InvalidRequest("only response_mode=query is supported"));
-    }
-    let scope = Scope::parse(one("scope")?.unwrap_or_default()).map_err(InvalidScope)?;
-    if scope.is_empty() {
-        return Err(InvalidScope("scope is required"));
-    }
-    if !scope.is_subset(&client.allowed_scopes()) {
-        return Err(InvalidScope("the client may not ask for this scope"));
-    }
-    let challenge = one("code_challenge")?.ok_or(InvalidRequest("code_challenge is required (PKCE S256)"))?;
-    let code_challenge = CodeChallenge::parse(challenge, one("code_challenge_method")?).map_err(InvalidRequest)?;
-    let mut prompt = Prompt::default();
-    for value in one("prompt")?.unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
-        match value {
-            "none" => prompt.none = true,
-            "login" => prompt.login = true,
-            "consent" => prompt.consent = true,
-            "select_account" => {}
-            _ => return Err(InvalidRequest("unknown prompt value")),
-        }
-    }
-    if prompt.none && (prompt.login || prompt.consent) {
-        return Err(InvalidRequest("prompt=none cannot be combined with other values"));
-    }
-    let max_age = match one("max_age")? {
-        Some(v) => Some(
-            v.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or(InvalidRequest("max_age must be a non-negative integer"))?,
-        ),
-        None => None,
-    };
-    let nonce = one("nonce")?.map(str::to_string);
-    if nonce.as_ref().is_some_and(|n| n.len() > 512) {
-        return Err(InvalidRequest("nonce is too long"));
-    }
-    let hint_sub = match one("id_token_hint")? {
-        Some(hint) => match provider.verify_id_token_hint(hint).await {
-            Some((sub, aud, _)) if aud.contains(&client.id) => Some(sub),
-            _ => return Err(InvalidRequest("id_token_hint is not a valid ID token for this client")),
-        },
-        None => None,
-    };
-    let login_hint = one("login_hint")?.map(|h| h.chars().take(320).collect());
-    let wants_mfa = one("acr_values")?.unwrap_or_default().split(' ').any(|v| v == super::tokens::ACR_MFA);
+    each_parameter_once(params)?;
+    no_request_object(params)?;
+    response_type_code(params)?;
+    client_may_use_code_flow(&client)?;
+    response_mode_query(params)?;
+    let scope = allowed_scope(&client, params)?;
+    let code_challenge = code_challenge(params)?;
+    let prompt = prompt(params)?;
+    let max_age = max_age(params)?;
+    let nonce = nonce(params)?;
+    let hint_sub = id_token_hint_sub(provider, &client, params).await?;
+    let login_hint = login_hint(params)?;
+    let wants_mfa = acr_values_want_mfa(params)?;
     Ok(AuthorizationRequest {
-        client: client.clone(),
-        redirect_uri: String::new(),
+        client,
+        redirect_uri,
         scope,
-        state: None,
+        state,
         nonce,
         code_challenge,
         prompt,
@@ -361,6 +316,119 @@ async fn check_request(
         login_hint,
         wants_mfa,
     })
+}
+
+const REPEATED: RedirectError = RedirectError::InvalidRequest("a parameter was repeated or malformed");
+
+/// The single non-empty value of `name`.
+fn one<'p>(params: &'p Params, name: &str) -> Result<Option<&'p str>, RedirectError> {
+    params.get(name).map_err(|_| REPEATED)
+}
+
+fn each_parameter_once(params: &Params) -> Result<(), RedirectError> {
+    if params.any_repeated() { Err(REPEATED) } else { Ok(()) }
+}
+
+/// JAR (`request`) and `request_uri` are refused for now, each with its own code.
+fn no_request_object(params: &Params) -> Result<(), RedirectError> {
+    if one(params, "request")?.is_some() {
+        return Err(RedirectError::RequestNotSupported);
+    }
+    if one(params, "request_uri")?.is_some() {
+        return Err(RedirectError::RequestUriNotSupported);
+    }
+    Ok(())
+}
+
+fn response_type_code(params: &Params) -> Result<(), RedirectError> {
+    match one(params, "response_type")? {
+        Some("code") => Ok(()),
+        Some(_) => Err(RedirectError::UnsupportedResponseType),
+        None => Err(RedirectError::InvalidRequest("response_type is required")),
+    }
+}
+
+fn client_may_use_code_flow(client: &Client) -> Result<(), RedirectError> {
+    if client.allows(GrantType::AuthorizationCode) { Ok(()) } else { Err(RedirectError::UnauthorizedClient) }
+}
+
+fn response_mode_query(params: &Params) -> Result<(), RedirectError> {
+    match one(params, "response_mode")? {
+        None | Some("query") => Ok(()),
+        Some(_) => Err(RedirectError::InvalidRequest("only response_mode=query is supported")),
+    }
+}
+
+/// A non-empty scope, within what the client may ask for.
+fn allowed_scope(client: &Client, params: &Params) -> Result<Scope, RedirectError> {
+    let scope = Scope::parse(one(params, "scope")?.unwrap_or_default()).map_err(RedirectError::InvalidScope)?;
+    if scope.is_empty() {
+        return Err(RedirectError::InvalidScope("scope is required"));
+    }
+    if !scope.is_subset(&client.allowed_scopes()) {
+        return Err(RedirectError::InvalidScope("the client may not ask for this scope"));
+    }
+    Ok(scope)
+}
+
+/// PKCE is required, S256 only.
+fn code_challenge(params: &Params) -> Result<CodeChallenge, RedirectError> {
+    let challenge = one(params, "code_challenge")?
+        .ok_or(RedirectError::InvalidRequest("code_challenge is required (PKCE S256)"))?;
+    CodeChallenge::parse(challenge, one(params, "code_challenge_method")?).map_err(RedirectError::InvalidRequest)
+}
+
+fn prompt(params: &Params) -> Result<Prompt, RedirectError> {
+    let mut prompt = Prompt::default();
+    for value in one(params, "prompt")?.unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
+        match value {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            "select_account" => {}
+            _ => return Err(RedirectError::InvalidRequest("unknown prompt value")),
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Err(RedirectError::InvalidRequest("prompt=none cannot be combined with other values"));
+    }
+    Ok(prompt)
+}
+
+fn max_age(params: &Params) -> Result<Option<i64>, RedirectError> {
+    let Some(v) = one(params, "max_age")? else { return Ok(None) };
+    let max_age = v.parse::<i64>().ok().filter(|n| *n >= 0);
+    max_age.map(Some).ok_or(RedirectError::InvalidRequest("max_age must be a non-negative integer"))
+}
+
+fn nonce(params: &Params) -> Result<Option<String>, RedirectError> {
+    let nonce = one(params, "nonce")?;
+    if nonce.is_some_and(|n| n.len() > 512) {
+        return Err(RedirectError::InvalidRequest("nonce is too long"));
+    }
+    Ok(nonce.map(str::to_string))
+}
+
+/// The `sub` of an `id_token_hint`, which must be a valid ID token we issued to this client.
+async fn id_token_hint_sub(
+    provider: &Provider,
+    client: &Client,
+    params: &Params,
+) -> Result<Option<String>, RedirectError> {
+    let Some(hint) = one(params, "id_token_hint")? else { return Ok(None) };
+    match provider.verify_id_token_hint(hint).await {
+        Some((sub, aud, _)) if aud.contains(&client.id) => Ok(Some(sub)),
+        _ => Err(RedirectError::InvalidRequest("id_token_hint is not a valid ID token for this client")),
+    }
+}
+
+/// At most 320 characters are kept (an e-mail address's limit).
+fn login_hint(params: &Params) -> Result<Option<String>, RedirectError> {
+    Ok(one(params, "login_hint")?.map(|h| h.chars().take(320).collect()))
+}
+
+fn acr_values_want_mfa(params: &Params) -> Result<bool, RedirectError> {
+    Ok(one(params, "acr_values")?.unwrap_or_default().split(' ').any(|v| v == super::tokens::ACR_MFA))
 }
 
 /// The authorization URL to come back to after signing in: the same request without

@@ -26,6 +26,33 @@ impl GrantType {
     }
 }
 
+/// A client's id as stored with what was issued to it (its shape is checked when a client is
+/// registered: [`check_new_client_id`]; ids read back are taken as they are).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ClientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<String> for ClientId {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == *other
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     pub id: String,

@@ -4,12 +4,12 @@
 //! carry the API audience (see `audience`). (The ticket between the password and the second
 //! factor of a two-step login is a server-side challenge: `identity::second_factor`.)
 
-use super::client::{Client, GrantType};
-use super::grant::Issued;
+use super::client::{Client, ClientId, GrantType};
+use super::grant::{GrantId, Issued};
 use super::provider::Provider;
 use super::redirect::RedirectUri;
 use super::scope::{OIDC_SCOPES, Scope};
-use super::tokens::{Authentication, TokenResponse};
+use super::tokens::{Amr, Authentication, TokenResponse};
 use crate::identity::user::User;
 use crate::secret::{random_token, token_hash};
 use crate::store::grants::{self, StoredRefresh};
@@ -53,22 +53,22 @@ impl Provider {
         let client = self.client(API_CLIENT_ID).await?.ok_or_else(|| anyhow::anyhow!("API client missing"))?;
         let now = self.clock.unix();
         let scope = Scope::from_names(["openid", "profile", "email"]);
-        let grant_id = uuid::Uuid::now_v7().to_string();
+        let grant_id = GrantId::generate();
         let auth = Authentication {
             auth_time: now,
-            amr: amr.iter().map(|s| s.to_string()).collect(),
+            amr: amr.iter().map(|m| Amr::new(*m)).collect(),
             sid: sid.map(str::to_string),
         };
         let refresh = random_token();
         let tx = self.db.begin().await?;
-        grant_store::insert_grant(&tx, &grant_id, user.id, API_CLIENT_ID, sid, false, now).await?;
+        grant_store::insert_grant(&tx, grant_id.as_str(), user.id, API_CLIENT_ID, sid, false, now).await?;
         let record = StoredRefresh {
             grant_id: grant_id.clone(),
-            client_id: API_CLIENT_ID.into(),
-            user_id: user.id.to_string(),
-            scope: scope.to_string(),
+            client_id: ClientId::new(API_CLIENT_ID),
+            user_id: user.id,
+            scope: scope.clone(),
             auth_time: now,
-            amr: auth.amr.join(" "),
+            amr: auth.amr.clone(),
             expires_at: now + self.settings.refresh_absolute_ttl_secs,
             idle_expires_at: now + self.settings.refresh_idle_ttl_secs,
             used_at: None,
@@ -93,7 +93,7 @@ impl Provider {
         if let Some(token) = refresh_token
             && let Some(stored) = grants::find_refresh(&self.db, &token_hash(token)).await?
         {
-            grant_store::revoke_grant(&self.db, &stored.grant_id, now).await?;
+            grant_store::revoke_grant(&self.db, stored.grant_id.as_str(), now).await?;
         }
         Ok(())
     }

@@ -36,3 +36,5 @@ pub mod revocation;
 pub mod scope;
 /// Access and ID tokens: claims, signing, strict verification.
 pub mod tokens;
+/// Value types the grants and the store share (GrantId, Amr).
+pub mod values;

@@ -4,10 +4,32 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::secret::constant_time_eq;
+use crate::secret::{Secret, constant_time_eq};
 
 fn unreserved(s: &str) -> bool {
     s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
+}
+
+/// A code verifier as presented at the token endpoint. Its shape (43–128 unreserved
+/// characters) is judged by [`CodeChallenge::verify`], so a malformed one fails like a wrong one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodeVerifier(Secret);
+
+impl CodeVerifier {
+    pub fn new(verifier: &str) -> Self {
+        Self(Secret::new(verifier))
+    }
+
+    /// The verifier's content, to check against the stored challenge.
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl std::fmt::Debug for CodeVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeVerifier([redacted])")
+    }
 }
 
 /// A code challenge: BASE64URL(SHA256(verifier)), always 43 characters.

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use super::client::Client;
-pub use super::clients::{ClientAdminError, ClientChanges, NewClient};
 use super::error::TokenError;
 use super::keys::{Alg, KeyRing};
 use crate::clock::SharedClock;

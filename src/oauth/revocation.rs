@@ -28,9 +28,9 @@ impl Provider {
             if stored.client_id == client.id {
                 let tx = self.db.begin().await?;
                 // Only a grant that was live ends here (and is recorded); revoking it again is a no-op.
-                if grants::revoke_grant(&tx, &stored.grant_id, now).await? == 1 {
+                if grants::revoke_grant(&tx, stored.grant_id.as_str(), now).await? == 1 {
                     let mut event = revoked("refresh_token").detail("grant_id", stored.grant_id.as_str());
-                    event.user = UserId::parse(&stored.user_id);
+                    event.user = Some(stored.user_id);
                     audit::append(&tx, self.clock.now_ms(), &event).await?;
                 }
                 tx.commit().await?;
@@ -78,17 +78,17 @@ impl Provider {
                 && stored.used_at.is_none()
                 && stored.expires_at > now
                 && stored.idle_expires_at > now
-                && grants::grant_live(&self.db, &stored.grant_id).await?
-                && self.grant_user(&self.db, &stored.user_id).await?.is_some();
+                && grants::grant_live(&self.db, stored.grant_id.as_str()).await?
+                && self.grant_user(&self.db, stored.user_id).await?.is_some();
             if !live {
                 return Ok(inactive);
             }
             return Ok(json!({
                 "active": true,
                 "token_type": "refresh_token",
-                "client_id": stored.client_id,
-                "sub": stored.user_id,
-                "scope": stored.scope,
+                "client_id": stored.client_id.as_str(),
+                "sub": stored.user_id.to_string(),
+                "scope": stored.scope.to_string(),
                 "exp": stored.idle_expires_at.min(stored.expires_at),
                 "iss": &*self.issuer,
             }));
@@ -102,7 +102,7 @@ impl Provider {
         if !self.may_introspect(client, &claims) {
             return Ok(inactive);
         }
-        if claims.gid.is_some() && self.grant_user(&self.db, &claims.sub).await?.is_none() {
+        if claims.gid.is_some() && self.subject_user(&self.db, &claims.sub).await?.is_none() {
             return Ok(inactive);
         }
         Ok(json!({

@@ -31,11 +31,13 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
+pub use crate::oauth::values::Amr;
+
 /// Who authenticated, how and when (for `auth_time`, `amr`, `acr`, `sid`).
 #[derive(Debug, Clone)]
 pub struct Authentication {
     pub auth_time: i64,
-    pub amr: Vec<String>,
+    pub amr: Vec<Amr>,
     pub sid: Option<String>,
 }
 
@@ -45,7 +47,7 @@ pub const ACR_MFA: &str = "urn:portcullis:acr:mfa";
 
 impl Authentication {
     pub fn has_second_factor(&self) -> bool {
-        self.amr.iter().any(|m| m == "otp")
+        self.amr.iter().any(|m| m.as_str() == "otp")
     }
 
     pub fn acr(&self) -> &'static str {

@@ -147,8 +147,8 @@ pub async fn list(db: &Db, filter: &Filter) -> anyhow::Result<Vec<Recorded>> {
     let wh = conditions(filter, &mut values);
     let limit = filter.limit.clamp(1, MAX_PAGE);
     let sql = format!("SELECT {COLUMNS} FROM audit_events{wh} ORDER BY id DESC LIMIT {limit}");
-    let rows = query_all(db, &sql, values).await.context("reading audit events")?;
-    rows.iter().map(|r| Row::from_query_result(r, "").map(Recorded::from).context("reading an audit event")).collect()
+    let rows: Vec<Row> = query_all(db, &sql, values).await.context("reading audit events")?;
+    Ok(rows.into_iter().map(Recorded::from).collect())
 }
 
 /// Events at or after `since_ms` that match `filter` (its cursor ignored), oldest first:
@@ -159,8 +159,8 @@ pub async fn since(db: &Db, filter: &Filter, since_ms: i64) -> anyhow::Result<Ve
     let wh = conditions(&filter, &mut values);
     let limit = filter.limit.clamp(1, MAX_PAGE);
     let sql = format!("SELECT {COLUMNS} FROM audit_events{wh} ORDER BY id ASC LIMIT {limit}");
-    let rows = query_all(db, &sql, values).await.context("reading audit events")?;
-    rows.iter().map(|r| Row::from_query_result(r, "").map(Recorded::from).context("reading an audit event")).collect()
+    let rows: Vec<Row> = query_all(db, &sql, values).await.context("reading audit events")?;
+    Ok(rows.into_iter().map(Recorded::from).collect())
 }
 
 /// Retention: removes events older than `cutoff_ms`. The only delete there is.

@@ -2,6 +2,7 @@
 //! (Rows are still read by index here; converting to column names is issue 21 work.)
 
 use anyhow::Context;
+use sea_orm::FromQueryResult;
 
 use super::{Db, Store, execute, query_all, query_one};
 use crate::oauth::client::{Client, GrantType};
@@ -14,40 +15,62 @@ fn json_list(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
-fn from_row(r: &sea_orm::QueryResult) -> anyhow::Result<Client> {
-    let list = |i: usize| -> anyhow::Result<Vec<String>> {
-        let raw: String = r.try_get_by_index(i)?;
-        serde_json::from_str(&raw).context("client list column")
-    };
+/// An `oauth_clients` row, read by column name.
+#[derive(Debug, FromQueryResult)]
+struct ClientRow {
+    id: String,
+    name: String,
+    secret_hash: Option<String>,
+    is_public: bool,
+    first_party: bool,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    scopes: String,
+    audiences: String,
+    require_mfa: bool,
+    api_access: bool,
+    introspect_any: bool,
+}
+
+fn list_of(raw: &str) -> anyhow::Result<Vec<String>> {
+    serde_json::from_str(raw).context("client list column")
+}
+
+fn from_row(r: ClientRow) -> anyhow::Result<Client> {
     Ok(Client {
-        id: r.try_get_by_index(0)?,
-        name: r.try_get_by_index(1)?,
-        secret_hash: r.try_get_by_index(2)?,
-        public: r.try_get_by_index(3)?,
-        first_party: r.try_get_by_index(4)?,
-        redirect_uris: list(5)?.into_iter().map(RedirectUri::from_stored).collect(),
-        post_logout_redirect_uris: list(6)?.into_iter().map(RedirectUri::from_stored).collect(),
-        grant_types: list(7)?.iter().filter_map(|g| GrantType::parse(g)).collect(),
-        scopes: Scope::from_names(list(8)?),
-        audiences: list(9)?,
-        require_mfa: r.try_get_by_index(10)?,
-        api_access: r.try_get_by_index(11)?,
-        introspect_any: r.try_get_by_index(12)?,
+        id: r.id,
+        name: r.name,
+        secret_hash: r.secret_hash,
+        public: r.is_public,
+        first_party: r.first_party,
+        redirect_uris: list_of(&r.redirect_uris)?.into_iter().map(RedirectUri::from_stored).collect(),
+        post_logout_redirect_uris: list_of(&r.post_logout_redirect_uris)?
+            .into_iter()
+            .map(RedirectUri::from_stored)
+            .collect(),
+        grant_types: list_of(&r.grant_types)?.iter().filter_map(|g| GrantType::parse(g)).collect(),
+        scopes: Scope::from_names(list_of(&r.scopes)?),
+        audiences: list_of(&r.audiences)?,
+        require_mfa: r.require_mfa,
+        api_access: r.api_access,
+        introspect_any: r.introspect_any,
     })
 }
 
 pub async fn find(s: &impl Store, id: &str) -> anyhow::Result<Option<Client>> {
-    let row = query_one(s, &format!("SELECT {COLUMNS} FROM oauth_clients WHERE id = $1"), vec![id.into()])
-        .await
-        .context("loading a client")?;
-    row.as_ref().map(from_row).transpose()
+    let row: Option<ClientRow> =
+        query_one(s, &format!("SELECT {COLUMNS} FROM oauth_clients WHERE id = $1"), vec![id.into()])
+            .await
+            .context("loading a client")?;
+    row.map(from_row).transpose()
 }
 
 pub async fn list(db: &Db) -> anyhow::Result<Vec<Client>> {
-    let rows = query_all(db, &format!("SELECT {COLUMNS} FROM oauth_clients ORDER BY id"), vec![])
+    let rows: Vec<ClientRow> = query_all(db, &format!("SELECT {COLUMNS} FROM oauth_clients ORDER BY id"), vec![])
         .await
         .context("listing clients")?;
-    rows.iter().map(from_row).collect()
+    rows.into_iter().map(from_row).collect()
 }
 
 /// Inserts a client; false when the id is taken. A UUID-shaped id is refused here too, so no

@@ -28,14 +28,14 @@ pub struct GrantRow {
 
 /// The remembered consents of `user`, except for `skip_client` (the built-in API client).
 pub async fn consents(s: &impl Store, user: UserId, skip_client: &str) -> anyhow::Result<Vec<ConsentRow>> {
-    let rows = query_all(
+    let rows: Vec<ConsentRow> = query_all(
         s,
         "SELECT client_id, scope, granted_at FROM consents WHERE user_id = $1 AND client_id <> $2",
         vec![user.to_string().into(), skip_client.into()],
     )
     .await
     .context("listing a user's consents")?;
-    rows.iter().map(|r| ConsentRow::from_query_result(r, "").context("reading a consent")).collect()
+    Ok(rows)
 }
 
 /// The live grants of `user`, except for `skip_client`: not revoked, and either younger than
@@ -48,7 +48,7 @@ pub async fn live_grants(
     access_since: i64,
     now: i64,
 ) -> anyhow::Result<Vec<GrantRow>> {
-    let rows = query_all(
+    let rows: Vec<GrantRow> = query_all(
         s,
         "SELECT g.client_id AS client_id, g.created_at AS created_at, \
                 COALESCE((SELECT r.scope FROM refresh_tokens r WHERE r.grant_id = g.id \
@@ -63,7 +63,7 @@ pub async fn live_grants(
     )
     .await
     .context("listing a user's live grants")?;
-    rows.iter().map(|r| GrantRow::from_query_result(r, "").context("reading a grant")).collect()
+    Ok(rows)
 }
 
 /// Revokes every grant of `user` for `client_id` (their refresh and access tokens with them).

@@ -13,11 +13,8 @@ struct Count {
 }
 
 async fn count(s: &impl Store, sql: &str, values: Vec<sea_orm::Value>, what: &'static str) -> anyhow::Result<i64> {
-    let row = query_one(s, sql, values).await.with_context(|| format!("counting {what}"))?;
-    match row {
-        Some(row) => Ok(Count::from_query_result(&row, "").with_context(|| format!("counting {what}"))?.n),
-        None => Ok(0),
-    }
+    let row: Option<Count> = query_one(s, sql, values).await.with_context(|| format!("counting {what}"))?;
+    Ok(row.map_or(0, |c| c.n))
 }
 
 pub async fn users(s: &impl Store) -> anyhow::Result<i64> {

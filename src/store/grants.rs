@@ -2,10 +2,13 @@
 //! what one authorization produced; revoking it ends every token issued from it.
 
 use anyhow::Context;
-use sea_orm::{DbErr, QueryResult};
+use sea_orm::FromQueryResult;
 
-use super::{Store, execute, query_one};
+use super::{Count, Store, execute, query_one};
 use crate::identity::user::UserId;
+use crate::oauth::client::ClientId;
+use crate::oauth::scope::Scope;
+use crate::oauth::values::{Amr, GrantId};
 
 /// A new grant (one authorization of one client by one user).
 pub async fn insert_grant(
@@ -36,10 +39,11 @@ pub async fn insert_grant(
 
 /// Is the grant still live (exists, not revoked)?
 pub async fn grant_live(s: &impl Store, id: &str) -> anyhow::Result<bool> {
-    let row = query_one(s, "SELECT 1 FROM grants WHERE id = $1 AND revoked_at IS NULL", vec![id.into()])
-        .await
-        .context("checking a grant")?;
-    Ok(row.is_some())
+    let row: Option<Count> =
+        query_one(s, "SELECT COUNT(*) AS n FROM grants WHERE id = $1 AND revoked_at IS NULL", vec![id.into()])
+            .await
+            .context("checking a grant")?;
+    Ok(row.is_some_and(|c| c.n > 0))
 }
 
 pub async fn revoke_grant(s: &impl Store, id: &str, now: i64) -> anyhow::Result<u64> {
@@ -73,18 +77,54 @@ pub async fn revoke_for_session(s: &impl Store, sid: &str, now: i64) -> anyhow::
 /// An authorization code as stored.
 #[derive(Debug, Clone)]
 pub struct StoredCode {
-    pub grant_id: String,
-    pub client_id: String,
-    pub user_id: String,
+    pub grant_id: GrantId,
+    pub client_id: ClientId,
+    pub user_id: UserId,
     pub redirect_uri: String,
-    pub scope: String,
+    pub scope: Scope,
     pub nonce: Option<String>,
     pub code_challenge: String,
     pub auth_time: i64,
-    pub amr: String,
+    pub amr: Vec<Amr>,
     pub sid: Option<String>,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+}
+
+/// An `authorization_codes` row, read by column name.
+#[derive(Debug, FromQueryResult)]
+struct CodeRow {
+    grant_id: String,
+    client_id: String,
+    user_id: String,
+    redirect_uri: String,
+    scope: String,
+    nonce: Option<String>,
+    code_challenge: String,
+    auth_time: i64,
+    amr: String,
+    sid: Option<String>,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+impl CodeRow {
+    fn into_code(self) -> anyhow::Result<StoredCode> {
+        Ok(StoredCode {
+            grant_id: GrantId::new(self.grant_id),
+            client_id: ClientId::new(self.client_id),
+            user_id: user_id_of(&self.user_id)?,
+            redirect_uri: self.redirect_uri,
+            scope: scope_of(&self.scope)?,
+            nonce: self.nonce,
+            code_challenge: self.code_challenge,
+            auth_time: self.auth_time,
+            amr: amr_of(&self.amr),
+            sid: self.sid,
+            expires_at: self.expires_at,
+            used_at: self.used_at,
+        })
+    }
 }
 
 pub async fn insert_code(s: &impl Store, code_hash: &str, c: &StoredCode) -> anyhow::Result<()> {
@@ -94,15 +134,15 @@ pub async fn insert_code(s: &impl Store, code_hash: &str, c: &StoredCode) -> any
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         vec![
             code_hash.into(),
-            c.grant_id.clone().into(),
-            c.client_id.clone().into(),
-            c.user_id.clone().into(),
+            c.grant_id.as_str().into(),
+            c.client_id.as_str().into(),
+            c.user_id.to_string().into(),
             c.redirect_uri.clone().into(),
-            c.scope.clone().into(),
+            c.scope.to_string().into(),
             c.nonce.clone().into(),
             c.code_challenge.clone().into(),
             c.auth_time.into(),
-            c.amr.clone().into(),
+            amr_column(&c.amr).into(),
             c.sid.clone().into(),
             c.expires_at.into(),
         ],
@@ -113,7 +153,7 @@ pub async fn insert_code(s: &impl Store, code_hash: &str, c: &StoredCode) -> any
 }
 
 pub async fn find_code(s: &impl Store, code_hash: &str) -> anyhow::Result<Option<StoredCode>> {
-    let row = query_one(
+    let row: Option<CodeRow> = query_one(
         s,
         "SELECT grant_id, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, sid, expires_at, used_at \
          FROM authorization_codes WHERE code_hash = $1",
@@ -121,23 +161,24 @@ pub async fn find_code(s: &impl Store, code_hash: &str) -> anyhow::Result<Option
     )
     .await
     .context("loading an authorization code")?;
-    row.map(|r| {
-        Ok(StoredCode {
-            grant_id: r.try_get_by_index(0)?,
-            client_id: r.try_get_by_index(1)?,
-            user_id: r.try_get_by_index(2)?,
-            redirect_uri: r.try_get_by_index(3)?,
-            scope: r.try_get_by_index(4)?,
-            nonce: r.try_get_by_index(5)?,
-            code_challenge: r.try_get_by_index(6)?,
-            auth_time: r.try_get_by_index(7)?,
-            amr: r.try_get_by_index(8)?,
-            sid: r.try_get_by_index(9)?,
-            expires_at: r.try_get_by_index(10)?,
-            used_at: r.try_get_by_index(11)?,
-        })
-    })
-    .transpose()
+    row.map(CodeRow::into_code).transpose()
+}
+
+/// The `amr` column: the methods joined by spaces.
+fn amr_column(amr: &[Amr]) -> String {
+    amr.iter().map(Amr::as_str).collect::<Vec<_>>().join(" ")
+}
+
+fn amr_of(column: &str) -> Vec<Amr> {
+    column.split(' ').filter(|s| !s.is_empty()).map(Amr::new).collect()
+}
+
+fn user_id_of(column: &str) -> anyhow::Result<UserId> {
+    UserId::parse(column).context("stored user id unreadable")
+}
+
+fn scope_of(column: &str) -> anyhow::Result<Scope> {
+    Scope::parse(column).map_err(anyhow::Error::msg).context("stored scope unreadable")
 }
 
 /// Redeems a code: true for exactly one caller while it is unused and unexpired.
@@ -155,12 +196,12 @@ pub async fn use_code(s: &impl Store, code_hash: &str, now: i64) -> anyhow::Resu
 /// A refresh token as stored.
 #[derive(Debug, Clone)]
 pub struct StoredRefresh {
-    pub grant_id: String,
-    pub client_id: String,
-    pub user_id: String,
-    pub scope: String,
+    pub grant_id: GrantId,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub scope: Scope,
     pub auth_time: i64,
-    pub amr: String,
+    pub amr: Vec<Amr>,
     pub expires_at: i64,
     pub idle_expires_at: i64,
     /// When it was rotated (seconds), and the same instant in milliseconds (grace window).
@@ -170,6 +211,40 @@ pub struct StoredRefresh {
     pub successor: Option<String>,
 }
 
+/// A `refresh_tokens` row, read by column name.
+#[derive(Debug, FromQueryResult)]
+struct RefreshRow {
+    grant_id: String,
+    client_id: String,
+    user_id: String,
+    scope: String,
+    auth_time: i64,
+    amr: String,
+    expires_at: i64,
+    idle_expires_at: i64,
+    used_at: Option<i64>,
+    used_at_ms: Option<i64>,
+    successor: Option<String>,
+}
+
+impl RefreshRow {
+    fn into_refresh(self) -> anyhow::Result<StoredRefresh> {
+        Ok(StoredRefresh {
+            grant_id: GrantId::new(self.grant_id),
+            client_id: ClientId::new(self.client_id),
+            user_id: user_id_of(&self.user_id)?,
+            scope: scope_of(&self.scope)?,
+            auth_time: self.auth_time,
+            amr: amr_of(&self.amr),
+            expires_at: self.expires_at,
+            idle_expires_at: self.idle_expires_at,
+            used_at: self.used_at,
+            used_at_ms: self.used_at_ms,
+            successor: self.successor,
+        })
+    }
+}
+
 pub async fn insert_refresh(s: &impl Store, token_hash: &str, r: &StoredRefresh, now: i64) -> anyhow::Result<()> {
     execute(
         s,
@@ -177,12 +252,12 @@ pub async fn insert_refresh(s: &impl Store, token_hash: &str, r: &StoredRefresh,
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         vec![
             token_hash.into(),
-            r.grant_id.clone().into(),
-            r.client_id.clone().into(),
-            r.user_id.clone().into(),
-            r.scope.clone().into(),
+            r.grant_id.as_str().into(),
+            r.client_id.as_str().into(),
+            r.user_id.to_string().into(),
+            r.scope.to_string().into(),
             r.auth_time.into(),
-            r.amr.clone().into(),
+            amr_column(&r.amr).into(),
             now.into(),
             r.expires_at.into(),
             r.idle_expires_at.into(),
@@ -195,26 +270,11 @@ pub async fn insert_refresh(s: &impl Store, token_hash: &str, r: &StoredRefresh,
 
 const REFRESH_COLUMNS: &str = "r.grant_id, r.client_id, r.user_id, r.scope, r.auth_time, r.amr, r.expires_at, r.idle_expires_at, r.used_at, r.successor, r.used_at_ms";
 
-fn refresh_of(r: &QueryResult) -> Result<StoredRefresh, DbErr> {
-    Ok(StoredRefresh {
-        grant_id: r.try_get_by_index(0)?,
-        client_id: r.try_get_by_index(1)?,
-        user_id: r.try_get_by_index(2)?,
-        scope: r.try_get_by_index(3)?,
-        auth_time: r.try_get_by_index(4)?,
-        amr: r.try_get_by_index(5)?,
-        expires_at: r.try_get_by_index(6)?,
-        idle_expires_at: r.try_get_by_index(7)?,
-        used_at: r.try_get_by_index(8)?,
-        successor: r.try_get_by_index(9)?,
-        used_at_ms: r.try_get_by_index(10)?,
-    })
-}
-
 pub async fn find_refresh(s: &impl Store, token_hash: &str) -> anyhow::Result<Option<StoredRefresh>> {
     let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens r WHERE r.token_hash = $1");
-    let row = query_one(s, &sql, vec![token_hash.into()]).await.context("loading a refresh token")?;
-    Ok(row.as_ref().map(refresh_of).transpose()?)
+    let row: Option<RefreshRow> =
+        query_one(s, &sql, vec![token_hash.into()]).await.context("loading a refresh token")?;
+    row.map(RefreshRow::into_refresh).transpose()
 }
 
 /// A refresh token with what its grant says: live or not, and the browser session it came
@@ -226,36 +286,55 @@ pub struct RefreshWithGrant {
     pub sid: Option<String>,
 }
 
+/// The row of [`find_refresh_and_grant`]: the token's columns plus its grant's.
+#[derive(Debug, FromQueryResult)]
+struct RefreshGrantRow {
+    #[sea_orm(nested)]
+    token: RefreshRow,
+    live_grants: i64,
+    grant_sid: Option<String>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct RecalledRow {
+    revoked: i64,
+    live_grants: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ScopeRow {
+    scope: String,
+}
+
 /// A refresh token and its grant, in one round trip (the refresh hot path).
 pub async fn find_refresh_and_grant(s: &impl Store, token_hash: &str) -> anyhow::Result<Option<RefreshWithGrant>> {
     let sql = format!(
         "SELECT {REFRESH_COLUMNS}, \
-                (SELECT COUNT(*) FROM grants g WHERE g.id = r.grant_id AND g.revoked_at IS NULL), \
-                (SELECT g.sid FROM grants g WHERE g.id = r.grant_id) \
+                (SELECT COUNT(*) FROM grants g WHERE g.id = r.grant_id AND g.revoked_at IS NULL) AS live_grants, \
+                (SELECT g.sid FROM grants g WHERE g.id = r.grant_id) AS grant_sid \
          FROM refresh_tokens r WHERE r.token_hash = $1"
     );
-    let row = query_one(s, &sql, vec![token_hash.into()]).await.context("loading a refresh token")?;
-    let Some(row) = row else { return Ok(None) };
-    let live: i64 = row.try_get_by_index(11)?;
-    let sid: Option<String> = row.try_get_by_index(12)?;
-    Ok(Some(RefreshWithGrant { token: refresh_of(&row)?, grant_live: live > 0, sid }))
+    let row: Option<RefreshGrantRow> =
+        query_one(s, &sql, vec![token_hash.into()]).await.context("loading a refresh token")?;
+    row.map(|r| {
+        Ok(RefreshWithGrant { token: r.token.into_refresh()?, grant_live: r.live_grants > 0, sid: r.grant_sid })
+    })
+    .transpose()
 }
 
 /// Whether an access token is recalled: its `jti` revoked, or its grant (when it names one)
 /// revoked or gone. One round trip (every bearer request asks).
 pub async fn access_recalled(s: &impl Store, jti: &str, grant_id: Option<&str>) -> anyhow::Result<bool> {
-    let row = query_one(
+    let row: RecalledRow = query_one(
         s,
-        "SELECT (SELECT COUNT(*) FROM revoked_tokens WHERE jti = $1), \
-                (SELECT COUNT(*) FROM grants WHERE id = $2 AND revoked_at IS NULL)",
+        "SELECT (SELECT COUNT(*) FROM revoked_tokens WHERE jti = $1) AS revoked, \
+                (SELECT COUNT(*) FROM grants WHERE id = $2 AND revoked_at IS NULL) AS live_grants",
         vec![jti.into(), grant_id.unwrap_or_default().into()],
     )
     .await
     .context("checking a token id")?
     .ok_or_else(|| anyhow::anyhow!("no row from a scalar query"))?;
-    let revoked: i64 = row.try_get_by_index(0)?;
-    let live_grant: i64 = row.try_get_by_index(1)?;
-    Ok(revoked > 0 || (grant_id.is_some() && live_grant == 0))
+    Ok(row.revoked > 0 || (grant_id.is_some() && row.live_grants == 0))
 }
 
 /// Rotates a refresh token: marks it used (at `now_ms`, and in whole seconds) and records
@@ -283,14 +362,14 @@ pub async fn rotate_refresh(
 
 /// The scope a user granted a client, if any.
 pub async fn consent(s: &impl Store, user: UserId, client_id: &str) -> anyhow::Result<Option<String>> {
-    let row = query_one(
+    let row: Option<ScopeRow> = query_one(
         s,
         "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2",
         vec![user.to_string().into(), client_id.into()],
     )
     .await
     .context("loading a consent")?;
-    Ok(row.map(|r| r.try_get_by_index::<String>(0)).transpose()?)
+    Ok(row.map(|r| r.scope))
 }
 
 pub async fn save_consent(s: &impl Store, user: UserId, client_id: &str, scope: &str, now: i64) -> anyhow::Result<()> {

@@ -4,6 +4,7 @@
 //! row, so of several nodes that find the same rotation due, exactly one performs it.
 
 use anyhow::Context;
+use sea_orm::FromQueryResult;
 
 use super::{Db, Store, execute, query_all, query_one};
 use crate::audit::Event;
@@ -11,7 +12,7 @@ use crate::audit::Event;
 /// The id of the single schedule row.
 const SCHEDULE_ROW: i64 = 1;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct StoredKey {
     pub kid: String,
     pub alg: String,
@@ -28,28 +29,14 @@ pub struct StoredKey {
 }
 
 pub async fn all(db: &Db) -> anyhow::Result<Vec<StoredKey>> {
-    let rows = query_all(
+    query_all(
         db,
         "SELECT kid, alg, private_key, public_jwk, created_at, activates_at, retires_at, expires_at \
          FROM signing_keys ORDER BY activates_at, created_at, kid",
         vec![],
     )
     .await
-    .context("loading signing keys")?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(StoredKey {
-                kid: r.try_get_by_index(0)?,
-                alg: r.try_get_by_index(1)?,
-                private_key: r.try_get_by_index(2)?,
-                public_jwk: r.try_get_by_index(3)?,
-                created_at: r.try_get_by_index(4)?,
-                activates_at: r.try_get_by_index(5)?,
-                retires_at: r.try_get_by_index(6)?,
-                expires_at: r.try_get_by_index(7)?,
-            })
-        })
-        .collect()
+    .context("loading signing keys")
 }
 
 pub async fn insert(s: &impl Store, key: &StoredKey) -> anyhow::Result<()> {
@@ -136,12 +123,18 @@ pub async fn rotate(db: &Db, turn: Turn, rotation: Rotation<'_>) -> anyhow::Resu
     Ok(true)
 }
 
+#[derive(Debug, FromQueryResult)]
+struct ScheduleRow {
+    rotated_at: i64,
+}
+
 /// When the keys were last rotated; none before the schedule row exists.
 pub async fn last_rotation(db: &Db) -> anyhow::Result<Option<i64>> {
-    let row = query_one(db, "SELECT rotated_at FROM key_schedule WHERE id = $1", vec![SCHEDULE_ROW.into()])
-        .await
-        .context("reading the key schedule")?;
-    Ok(row.map(|r| r.try_get_by_index(0)).transpose()?)
+    let row: Option<ScheduleRow> =
+        query_one(db, "SELECT rotated_at FROM key_schedule WHERE id = $1", vec![SCHEDULE_ROW.into()])
+            .await
+            .context("reading the key schedule")?;
+    Ok(row.map(|r| r.rotated_at))
 }
 
 /// Creates the schedule row with `rotated_at` unless a node has already done so.

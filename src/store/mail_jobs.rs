@@ -5,17 +5,24 @@
 //! delete removed the row may act on it.
 
 use anyhow::Context;
+use sea_orm::FromQueryResult;
 
 use super::{Db, Store, execute, query_all, query_one};
 
 /// A job as stored.
-#[derive(Clone)]
+#[derive(Clone, FromQueryResult)]
 pub struct StoredJob {
     pub id: String,
     pub kind: String,
     /// The sealed payload (see `mail::Outbox::open_job`).
     pub sealed: String,
     pub attempts: i32,
+}
+
+/// A candidate row's id.
+#[derive(Debug, FromQueryResult)]
+struct IdRow {
+    id: String,
 }
 
 impl std::fmt::Debug for StoredJob {
@@ -39,7 +46,7 @@ pub async fn enqueue(s: &impl Store, job: &StoredJob, now: i64) -> anyhow::Resul
 /// Claims up to `limit` due jobs of `kind` for `lease_secs`, oldest first, counting an attempt
 /// for each.
 pub async fn claim_due(db: &Db, kind: &str, now: i64, lease_secs: i64, limit: u64) -> anyhow::Result<Vec<StoredJob>> {
-    let candidates = query_all(
+    let candidates: Vec<IdRow> = query_all(
         db,
         "SELECT id FROM mail_jobs WHERE kind = $1 AND next_attempt_at <= $2 AND locked_until <= $2 \
          ORDER BY next_attempt_at, id LIMIT $3",
@@ -49,23 +56,15 @@ pub async fn claim_due(db: &Db, kind: &str, now: i64, lease_secs: i64, limit: u6
     .context("finding due mail jobs")?;
     let mut claimed = Vec::new();
     for row in candidates {
-        let id: String = row.try_get_by_index(0)?;
-        let row = query_one(
+        let row: Option<StoredJob> = query_one(
             db,
             "UPDATE mail_jobs SET locked_until = $1, attempts = attempts + 1 WHERE id = $2 AND locked_until <= $3 \
              RETURNING id, kind, sealed, attempts",
-            vec![(now + lease_secs).into(), id.into(), now.into()],
+            vec![(now + lease_secs).into(), row.id.into(), now.into()],
         )
         .await
         .context("claiming a mail job")?;
-        if let Some(r) = row {
-            claimed.push(StoredJob {
-                id: r.try_get_by_index(0)?,
-                kind: r.try_get_by_index(1)?,
-                sealed: r.try_get_by_index(2)?,
-                attempts: r.try_get_by_index(3)?,
-            });
-        }
+        claimed.extend(row);
     }
     Ok(claimed)
 }

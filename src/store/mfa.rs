@@ -3,27 +3,40 @@
 //! a recovery code is used by one conditional update on its keyed hash.
 
 use anyhow::Context;
+use sea_orm::FromQueryResult;
 
-use super::{Store, execute, query_all, query_one};
+use super::{Count, Store, execute, query_all, query_one};
 use crate::identity::user::UserId;
+
+/// A sealed TOTP secret column.
+#[derive(Debug, FromQueryResult)]
+struct SealedRow {
+    sealed: Option<String>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct CodeHashRow {
+    code_hash: String,
+}
 
 /// The sealed secret, when 2FA is on.
 pub async fn secret(s: &impl Store, user: UserId) -> anyhow::Result<Option<String>> {
-    let row = query_one(
+    let row: Option<SealedRow> = query_one(
         s,
-        "SELECT totp_secret FROM users WHERE id = $1 AND totp_enabled_at IS NOT NULL",
+        "SELECT totp_secret AS sealed FROM users WHERE id = $1 AND totp_enabled_at IS NOT NULL",
         vec![user.to_string().into()],
     )
     .await
     .context("reading a TOTP secret")?;
-    Ok(row.map(|r| r.try_get_by_index::<Option<String>>(0)).transpose()?.flatten())
+    Ok(row.and_then(|r| r.sealed))
 }
 
 pub async fn pending(s: &impl Store, user: UserId) -> anyhow::Result<Option<String>> {
-    let row = query_one(s, "SELECT totp_pending FROM users WHERE id = $1", vec![user.to_string().into()])
-        .await
-        .context("reading a pending TOTP secret")?;
-    Ok(row.map(|r| r.try_get_by_index::<Option<String>>(0)).transpose()?.flatten())
+    let row: Option<SealedRow> =
+        query_one(s, "SELECT totp_pending AS sealed FROM users WHERE id = $1", vec![user.to_string().into()])
+            .await
+            .context("reading a pending TOTP secret")?;
+    Ok(row.and_then(|r| r.sealed))
 }
 
 pub async fn set_pending(s: &impl Store, user: UserId, sealed: Option<&str>) -> anyhow::Result<()> {
@@ -133,10 +146,11 @@ pub async fn use_recovery_code(
 
 /// The plain SHA-256 hashes still stored (codes issued before keyed hashes).
 pub async fn legacy_recovery_hashes(s: &impl Store) -> anyhow::Result<Vec<String>> {
-    let rows = query_all(s, "SELECT code_hash FROM recovery_codes WHERE hash_scheme = $1", vec![scheme::LEGACY.into()])
-        .await
-        .context("reading legacy recovery codes")?;
-    rows.iter().map(|r| Ok(r.try_get_by_index::<String>(0)?)).collect()
+    let rows: Vec<CodeHashRow> =
+        query_all(s, "SELECT code_hash FROM recovery_codes WHERE hash_scheme = $1", vec![scheme::LEGACY.into()])
+            .await
+            .context("reading legacy recovery codes")?;
+    Ok(rows.into_iter().map(|r| r.code_hash).collect())
 }
 
 /// Replaces one plain SHA-256 hash by its keyed hash (idempotent: a second node finds no row).
@@ -152,12 +166,12 @@ pub async fn rekey_legacy_recovery_hash(s: &impl Store, legacy: &str, rekeyed: &
 }
 
 pub async fn recovery_codes_left(s: &impl Store, user: UserId) -> anyhow::Result<i64> {
-    let row = query_one(
+    let row: Option<Count> = query_one(
         s,
-        "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        "SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
         vec![user.to_string().into()],
     )
     .await
     .context("counting recovery codes")?;
-    Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or_default())
+    Ok(row.map(|c| c.n).unwrap_or_default())
 }

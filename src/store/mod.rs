@@ -1,5 +1,7 @@
 //! Storage: the database connection, migrations, and repository functions that take and
-//! return domain types. SeaORM entities stay private to this module.
+//! return domain types. SQL goes through [`execute`], [`query_one`] and [`query_all`] here;
+//! rows are read by column name into `#[derive(FromQueryResult)]` structs. A failure to
+//! reach the database surfaces as [`StoreError::Unavailable`], whatever the query.
 
 /// The append-only audit log.
 pub mod audit;
@@ -9,9 +11,11 @@ pub mod clients;
 pub mod connected_apps;
 /// Counts for the admin console's dashboard.
 pub mod counts;
-mod entity;
 /// Grants, codes, refresh tokens, consents.
 pub mod grants;
+/// Plain-value reads and writes of any table, for tests and operators (not for handlers).
+#[doc(hidden)]
+pub mod inspect;
 /// Signing keys.
 pub mod keys;
 /// Mail jobs the worker decides on off the request path (reset requests).
@@ -40,8 +44,8 @@ use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
-    SqlErr, Statement, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    FromQueryResult, QueryResult, RuntimeErr, SqlErr, Statement, TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -86,12 +90,7 @@ impl Db {
 
     /// Readiness: one round trip.
     pub async fn ping(&self) -> anyhow::Result<()> {
-        self.conn.ping().await.context("pinging the database")
-    }
-
-    /// The raw connection, for repositories and for tests that inspect tables.
-    pub fn conn(&self) -> &DatabaseConnection {
-        &self.conn
+        self.conn.ping().await.map_err(StoreError::from).context("pinging the database")
     }
 
     /// The pool's connections: (open, idle), for the metrics page.
@@ -108,7 +107,7 @@ impl Db {
         }
     }
 
-    pub(crate) async fn execute(&self, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, DbErr> {
+    pub(crate) async fn execute(&self, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, StoreError> {
         execute(self, sql, values).await
     }
 
@@ -119,7 +118,7 @@ impl Db {
             Some(gate) => Some(gate.clone().lock_owned().await),
             None => None,
         };
-        let conn = self.conn.begin().await.context("starting a transaction")?;
+        let conn = self.conn.begin().await.map_err(StoreError::from).context("starting a transaction")?;
         Ok(Tx { conn, _gate: gate, committed_events: std::sync::Mutex::new(Vec::new()) })
     }
 }
@@ -136,7 +135,7 @@ pub struct Tx {
 impl Tx {
     pub async fn commit(self) -> anyhow::Result<()> {
         let events = self.committed_events.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.conn.commit().await.context("committing a transaction")?;
+        self.conn.commit().await.map_err(StoreError::from).context("committing a transaction")?;
         events.iter().for_each(audit::log);
         Ok(())
     }
@@ -188,26 +187,74 @@ fn statement(s: &impl Store, sql: &str, values: Vec<sea_orm::Value>) -> Statemen
     Statement::from_sql_and_values(s.connection().get_database_backend(), sql, values)
 }
 
-pub(crate) async fn execute(s: &impl Store, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, DbErr> {
+pub(crate) async fn execute(s: &impl Store, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, StoreError> {
     let _gate = gate_for(s, sql).await;
     Ok(s.connection().execute_raw(statement(s, sql, values)).await?.rows_affected())
 }
 
-pub(crate) async fn query_one(
+/// The first row `sql` returns, read by column name.
+pub(crate) async fn query_one<T: FromQueryResult>(
     s: &impl Store,
     sql: &str,
     values: Vec<sea_orm::Value>,
-) -> Result<Option<QueryResult>, DbErr> {
+) -> Result<Option<T>, StoreError> {
     let _gate = gate_for(s, sql).await;
-    s.connection().query_one_raw(statement(s, sql, values)).await
+    let row = s.connection().query_one_raw(statement(s, sql, values)).await?;
+    Ok(row.map(|r| T::from_query_result(&r, "")).transpose()?)
 }
 
-pub(crate) async fn query_all(
+/// Every row `sql` returns, read by column name.
+pub(crate) async fn query_all<T: FromQueryResult>(
     s: &impl Store,
     sql: &str,
     values: Vec<sea_orm::Value>,
-) -> Result<Vec<QueryResult>, DbErr> {
-    s.connection().query_all_raw(statement(s, sql, values)).await
+) -> Result<Vec<T>, StoreError> {
+    let rows = query_rows(s, sql, values).await?;
+    Ok(rows.iter().map(|r| T::from_query_result(r, "")).collect::<Result<_, _>>()?)
+}
+
+/// Every row, undecoded (for [`inspect`], which reads whatever columns a query names).
+async fn query_rows(s: &impl Store, sql: &str, values: Vec<sea_orm::Value>) -> Result<Vec<QueryResult>, StoreError> {
+    Ok(s.connection().query_all_raw(statement(s, sql, values)).await?)
+}
+
+/// A row of one count, for `SELECT COUNT(*) AS n …`.
+#[derive(Debug, FromQueryResult)]
+pub(crate) struct Count {
+    pub n: i64,
+}
+
+/// What a statement's failure means to the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached: no connection within the acquire timeout, the pool
+    /// closed, a refused, reset or broken connection. Callers answer 503 with `Retry-After`.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] DbErr),
+    /// Anything else the database or the decoding of a row reported.
+    #[error(transparent)]
+    Db(DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    /// Sorts a failure at the connection: a connection that cannot be had or breaks is
+    /// `Unavailable`, every other failure (a constraint, bad SQL, a row that does not
+    /// decode) is `Db`.
+    fn from(err: DbErr) -> Self {
+        let unreachable = match &err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+                **e,
+                sea_orm::sqlx::Error::Io(_)
+                    | sea_orm::sqlx::Error::Tls(_)
+                    | sea_orm::sqlx::Error::PoolTimedOut
+                    | sea_orm::sqlx::Error::PoolClosed
+                    | sea_orm::sqlx::Error::WorkerCrashed
+            ),
+            _ => false,
+        };
+        if unreachable { Self::Unavailable(err) } else { Self::Db(err) }
+    }
 }
 
 /// Creates the directory that holds a SQLite database file, if the URL names one.
@@ -232,39 +279,56 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Is this failure the database being unreachable (pool timeout, refused or broken
-/// connection), or the password-check queue full? Such failures answer 503 with
-/// `Retry-After`, never 500, and never success.
-pub fn is_outage(err: &anyhow::Error) -> bool {
-    if err.chain().any(|c| matches!(c.downcast_ref(), Some(crate::identity::password::HashError::Busy))) {
-        return true;
-    }
-    const MARKERS: [&str; 11] = [
-        "pooltimedout",
-        "connectionacquire",
-        "poolclosed",
-        "pool timed out",
-        "connection refused",
-        "connection reset",
-        "broken pipe",
-        "error communicating with database",
-        "unexpected end of file",
-        "connection closed",
-        "failed to acquire connection",
-    ];
-    let acquire = err.chain().any(|cause| {
-        cause.downcast_ref::<DbErr>().is_some_and(|db| matches!(db, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)))
-    });
-    // The debug form spans every cause, variant names included (sqlx errors hide inside
-    // sea-orm's runtime errors).
-    let text = format!("{err:?}").to_lowercase();
-    acquire || MARKERS.iter().any(|m| text.contains(m))
+/// Is this failure the database being unreachable ([`StoreError::Unavailable`] anywhere in
+/// its chain)? Such failures answer 503 with `Retry-After`, never 500, and never success.
+pub fn is_unavailable(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| matches!(cause.downcast_ref(), Some(StoreError::Unavailable(_))))
 }
 
 /// Which unique constraint a failed insert or update hit, if any.
-pub(crate) fn unique_violation(err: &DbErr) -> Option<String> {
+pub(crate) fn unique_violation(err: &StoreError) -> Option<String> {
+    let StoreError::Db(err) = err else { return None };
     match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(detail)) => Some(detail),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite(dir: &tempfile::TempDir) -> Db {
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let settings = DatabaseSettings { max_connections: 2, acquire_timeout_secs: 1, migrate_on_start: false };
+        Db::connect(&url, &settings).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_closed_pool_is_unavailable_and_bad_sql_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite(&dir).await;
+        let bad = execute(&db, "SELECT * FROM no_such_table", vec![]).await.map_err(anyhow::Error::new);
+        assert!(!is_unavailable(&bad.unwrap_err()), "a query the database refuses is a fault, not an outage");
+
+        db.conn.close_by_ref().await.unwrap();
+        let closed = execute(&db, "SELECT 1", vec![]).await.map_err(anyhow::Error::new).context("running a query");
+        let err = closed.unwrap_err();
+        assert!(is_unavailable(&err), "a closed pool is an outage, found through the context: {err:?}");
+        assert!(is_unavailable(&db.ping().await.unwrap_err()), "and so is a failed ping");
+    }
+
+    #[tokio::test]
+    async fn rows_are_read_by_column_name_whatever_their_order() {
+        #[derive(Debug, FromQueryResult)]
+        struct Pair {
+            b: String,
+            a: i64,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite(&dir).await;
+        let pair: Option<Pair> = query_one(&db, "SELECT 7 AS a, 'x' AS b", vec![]).await.unwrap();
+        let pair = pair.unwrap();
+        assert_eq!((pair.a, pair.b.as_str()), (7, "x"));
     }
 }

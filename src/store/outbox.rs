@@ -8,11 +8,12 @@
 //! sealing existed (and blanked the same way).
 
 use anyhow::Context;
+use sea_orm::FromQueryResult;
 
-use super::{Db, Store, execute, query_all, query_one};
+use super::{Count, Db, Store, execute, query_all, query_one};
 
 /// A message waiting for delivery, as stored.
-#[derive(Clone)]
+#[derive(Clone, FromQueryResult)]
 pub struct StoredMail {
     pub id: String,
     pub recipient: String,
@@ -20,9 +21,17 @@ pub struct StoredMail {
     /// The sealed bodies; `None` only for rows queued before sealing.
     pub sealed: Option<String>,
     /// Cleartext bodies of such older rows (empty for sealed ones).
+    #[sea_orm(from_alias = "body_text")]
     pub legacy_text: String,
+    #[sea_orm(from_alias = "body_html")]
     pub legacy_html: String,
     pub attempts: i32,
+}
+
+/// A candidate row's id.
+#[derive(Debug, FromQueryResult)]
+struct IdRow {
+    id: String,
 }
 
 impl std::fmt::Debug for StoredMail {
@@ -51,7 +60,7 @@ pub async fn enqueue(s: &impl Store, mail: &StoredMail, now: i64) -> anyhow::Res
 
 /// Claims up to `limit` due messages for `lease_secs`, counting an attempt for each.
 pub async fn claim_due(db: &Db, now: i64, lease_secs: i64, limit: u64) -> anyhow::Result<Vec<StoredMail>> {
-    let candidates = query_all(
+    let candidates: Vec<IdRow> = query_all(
         db,
         "SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1 \
          ORDER BY next_attempt_at LIMIT $2",
@@ -61,27 +70,16 @@ pub async fn claim_due(db: &Db, now: i64, lease_secs: i64, limit: u64) -> anyhow
     .context("finding due mail")?;
     let mut claimed = Vec::new();
     for row in candidates {
-        let id: String = row.try_get_by_index(0)?;
-        let row = query_one(
+        let row: Option<StoredMail> = query_one(
             db,
             "UPDATE mail_outbox SET locked_until = $1, attempts = attempts + 1 \
              WHERE id = $2 AND status = 'pending' AND locked_until <= $3 \
              RETURNING id, recipient, subject, sealed, body_text, body_html, attempts",
-            vec![(now + lease_secs).into(), id.into(), now.into()],
+            vec![(now + lease_secs).into(), row.id.into(), now.into()],
         )
         .await
         .context("claiming a mail")?;
-        if let Some(r) = row {
-            claimed.push(StoredMail {
-                id: r.try_get_by_index(0)?,
-                recipient: r.try_get_by_index(1)?,
-                subject: r.try_get_by_index(2)?,
-                sealed: r.try_get_by_index(3)?,
-                legacy_text: r.try_get_by_index(4)?,
-                legacy_html: r.try_get_by_index(5)?,
-                attempts: r.try_get_by_index(6)?,
-            });
-        }
+        claimed.extend(row);
     }
     Ok(claimed)
 }
@@ -132,8 +130,8 @@ pub async fn purge_sent(db: &Db, before: i64) -> anyhow::Result<u64> {
 
 /// Messages waiting for delivery.
 pub async fn pending_count(db: &Db) -> anyhow::Result<i64> {
-    let row = query_one(db, "SELECT COUNT(*) FROM mail_outbox WHERE status = 'pending'", vec![])
+    let row: Option<Count> = query_one(db, "SELECT COUNT(*) AS n FROM mail_outbox WHERE status = 'pending'", vec![])
         .await
         .context("counting pending mail")?;
-    Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or_default())
+    Ok(row.map(|c| c.n).unwrap_or_default())
 }

@@ -6,6 +6,7 @@
 //!   takes an attempt from a live, unused challenge; a success uses the challenge up.
 
 use anyhow::Context;
+use sea_orm::FromQueryResult;
 
 use super::{Db, Store, execute, query_one};
 use crate::identity::user::UserId;
@@ -50,6 +51,12 @@ pub async fn insert_challenge(db: &Db, hash: &str, user: UserId, now: i64, expir
     Ok(())
 }
 
+#[derive(Debug, FromQueryResult)]
+struct AttemptRow {
+    user_id: String,
+    failures: i32,
+}
+
 /// One attempt taken from a challenge.
 #[derive(Debug, Clone, Copy)]
 pub struct Attempt {
@@ -61,7 +68,7 @@ pub struct Attempt {
 /// Takes one attempt from a live (unexpired, unused) challenge that has fewer than `max`
 /// attempts taken. None when the challenge is unknown, expired, used or spent.
 pub async fn take_attempt(db: &Db, hash: &str, max: u32, now: i64) -> anyhow::Result<Option<Attempt>> {
-    let row = query_one(
+    let row: Option<AttemptRow> = query_one(
         db,
         "UPDATE mfa_challenges SET failures = failures + 1 \
          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND failures < $3 \
@@ -71,9 +78,7 @@ pub async fn take_attempt(db: &Db, hash: &str, max: u32, now: i64) -> anyhow::Re
     .await
     .context("taking a second-factor attempt")?;
     let Some(row) = row else { return Ok(None) };
-    let user_id: String = row.try_get_by_index(0)?;
-    let attempts: i32 = row.try_get_by_index(1)?;
-    Ok(UserId::parse(&user_id).map(|user_id| Attempt { user_id, attempts: attempts.max(0) as u32 }))
+    Ok(UserId::parse(&row.user_id).map(|user_id| Attempt { user_id, attempts: row.failures.max(0) as u32 }))
 }
 
 /// Uses the challenge up (its second factor was proven). Exactly one caller gets true.

@@ -173,14 +173,13 @@ impl SessionRepo {
 
     /// The session with that id, unless it has ended.
     pub async fn load(&self, id: &SessionId) -> anyhow::Result<Option<StoredSession>> {
-        let row = query_one(
+        let row: Option<DataRow> = query_one(
             &self.db,
             "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
             vec![id.hash().into(), self.clock.unix().into()],
         )
         .await
         .context("loading a session")?;
-        let row = row.map(|r| DataRow::from_query_result(&r, "")).transpose().context("reading a session")?;
         Ok(row.map(|r| StoredSession { data: r.data, expires_at: r.expires_at }))
     }
 
@@ -210,14 +209,14 @@ pub async fn end_live_returning(
     now: i64,
 ) -> anyhow::Result<Vec<EndedSession>> {
     let keep = keep.map(SessionId::hash).unwrap_or_default();
-    let rows = query_all(
+    let rows: Vec<EndedSession> = query_all(
         s,
         "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2 AND expires_at > $3 RETURNING public_id, sid",
         vec![user.to_string().into(), keep.into(), now.into()],
     )
     .await
     .context("ending a user's sessions")?;
-    rows.iter().map(|r| EndedSession::from_query_result(r, "").context("reading an ended session")).collect()
+    Ok(rows)
 }
 
 /// Ends the live session of `user` with this public id; `None` when there is none (another
@@ -228,19 +227,19 @@ pub async fn end_by_public_id(
     public_id: &str,
     now: i64,
 ) -> anyhow::Result<Option<EndedSession>> {
-    let row = query_one(
+    let row: Option<EndedSession> = query_one(
         s,
         "DELETE FROM sessions WHERE user_id = $1 AND public_id = $2 AND expires_at > $3 RETURNING public_id, sid",
         vec![user.to_string().into(), public_id.into(), now.into()],
     )
     .await
     .context("ending a session")?;
-    row.map(|r| EndedSession::from_query_result(&r, "")).transpose().context("reading an ended session")
+    Ok(row)
 }
 
 /// The live signed-in sessions of `user`, most recently seen first.
 pub async fn list_for_user(s: &impl Store, user: UserId, now: i64) -> anyhow::Result<Vec<SessionRow>> {
-    let rows = query_all(
+    let rows: Vec<SessionRow> = query_all(
         s,
         "SELECT id_hash, public_id, user_agent, ip, signed_in_at, created_at, last_seen_at FROM sessions \
          WHERE user_id = $1 AND expires_at > $2 AND public_id IS NOT NULL \
@@ -249,5 +248,5 @@ pub async fn list_for_user(s: &impl Store, user: UserId, now: i64) -> anyhow::Re
     )
     .await
     .context("listing a user's sessions")?;
-    rows.iter().map(|r| SessionRow::from_query_result(r, "").context("reading a session")).collect()
+    Ok(rows)
 }

@@ -3,15 +3,13 @@
 //! in-flight reservation can never overfill its budget.
 
 use anyhow::Context;
-use sea_orm::{EntityTrait, FromQueryResult};
+use sea_orm::FromQueryResult;
 
-use super::entity::known_device::Entity as KnownDevices;
-use super::entity::login_throttle::{self, Entity as Throttle};
 use super::{Db, Store, execute, query_one};
 use crate::identity::user::UserId;
 
 /// A counter row as last read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromQueryResult)]
 pub struct Counter {
     pub failures: i32,
     pub refused: i32,
@@ -26,27 +24,20 @@ pub struct Counter {
     pub expires_at: i64,
 }
 
-impl From<login_throttle::Model> for Counter {
-    fn from(m: login_throttle::Model) -> Self {
-        Self {
-            failures: m.failures,
-            refused: m.refused,
-            window_started_at: m.window_started_at,
-            locked_until: m.locked_until,
-            in_flight: m.in_flight,
-            in_flight_since: m.in_flight_since,
-            last_failure_at: m.last_failure_at,
-            expires_at: m.expires_at,
-        }
-    }
+pub async fn load(db: &Db, key: &str) -> anyhow::Result<Option<Counter>> {
+    query_one(
+        db,
+        "SELECT failures, refused, window_started_at, locked_until, in_flight, in_flight_since, last_failure_at, expires_at \
+         FROM login_throttle WHERE bucket = $1",
+        vec![key.into()],
+    )
+    .await
+    .context("reading a login counter")
 }
 
-pub async fn load(db: &Db, key: &str) -> anyhow::Result<Option<Counter>> {
-    Ok(Throttle::find_by_id(key.to_string())
-        .one(db.conn())
-        .await
-        .context("reading a login counter")?
-        .map(Counter::from))
+#[derive(Debug, FromQueryResult)]
+struct FailuresRow {
+    failures: i32,
 }
 
 /// The rule every admission obeys, as SQL over the stored row: failures older than the
@@ -89,7 +80,7 @@ pub async fn reserve(
 /// has decayed) while the caller still holds its slot, so nobody is admitted in between.
 /// Returns the consecutive failures now on record.
 pub async fn count_failure(db: &Db, key: &str, now: i64, decay_point: i64) -> anyhow::Result<i32> {
-    let row = query_one(
+    let row: Option<FailuresRow> = query_one(
         db,
         "UPDATE login_throttle SET \
            failures = CASE WHEN last_failure_at <= $3 THEN 1 ELSE failures + 1 END, last_failure_at = $2 \
@@ -98,7 +89,7 @@ pub async fn count_failure(db: &Db, key: &str, now: i64, decay_point: i64) -> an
     )
     .await
     .context("counting a failed password check")?;
-    Ok(row.and_then(|r| r.try_get_by_index::<i32>(0).ok()).unwrap_or(1))
+    Ok(row.map_or(1, |r| r.failures))
 }
 
 /// Second half: gives the slot back and sets the lock the failure earned, in one statement.
@@ -227,11 +218,10 @@ struct DeviceRow {
 }
 
 pub async fn find_device(db: &Db, token_hash: &str) -> anyhow::Result<Option<KnownDevice>> {
-    let row = KnownDevices::find_by_id(token_hash.to_string())
-        .into_model::<DeviceRow>()
-        .one(db.conn())
-        .await
-        .context("looking up a known device")?;
+    let row: Option<DeviceRow> =
+        query_one(db, "SELECT user_id, failures FROM known_devices WHERE token_hash = $1", vec![token_hash.into()])
+            .await
+            .context("looking up a known device")?;
     Ok(row.and_then(|r| UserId::parse(&r.user_id).map(|user_id| KnownDevice { user_id, failures: r.failures })))
 }
 

@@ -3,6 +3,7 @@
 //! uses exactly one gets the row.
 
 use anyhow::Context;
+use sea_orm::FromQueryResult;
 
 use super::{Store, execute, query_one};
 use crate::identity::user::UserId;
@@ -32,11 +33,20 @@ pub struct TokenGrant {
     pub email: String,
 }
 
-fn grant(row: Option<sea_orm::QueryResult>) -> anyhow::Result<Option<TokenGrant>> {
-    let Some(row) = row else { return Ok(None) };
-    let user_id: String = row.try_get_by_index(0)?;
-    let email: String = row.try_get_by_index(1)?;
-    Ok(UserId::parse(&user_id).map(|user_id| TokenGrant { user_id, email }))
+/// The `user_id, email` of an `email_tokens` row.
+#[derive(Debug, FromQueryResult)]
+struct GrantRow {
+    user_id: String,
+    email: String,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct EmailRow {
+    email: String,
+}
+
+fn grant(row: Option<GrantRow>) -> anyhow::Result<Option<TokenGrant>> {
+    Ok(row.and_then(|r| UserId::parse(&r.user_id).map(|user_id| TokenGrant { user_id, email: r.email })))
 }
 
 pub async fn insert(
@@ -104,7 +114,7 @@ pub async fn peek(s: &impl Store, token_hash: &str, purpose: Purpose, now: i64) 
 
 /// The address waiting for confirmation in a pending e-mail change, if any.
 pub async fn pending_email_change(s: &impl Store, user: UserId, now: i64) -> anyhow::Result<Option<String>> {
-    let row = query_one(
+    let row: Option<EmailRow> = query_one(
         s,
         "SELECT email FROM email_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
          ORDER BY created_at DESC LIMIT 1",
@@ -112,7 +122,7 @@ pub async fn pending_email_change(s: &impl Store, user: UserId, now: i64) -> any
     )
     .await
     .context("reading a pending e-mail change")?;
-    Ok(row.map(|r| r.try_get_by_index::<String>(0)).transpose()?)
+    Ok(row.map(|r| r.email))
 }
 
 /// Housekeeping: tokens past their expiry serve nothing.

@@ -14,10 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use portcullis::store::Db;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+use crate::helpers::sql::{scalar, text};
 use crate::helpers::{Backend, PASSWORD, SECRET_KEY, SmtpSink, db_test, fresh_postgres_database};
 
 const REGISTRATIONS: usize = 200;
@@ -169,24 +170,6 @@ fn refresh_token_of(outcome: &Outcome) -> String {
     body["refresh_token"].as_str().unwrap_or_else(|| panic!("no refresh_token in {body}")).to_string()
 }
 
-async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_string()))
-        .await
-        .expect("query runs")
-        .expect("one row");
-    row.try_get_by_index::<i64>(0).expect("an integer")
-}
-
-async fn text(db: &DatabaseConnection, sql: &str) -> String {
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_string()))
-        .await
-        .expect("query runs")
-        .unwrap_or_else(|| panic!("a row for {sql}"));
-    row.try_get_by_index::<String>(0).expect("text")
-}
-
 /// Waits on `done` until the deadline, failing with `what`.
 async fn until(started: Instant, what: &str, mut done: impl AsyncFnMut() -> bool) {
     while !done().await {
@@ -197,7 +180,7 @@ async fn until(started: Instant, what: &str, mut done: impl AsyncFnMut() -> bool
 
 /// The text of `email`'s reset mail: the worker writes it off the request path, sealed under
 /// the outbox key derived from `SECRET_KEY`, so the test waits for the row and opens it.
-async fn reset_mail_text(db: &DatabaseConnection, email: &str) -> String {
+async fn reset_mail_text(db: &Db, email: &str) -> String {
     let sql =
         format!("SELECT COUNT(*) FROM mail_outbox WHERE recipient = '{email}' AND subject = 'Reset your password'");
     until(Instant::now(), "the reset mail is queued", async || scalar(db, &sql).await > 0).await;
@@ -226,7 +209,7 @@ struct Reset {
 }
 
 impl Reset {
-    async fn prepare(client: &reqwest::Client, base: &str, db: &DatabaseConnection, user: &'static str) -> Self {
+    async fn prepare(client: &reqwest::Client, base: &str, db: &Db, user: &'static str) -> Self {
         let email = format!("{user}@example.com");
         let asked = send(client.post(format!("{base}/reset-password")).json(&json!({"email": email})), 202).await;
         assert!(asked.answered().is_some(), "setup: reset request of {user}: {asked:?}");
@@ -244,7 +227,7 @@ impl Reset {
     /// All or nothing: the link used ⇔ the password changed ⇔ the notice queued; an
     /// answered reset changed it; afterwards exactly one of the passwords works, and the
     /// link works again only if it was not used.
-    async fn check(&self, db: &DatabaseConnection, client: &reqwest::Client, base: &str, outcome: &Outcome) {
+    async fn check(&self, db: &Db, client: &reqwest::Client, base: &str, outcome: &Outcome) {
         let user = self.user;
         let changed =
             text(db, &format!("SELECT password_hash FROM users WHERE username = '{user}'")).await != self.hash_before;
@@ -337,7 +320,9 @@ async fn kill_mid_burst_and_restart(backend: Backend) {
     .await;
     let first_tokens: Vec<String> = per_account.into_iter().flatten().collect();
     assert_eq!(first_tokens.len(), REFRESHES);
-    let db = sea_orm::Database::connect(&check_url).await.expect("the test connects to the database");
+    let settings =
+        portcullis::config::DatabaseSettings { max_connections: 2, acquire_timeout_secs: 30, migrate_on_start: false };
+    let db = Db::connect(&check_url, &settings).await.expect("the test connects to the database");
     let (early, late) =
         (Reset::prepare(&client, &base, &db, "early").await, Reset::prepare(&client, &base, &db, "late").await);
     let arranged = started.elapsed();

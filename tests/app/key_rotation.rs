@@ -13,6 +13,7 @@ use portcullis::clock::Clock;
 use portcullis::oauth::key_rotation::{KeyState, RotationPolicy};
 use portcullis::oauth::keys::VerifyError;
 use portcullis::startup::rotate_signing_keys;
+use portcullis::store::{Db, inspect};
 use sea_orm::ConnectionTrait;
 use time::Duration;
 
@@ -80,6 +81,13 @@ async fn relying_party_verifies(
 /// Our own check of an access token's signature and header (claims and expiry aside).
 async fn server_verifies_access_token(app: &TestApp, token: &str) -> Result<(), VerifyError> {
     app.state.provider.keys().verify(token, "at+jwt").await.map(|_| ())
+}
+
+/// The database the nodes of a test share, opened the way a node opens it.
+async fn shared_db(url: &str) -> Db {
+    let settings =
+        portcullis::config::DatabaseSettings { max_connections: 2, acquire_timeout_secs: 10, migrate_on_start: false };
+    Db::connect(url, &settings).await.unwrap()
 }
 
 db_test!(
@@ -245,7 +253,7 @@ db_test!(
         // The first keys' removal time, put in the past: removed, not purged yet.
         let first: Vec<String> = generations[0].iter().map(|k| format!("'{k}'")).collect();
         let sql = format!("UPDATE signing_keys SET expires_at = retires_at WHERE kid IN ({})", first.join(","));
-        app.state.db.conn().execute_unprepared(&sql).await.unwrap();
+        portcullis::store::inspect::execute_sql(&app.state.db, &sql, vec![]).await.unwrap();
 
         let out = keys_cli(&app, &["keys", "list"]);
         let lines: Vec<&str> = out.lines().collect();
@@ -331,9 +339,9 @@ db_test!(
         };
         let out = node_command(&database_url, data.path()).args(["keys", "list"]).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let db = sea_orm::Database::connect(&database_url).await.unwrap();
+        let db = shared_db(&database_url).await;
         let hundred_days_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 100 * 86_400;
-        db.execute_unprepared(&format!("INSERT INTO key_schedule (id, rotated_at) VALUES (1, {hundred_days_ago})"))
+        inspect::execute_sql(&db, "INSERT INTO key_schedule (id, rotated_at) VALUES (1, $1)", vec![hundred_days_ago.into()])
             .await
             .unwrap();
 
@@ -361,17 +369,9 @@ db_test!(
             .unwrap();
         passes.sort_by_key(|p| *p == Pass::NotDue);
         assert_eq!(passes, [Pass::Rotated, Pass::NotDue], "one node rotates, the other finds it done");
-        let conn = sea_orm::Database::connect(&database_url).await.unwrap();
         for alg in ["RS256", "ES256", "EdDSA"] {
-            let row = conn
-                .query_one_raw(sea_orm::Statement::from_string(
-                    conn.get_database_backend(),
-                    format!("SELECT COUNT(*) FROM signing_keys WHERE alg = '{alg}'"),
-                ))
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 2, "one new {alg} key, not two");
+            let keys = inspect::count(&db, "SELECT COUNT(*) FROM signing_keys WHERE alg = $1", vec![alg.into()]).await.unwrap();
+            assert_eq!(keys, 2, "one new {alg} key, not two");
         }
     }
 );

@@ -14,10 +14,9 @@ use portcullis::identity::password::Password;
 use portcullis::identity::user::{DisplayName, NewUser, Username};
 use portcullis::mail::worker::Jobs;
 use portcullis::secret::Secret;
-use portcullis::startup::Services;
 use portcullis::state::AppState;
+use portcullis::store::inspect;
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
@@ -27,17 +26,12 @@ const RESET_LINK: &str = "/reset-password/confirm?token=";
 const VERIFY_LINK: &str = "/verify-email?token=";
 
 async fn strings(state: &AppState, sql: &str) -> Vec<Option<String>> {
-    let conn = state.db.conn();
-    let rows = conn
-        .query_all_raw(Statement::from_string(conn.get_database_backend(), sql.to_string()))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    rows.iter().map(|r| r.try_get_by_index::<Option<String>>(0).expect("a text column")).collect()
+    inspect::strings(&state.db, sql, vec![]).await.unwrap_or_else(|e| panic!("{sql}: {e:#}"))
 }
 
 async fn tables(state: &AppState) -> Vec<String> {
-    let sql = match state.db.conn().get_database_backend() {
-        DbBackend::Sqlite => {
+    let sql = match inspect::backend(&state.db) {
+        inspect::Backend::Sqlite => {
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
         }
         _ => {
@@ -53,8 +47,8 @@ async fn tables(state: &AppState) -> Vec<String> {
 async fn raw_database(state: &AppState) -> String {
     let mut out = String::new();
     for table in tables(state).await {
-        let columns_sql = match state.db.conn().get_database_backend() {
-            DbBackend::Sqlite => format!("SELECT name FROM pragma_table_info('{table}')"),
+        let columns_sql = match inspect::backend(&state.db) {
+            inspect::Backend::Sqlite => format!("SELECT name FROM pragma_table_info('{table}')"),
             _ => format!(
                 "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name = '{table}'"
@@ -73,10 +67,8 @@ async fn raw_database(state: &AppState) -> String {
 async fn row_counts(state: &AppState) -> BTreeMap<String, i64> {
     let mut counts = BTreeMap::new();
     for table in tables(state).await {
-        let conn = state.db.conn();
         let sql = format!("SELECT COUNT(*) FROM \"{table}\"");
-        let row = conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql)).await.unwrap().unwrap();
-        counts.insert(table, row.try_get_by_index::<i64>(0).unwrap());
+        counts.insert(table, inspect::count(&state.db, &sql, vec![]).await.unwrap());
     }
     counts
 }
@@ -192,7 +184,7 @@ async fn services_without_worker(backend: Backend) -> (AppState, tempfile::TempD
         Backend::Postgres => crate::helpers::fresh_postgres_database().await,
     });
     let clock = ManualClock::new(OffsetDateTime::now_utc());
-    (Services::build(settings, Arc::new(clock), true).await.unwrap(), data_dir)
+    (AppState::build(settings, Arc::new(clock), true).await.unwrap(), data_dir)
 }
 
 db_test!(

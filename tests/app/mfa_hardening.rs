@@ -4,8 +4,8 @@
 //! counter of codes compared against a secret, never by timing.
 
 use futures::future::join_all;
+use portcullis::store::inspect::{self, Param};
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::totp::{Enrolled, code_at};
@@ -58,14 +58,13 @@ async fn code_step(browser: &Browser, csrf: &str, code: &str) -> reqwest::Respon
     browser.post_form("/login/totp", &[("csrf_token", csrf), ("code", code)]).await
 }
 
-async fn exec(app: &TestApp, sql: &str, values: Vec<sea_orm::Value>) {
-    let conn = app.state.db.conn();
-    conn.execute_raw(Statement::from_sql_and_values(conn.get_database_backend(), sql, values)).await.unwrap();
+async fn exec(app: &TestApp, sql: &str, params: Vec<Param>) {
+    inspect::execute_sql(&app.state.db, sql, params).await.unwrap();
 }
 
-async fn rows(app: &TestApp, sql: &str, values: Vec<sea_orm::Value>) -> Vec<sea_orm::QueryResult> {
-    let conn = app.state.db.conn();
-    conn.query_all_raw(Statement::from_sql_and_values(conn.get_database_backend(), sql, values)).await.unwrap()
+/// The first column of each row, as text.
+async fn column(app: &TestApp, sql: &str, params: Vec<Param>) -> Vec<String> {
+    inspect::strings(&app.state.db, sql, params).await.unwrap().into_iter().map(|v| v.expect("text")).collect()
 }
 
 fn sha256_hex(text: &str) -> String {
@@ -268,11 +267,13 @@ db_test!(
     async fn recovery_codes_are_stored_as_keyed_hashes_that_depend_on_the_secret_key(backend) {
         let app = spawn_app(backend).await;
         let (_, enrolled) = alice_with_2fa(&app).await;
-        let stored: Vec<(String, String)> = rows(&app, "SELECT code_hash, hash_scheme FROM recovery_codes", vec![])
-            .await
-            .iter()
-            .map(|r| (r.try_get_by_index(0).unwrap(), r.try_get_by_index(1).unwrap()))
-            .collect();
+        let stored: Vec<(String, String)> =
+            inspect::rows(&app.state.db, "SELECT code_hash, hash_scheme FROM recovery_codes", vec![])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r["code_hash"].as_str().unwrap().to_string(), r["hash_scheme"].as_str().unwrap().to_string()))
+                .collect();
         assert_eq!(stored.len(), 10);
         let ours = portcullis::crypto::KeyedHash::derive(&portcullis::secret::Secret::new(SECRET_KEY), "recovery-codes").unwrap();
         let another =
@@ -325,8 +326,8 @@ db_test!(
         let url = app.database_url.clone();
         let restarted = spawn_app_with(backend, |s| s.database_url = portcullis::secret::Secret::new(url)).await;
         assert_eq!(restarted.scalar("SELECT COUNT(*) FROM recovery_codes WHERE hash_scheme = 'sha256'").await, 0);
-        let plain = rows(&restarted, "SELECT COUNT(*) FROM recovery_codes WHERE code_hash = $1", vec![sha256_hex(&normalized(legacy)).into()]).await;
-        assert_eq!(plain[0].try_get_by_index::<i64>(0).unwrap(), 0, "no plain SHA-256 left in the table");
+        let plain = inspect::count(&restarted.state.db, "SELECT COUNT(*) FROM recovery_codes WHERE code_hash = $1", vec![sha256_hex(&normalized(legacy)).into()]).await.unwrap();
+        assert_eq!(plain, 0, "no plain SHA-256 left in the table");
         assert_eq!(restarted.scalar("SELECT COUNT(*) FROM recovery_codes WHERE hash_scheme = 'hmac-of-sha256'").await, 1);
 
         let browser = restarted.browser();
@@ -387,15 +388,11 @@ db_test!(
         let (_, enrolled) = alice_with_2fa(&app).await;
         let ticket = mfa_ticket(&app).await;
         let (_browser, _) = pages_password_step(&app).await;
-        let stored: Vec<String> = rows(&app, "SELECT token_hash FROM mfa_challenges", vec![])
-            .await
-            .iter()
-            .map(|r| r.try_get_by_index(0).unwrap())
-            .collect();
+        let stored: Vec<String> = column(&app, "SELECT token_hash FROM mfa_challenges", vec![]).await;
         assert_eq!(stored.len(), 2, "one challenge per sign-in");
         assert!(stored.contains(&sha256_hex(&ticket)) && !stored.contains(&ticket), "the ticket is stored hashed");
         let data: Vec<String> =
-            rows(&app, "SELECT data FROM sessions", vec![]).await.iter().map(|r| r.try_get_by_index(0).unwrap()).collect();
+            column(&app, "SELECT data FROM sessions", vec![]).await;
         let kept = data
             .iter()
             .find_map(|d| d.split("\"mfa_challenge\":\"").nth(1).map(|rest| rest.split('"').next().unwrap().to_string()))

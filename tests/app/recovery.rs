@@ -24,14 +24,7 @@ async fn reset_link(app: &TestApp, address: &str, nth: usize) -> String {
 async fn choose_password(browser: &Browser, link: &str, password: &str) -> reqwest::Response {
     let form = browser.get(link).await;
     assert_eq!(form.status(), 200, "the link shows the form");
-    let token = link.split("token=").nth(1).unwrap().to_string();
-    let token = url::form_urlencoded::parse(format!("t={token}").as_bytes()).next().unwrap().1.into_owned();
-    browser
-        .submit(
-            "/reset-password/confirm",
-            &[("token", token.as_str()), ("new_password", password), ("confirm_password", password)],
-        )
-        .await
+    choose_password_raw(browser, link, password).await
 }
 
 db_test!(

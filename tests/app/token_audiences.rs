@@ -152,7 +152,7 @@ db_test!(
 db_test!(
     async fn an_ordinary_client_asking_for_the_admin_scope_does_not_get_it(backend) {
         let app = spawn_app(backend).await;
-        let new = portcullis::oauth::provider::NewClient {
+        let new = portcullis::oauth::clients::NewClient {
             id: "sneaky".into(),
             grant_types: vec!["client_credentials".into()],
             scopes: vec!["admin".into()],
@@ -219,7 +219,7 @@ db_test!(
         assert_eq!(introspect(&app, &rs, refresh).await, json!({"active": false}), "refresh tokens stay with their client");
 
         // A client named in `aud` (the API a caller registered with --audience) may ask too.
-        let caller = portcullis::oauth::provider::NewClient {
+        let caller = portcullis::oauth::clients::NewClient {
             id: "batch".into(),
             grant_types: vec!["client_credentials".into()],
             scopes: vec!["reports.read".into()],
@@ -270,7 +270,7 @@ db_test!(
         let app = spawn_app(backend).await;
         let api = format!("{}/api", app.issuer);
         for (case, aud) in [("the issuer", app.issuer.clone()), ("the API", api.clone()), ("the API, slashed", format!("{api}/"))] {
-            let new = portcullis::oauth::provider::NewClient {
+            let new = portcullis::oauth::clients::NewClient {
                 id: "svc".into(),
                 grant_types: vec!["client_credentials".into()],
                 scopes: vec!["reports".into()],

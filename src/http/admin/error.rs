@@ -6,11 +6,10 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::guard::AdminSession;
 use super::paths;
 use crate::http::browser_error::BrowserError;
-use crate::http::layers::current_request_id;
 use crate::http::render::{Chrome, ErrorPage, render};
+use crate::http::request_id::current_request_id;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
@@ -70,14 +69,4 @@ impl IntoResponse for ConsoleError {
             }
         }
     }
-}
-
-/// Unknown console URLs, once the gate is passed.
-pub async fn not_found(_: AdminSession) -> ConsoleError {
-    ConsoleError::NotFound
-}
-
-/// A console URL asked with the wrong method, once the gate is passed.
-pub async fn method_not_allowed(_: AdminSession) -> ConsoleError {
-    ConsoleError::Browser(BrowserError::MethodNotAllowed)
 }

@@ -27,6 +27,7 @@ use axum::routing::{any, get, post};
 
 pub use error::ConsoleError;
 
+use crate::http::browser_error::BrowserError;
 use crate::state::AppState;
 
 /// Route paths, defined once.
@@ -127,6 +128,16 @@ pub fn router() -> Router<AppState> {
         .route(paths::KEYS_ROTATE, post(overview::rotate_keys))
         .route(paths::AUDIT, get(overview::audit))
         // Unknown console URLs and wrong methods pass the gate too: a non-admin learns nothing.
-        .route("/admin/{*rest}", any(error::not_found))
-        .method_not_allowed_fallback(error::method_not_allowed)
+        .route("/admin/{*rest}", any(not_found))
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// Unknown console URLs, once the gate is passed.
+async fn not_found(_: guard::AdminSession) -> ConsoleError {
+    ConsoleError::NotFound
+}
+
+/// A console URL asked with the wrong method, once the gate is passed.
+async fn method_not_allowed(_: guard::AdminSession) -> ConsoleError {
+    ConsoleError::Browser(BrowserError::MethodNotAllowed)
 }

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::http::layers::current_request_id;
+use crate::http::request_id::current_request_id;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -85,7 +85,7 @@ impl From<crate::http::browser_error::BrowserError> for ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
-        if crate::store::is_outage(&e) {
+        if crate::http::outage::is_outage(&e) {
             tracing::warn!(error = %format!("{e:#}"), "database unavailable");
             let mut err = Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -123,7 +123,7 @@ async fn issue(
 ) -> Result<Response, BrowserError> {
     match provider.issue_code(req, auth).await {
         Ok(location) => Ok(to_client(&location)),
-        Err(e) if crate::store::is_outage(&e) => Err(BrowserError::Internal(e)),
+        Err(e) if crate::http::outage::is_outage(&e) => Err(BrowserError::Internal(e)),
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "issuing a code");
             Ok(reject(RedirectError::ServerError))

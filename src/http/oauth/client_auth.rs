@@ -11,15 +11,15 @@ use base64::engine::general_purpose::STANDARD;
 use super::error::OAuthError;
 use crate::http::form::FormData;
 use crate::oauth::error::TokenError;
-use crate::oauth::grant::TokenParams;
 use crate::oauth::provider::ClientCredentials;
 use crate::secret::Secret;
 
 /// A strictly parsed `application/x-www-form-urlencoded` body.
 pub struct TokenForm(pub FormData);
 
-impl TokenParams for TokenForm {
-    fn get(&self, name: &str) -> Result<Option<&str>, TokenError> {
+impl TokenForm {
+    /// The single non-empty value of `name` (empty counts as absent).
+    pub fn param(&self, name: &str) -> Result<Option<&str>, TokenError> {
         match self.0.text(name) {
             Ok("") => Ok(None),
             Ok(v) => Ok(Some(v)),
@@ -66,8 +66,8 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, To
 /// Who the client says it is, by exactly one method.
 pub fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<ClientCredentials, TokenError> {
     let basic = basic_credentials(headers)?;
-    let post_id = form.get("client_id")?;
-    let post_secret = form.get("client_secret")?;
+    let post_id = form.param("client_id")?;
+    let post_secret = form.param("client_secret")?;
     match (basic, post_secret) {
         (Some(_), Some(_)) => Err(TokenError::InvalidRequest("use exactly one client authentication method")),
         (Some((id, secret)), None) => {

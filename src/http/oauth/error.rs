@@ -43,7 +43,7 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let err = self.0;
         if let TokenError::Internal(e) = &err
-            && crate::store::is_outage(e)
+            && crate::http::outage::is_outage(e)
         {
             tracing::warn!(error = %format!("{e:#}"), "database unavailable");
             return unavailable();
@@ -101,7 +101,7 @@ impl IntoResponse for BearerRefusal {
                 "Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"openid\"",
                 json!({ "error": "insufficient_scope" }),
             ),
-            BearerError::Internal(e) if crate::store::is_outage(e) => {
+            BearerError::Internal(e) if crate::http::outage::is_outage(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "database unavailable");
                 return unavailable();
             }

@@ -8,23 +8,17 @@ use axum::response::{IntoResponse, Response};
 use super::client_auth::{TokenForm, client_credentials};
 use super::error::{OAuthError, no_store};
 use crate::oauth::error::TokenError;
-use crate::oauth::grant::TokenParams;
+use crate::oauth::grant::request::TokenRequest;
 use crate::state::AppState;
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, form: TokenForm) -> Result<Response, OAuthError> {
     let provider = &state.provider;
     let creds = client_credentials(&headers, &form)?;
-    let grant_type = form.get("grant_type")?.ok_or(TokenError::InvalidRequest("grant_type is required"))?;
-    if !matches!(grant_type, "authorization_code" | "refresh_token" | "client_credentials") {
-        return Err(TokenError::UnsupportedGrantType.into());
-    }
+    let grant = TokenRequest::grant_type(form.param("grant_type")?)?;
     let client = provider.authenticate_client(creds).await?;
-    let response = match grant_type {
-        "authorization_code" => provider.exchange_code(&client, &form).await?,
-        "refresh_token" => provider.refresh(&client, &form).await?,
-        _ => provider.client_credentials(&client, &form).await?,
-    };
-    metrics::counter!(crate::telemetry::metrics::names::TOKENS_ISSUED, "grant" => grant_type.to_string()).increment(1);
+    let request = TokenRequest::parse(&client, grant, |name| form.param(name))?;
+    let response = provider.token(&client, request).await?;
+    metrics::counter!(crate::telemetry::metrics::names::TOKENS_ISSUED, "grant" => grant.as_str()).increment(1);
     Ok(no_store(Json(response).into_response()))
 }
 
@@ -35,7 +29,7 @@ async fn client_and_token<'f>(
     form: &'f TokenForm,
 ) -> Result<(crate::oauth::client::Client, &'f str), OAuthError> {
     let client = state.provider.authenticate_client(client_credentials(headers, form)?).await?;
-    let token = form.get("token")?.ok_or(TokenError::InvalidRequest("token is required"))?;
+    let token = form.param("token")?.ok_or(TokenError::InvalidRequest("token is required"))?;
     Ok((client, token))
 }
 
@@ -45,7 +39,7 @@ pub async fn revoke(
     form: TokenForm,
 ) -> Result<Response, OAuthError> {
     let (client, token) = client_and_token(&state, &headers, &form).await?;
-    state.provider.revoke(&client, token, form.get("token_type_hint")?).await?;
+    state.provider.revoke(&client, token, form.param("token_type_hint")?).await?;
     Ok(no_store(StatusCode::OK.into_response()))
 }
 

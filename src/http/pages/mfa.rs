@@ -14,8 +14,8 @@ use crate::http::form::FormData;
 use crate::http::render::render;
 use crate::http::render::{Chrome, MessagePage, chrome};
 use crate::http::session::{BrowserSession, CSRF_FIELD};
-use crate::identity::mfa::{Enrolment, MfaError, SecondFactor};
-use crate::identity::second_factor::{ChallengeError, StepUpError};
+use crate::identity::mfa::{Enrolment, MfaError, SecondFactor, StepUpError};
+use crate::identity::second_factor::ChallengeError;
 use crate::identity::user::User;
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -112,21 +112,28 @@ fn setup_page(chrome: Chrome, csrf: String, enrolment: &Enrolment, errors: Field
     render(if page.errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST }, &page)
 }
 
-/// POST /profile/2fa/setup: after the current password, a new secret to scan.
-pub async fn setup(
-    State(state): State<AppState>,
-    session: BrowserSession,
-    form: FormData,
-) -> Result<Response, BrowserError> {
-    let user = session.signed_in_form(paths::PROFILE, &form).await?;
-    let current = Secret::new(form.text("mfa_current_password").unwrap_or_default());
-    let code = form.text("mfa_code").unwrap_or_default();
-    match state.accounts.start_mfa_enrolment(&user, &current, code).await {
-        Ok(enrolment) => {
-            Ok(setup_page(chrome(Some(&user)), session.csrf_token().await?, &enrolment, FieldErrors::default()))
-        }
-        Err(e) => step_up_refused(&state, &session, &user, e, "mfa_current_password", "mfa_code").await,
-    }
+/// The fields of one of the profile's password-gated 2FA forms (setting up an authenticator,
+/// turning 2FA off, new recovery codes): the current password and, with 2FA on, a code.
+#[derive(Clone, Copy)]
+struct GatedFields {
+    password: &'static str,
+    code: &'static str,
+}
+
+const SETUP_FIELDS: GatedFields = GatedFields { password: "mfa_current_password", code: "mfa_code" };
+const DISABLE_FIELDS: GatedFields = GatedFields { password: "disable_current_password", code: "disable_code" };
+const CODES_FIELDS: GatedFields = GatedFields { password: "codes_current_password", code: "codes_code" };
+
+/// What a password-gated 2FA form brings: the signed-in user (the CSRF token checked), the
+/// current password and the code.
+async fn password_gated<'f>(
+    session: &BrowserSession,
+    form: &'f FormData,
+    fields: GatedFields,
+) -> Result<(User, Secret, &'f str), BrowserError> {
+    let user = session.signed_in_form(paths::PROFILE, form).await?;
+    let current = Secret::new(form.text(fields.password).unwrap_or_default());
+    Ok((user, current, form.text(fields.code).unwrap_or_default()))
 }
 
 /// The profile again, the reason beside the field it concerns.
@@ -135,17 +142,31 @@ async fn step_up_refused(
     session: &BrowserSession,
     user: &User,
     error: StepUpError,
-    password_field: &'static str,
-    code_field: &'static str,
+    fields: GatedFields,
 ) -> Result<Response, BrowserError> {
     let (field, message) = match error {
         StepUpError::Internal(e) => return Err(BrowserError::Internal(e)),
         StepUpError::NotEnabled => return Ok(Redirect::to(paths::PROFILE).into_response()),
-        StepUpError::WrongCurrentPassword => (password_field, "The current password is not correct."),
-        StepUpError::CodeRequired => (code_field, CODE_REQUIRED),
-        StepUpError::InvalidCode => (code_field, CODE_FAILED),
+        StepUpError::WrongCurrentPassword => (fields.password, "The current password is not correct."),
+        StepUpError::CodeRequired => (fields.code, CODE_REQUIRED),
+        StepUpError::InvalidCode => (fields.code, CODE_FAILED),
     };
     profile_with_field_error(state, session, user, field, message).await
+}
+
+/// POST /profile/2fa/setup: after the current password, a new secret to scan.
+pub async fn setup(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, BrowserError> {
+    let (user, current, code) = password_gated(&session, &form, SETUP_FIELDS).await?;
+    match state.accounts.start_mfa_enrolment(&user, &current, code).await {
+        Ok(enrolment) => {
+            Ok(setup_page(chrome(Some(&user)), session.csrf_token().await?, &enrolment, FieldErrors::default()))
+        }
+        Err(e) => step_up_refused(&state, &session, &user, e, SETUP_FIELDS).await,
+    }
 }
 
 /// POST /profile/2fa/confirm: a code from the app turns 2FA on; the recovery codes are shown once.
@@ -179,20 +200,14 @@ pub async fn disable(
     session: BrowserSession,
     form: FormData,
 ) -> Result<Response, BrowserError> {
-    let user = session.signed_in_form(paths::PROFILE, &form).await?;
-    let current = Secret::new(form.text("disable_current_password").unwrap_or_default());
-    match state.accounts.disable_mfa(&user, &current, form.text("disable_code").unwrap_or_default()).await {
+    let (user, current, code) = password_gated(&session, &form, DISABLE_FIELDS).await?;
+    match state.accounts.disable_mfa(&user, &current, code).await {
         Ok(()) => Ok(Redirect::to(&format!("{}?done=2fa-off", paths::PROFILE)).into_response()),
         Err(MfaError::Internal(e)) => Err(BrowserError::Internal(e)),
+        // Either factor wrong: one answer, beside the code field.
         Err(_) => {
-            profile_with_field_error(
-                &state,
-                &session,
-                &user,
-                "disable_code",
-                "The password or the code is not correct.",
-            )
-            .await
+            let message = "The password or the code is not correct.";
+            profile_with_field_error(&state, &session, &user, DISABLE_FIELDS.code, message).await
         }
     }
 }
@@ -203,13 +218,11 @@ pub async fn recovery_codes(
     session: BrowserSession,
     form: FormData,
 ) -> Result<Response, BrowserError> {
-    let user = session.signed_in_form(paths::PROFILE, &form).await?;
-    let current = Secret::new(form.text("codes_current_password").unwrap_or_default());
-    let code = form.text("codes_code").unwrap_or_default();
+    let (user, current, code) = password_gated(&session, &form, CODES_FIELDS).await?;
     match state.accounts.regenerate_recovery_codes(&user, &current, code).await {
         Ok(codes) => {
             Ok(render(StatusCode::OK, &RecoveryCodesPage { chrome: chrome(Some(&user)), codes, first_time: false }))
         }
-        Err(e) => step_up_refused(&state, &session, &user, e, "codes_current_password", "codes_code").await,
+        Err(e) => step_up_refused(&state, &session, &user, e, CODES_FIELDS).await,
     }
 }

@@ -3,26 +3,26 @@
 //! conditional update: of many parallel redemptions one wins, and any second redemption
 //! revokes the grant, with every token the first one issued.
 
-use super::{Issued, TokenParams};
+use super::Issued;
 use crate::oauth::client::{Client, GrantType};
 use crate::oauth::error::TokenError;
-use crate::oauth::pkce::CodeChallenge;
+use crate::oauth::pkce::{CodeChallenge, CodeVerifier};
 use crate::oauth::provider::Provider;
-use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{Authentication, TokenResponse};
-use crate::secret::{random_token, token_hash};
+use crate::secret::{Secret, random_token, token_hash};
 use crate::store::grants::{self, StoredRefresh};
 
 impl Provider {
-    pub async fn exchange_code(&self, client: &Client, params: &impl TokenParams) -> Result<TokenResponse, TokenError> {
-        if !client.allows(GrantType::AuthorizationCode) {
-            return Err(TokenError::UnauthorizedClient);
-        }
-        let code = params.get("code")?.ok_or(TokenError::InvalidRequest("code is required"))?;
-        let redirect_uri = params.get("redirect_uri")?.ok_or(TokenError::InvalidRequest("redirect_uri is required"))?;
-        let verifier = params.get("code_verifier")?.ok_or(TokenError::InvalidRequest("code_verifier is required"))?;
+    /// Redeems `code` for `client`, which may use this grant (checked by the request's parse).
+    pub(super) async fn exchange_code(
+        &self,
+        client: &Client,
+        code: &Secret,
+        redirect_uri: &str,
+        verifier: &CodeVerifier,
+    ) -> Result<TokenResponse, TokenError> {
         let now = self.clock.unix();
-        let hash = token_hash(code);
+        let hash = token_hash(code.expose());
 
         let stored =
             grants::find_code(&self.db, &hash).await?.ok_or(TokenError::InvalidGrant("unknown authorization code"))?;
@@ -33,7 +33,7 @@ impl Provider {
         if stored.redirect_uri != redirect_uri {
             return Err(TokenError::InvalidGrant("redirect_uri does not match the authorization request"));
         }
-        if !CodeChallenge::from_stored(stored.code_challenge.clone()).verify(verifier) {
+        if !CodeChallenge::from_stored(stored.code_challenge.clone()).verify(verifier.expose()) {
             return Err(TokenError::InvalidGrant("PKCE verification failed"));
         }
         if stored.used_at.is_some() {
@@ -50,25 +50,20 @@ impl Provider {
             self.revoke_after_replay(&stored.grant_id, "authorization code").await?;
             return Err(TokenError::InvalidGrant("the code was already used"));
         }
-        if !grants::grant_live(&tx, &stored.grant_id).await? {
+        if !grants::grant_live(&tx, stored.grant_id.as_str()).await? {
             return Err(TokenError::InvalidGrant("the authorization was revoked"));
         }
         let user = self
-            .grant_user(&tx, &stored.user_id)
+            .grant_user(&tx, stored.user_id)
             .await?
             .ok_or(TokenError::InvalidGrant("the user is no longer active"))?;
-        let scope = Scope::parse(&stored.scope).map_err(|_| TokenError::InvalidGrant("stored scope unreadable"))?;
-        let auth = Authentication {
-            auth_time: stored.auth_time,
-            amr: stored.amr.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-            sid: stored.sid.clone(),
-        };
+        let auth = Authentication { auth_time: stored.auth_time, amr: stored.amr.clone(), sid: stored.sid.clone() };
         let refresh_token = if client.allows(GrantType::RefreshToken) {
             let token = random_token();
             let record = StoredRefresh {
                 grant_id: stored.grant_id.clone(),
-                client_id: client.id.clone(),
-                user_id: stored.user_id.clone(),
+                client_id: stored.client_id.clone(),
+                user_id: stored.user_id,
                 scope: stored.scope.clone(),
                 auth_time: stored.auth_time,
                 amr: stored.amr.clone(),
@@ -84,7 +79,7 @@ impl Provider {
             None
         };
         let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: stored.nonce.as_deref() };
-        let response = self.respond(&user, client, &scope, issued, refresh_token).await?;
+        let response = self.respond(&user, client, &stored.scope, issued, refresh_token).await?;
         tx.commit().await?;
         tracing::info!(client_id = %client.id, user_id = %user.id, "code exchanged");
         Ok(response)

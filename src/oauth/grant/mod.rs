@@ -6,31 +6,48 @@ pub mod authorization_code;
 pub mod client_credentials;
 /// `refresh_token` with rotation (RFC 6749 §6, RFC 9700 §4.14).
 pub mod refresh_token;
+/// The token request, parsed once into one variant per grant.
+pub mod request;
 
+use self::request::TokenRequest;
 use super::client::Client;
+use super::error::TokenError;
 use super::provider::Provider;
 use super::scope::{OPENID, Scope};
 use super::tokens::{Authentication, TokenResponse};
 use crate::identity::user::{User, UserId};
 use crate::store::{Store, grants, users};
 
+pub use crate::oauth::values::GrantId;
+
 /// Which grant tokens come from, and the authentication behind it.
 pub struct Issued<'a> {
-    pub grant_id: &'a str,
+    pub grant_id: &'a GrantId,
     pub auth: &'a Authentication,
     pub nonce: Option<&'a str>,
 }
 
-/// The token request's parameters, each given at most once.
-pub trait TokenParams {
-    fn get(&self, name: &str) -> Result<Option<&str>, super::error::TokenError>;
-}
-
 impl Provider {
+    /// Answers a parsed token request of `client` with the grant it names.
+    pub async fn token(&self, client: &Client, request: TokenRequest) -> Result<TokenResponse, TokenError> {
+        match request {
+            TokenRequest::AuthorizationCode { code, redirect_uri, verifier } => {
+                self.exchange_code(client, &code, &redirect_uri, &verifier).await
+            }
+            TokenRequest::Refresh { refresh_token, scope } => self.refresh(client, &refresh_token, scope).await,
+            TokenRequest::ClientCredentials { scope } => self.client_credentials(client, scope).await,
+        }
+    }
+
     /// The live, enabled user a grant was made for.
-    pub(super) async fn grant_user(&self, s: &impl Store, user_id: &str) -> anyhow::Result<Option<User>> {
-        let Some(id) = UserId::parse(user_id) else { return Ok(None) };
-        Ok(users::find_by_id(s, id).await?.filter(|u| !u.disabled))
+    pub(super) async fn grant_user(&self, s: &impl Store, user_id: UserId) -> anyhow::Result<Option<User>> {
+        Ok(users::find_by_id(s, user_id).await?.filter(|u| !u.disabled))
+    }
+
+    /// The live, enabled user a token's `sub` names, if it names one.
+    pub(super) async fn subject_user(&self, s: &impl Store, sub: &str) -> anyhow::Result<Option<User>> {
+        let Some(id) = UserId::parse(sub) else { return Ok(None) };
+        self.grant_user(s, id).await
     }
 
     /// Access token, ID token when `openid` was granted, and the refresh token given.
@@ -43,7 +60,8 @@ impl Provider {
         refresh_token: Option<String>,
     ) -> anyhow::Result<TokenResponse> {
         let Issued { grant_id, auth, nonce } = grant;
-        let access_token = self.access_token(&user.id.to_string(), client, scope, Some(grant_id), Some(auth)).await?;
+        let access_token =
+            self.access_token(&user.id.to_string(), client, scope, Some(grant_id.as_str()), Some(auth)).await?;
         let id_token = if scope.contains(OPENID) {
             Some(self.id_token(user, client, scope, nonce, auth, &access_token).await?)
         } else {
@@ -60,10 +78,10 @@ impl Provider {
     }
 
     /// Revokes a grant after a replay, logging why.
-    pub(super) async fn revoke_after_replay(&self, grant_id: &str, what: &str) -> anyhow::Result<()> {
-        let n = grants::revoke_grant(&self.db, grant_id, self.clock.unix()).await?;
+    pub(super) async fn revoke_after_replay(&self, grant_id: &GrantId, what: &str) -> anyhow::Result<()> {
+        let n = grants::revoke_grant(&self.db, grant_id.as_str(), self.clock.unix()).await?;
         metrics::counter!(crate::telemetry::metrics::names::REFRESH_REUSE, "token" => what.to_string()).increment(1);
-        tracing::warn!(grant_id, revoked = n, "{what} replayed: every token of the grant is revoked");
+        tracing::warn!(grant_id = %grant_id, revoked = n, "{what} replayed: every token of the grant is revoked");
         Ok(())
     }
 }

@@ -4,6 +4,7 @@ mod browser;
 pub mod oidc;
 pub mod proxy;
 mod smtp;
+pub mod sql;
 pub mod totp;
 
 use std::sync::Arc;
@@ -14,7 +15,8 @@ use portcullis::config::Settings;
 use portcullis::secret::Secret;
 use portcullis::startup::Application;
 use portcullis::state::AppState;
-use sea_orm::{ConnectionTrait, Statement};
+use portcullis::store::inspect;
+use sea_orm::ConnectionTrait;
 pub use smtp::SmtpSink;
 use time::OffsetDateTime;
 
@@ -150,13 +152,7 @@ impl TestApp {
 
     /// One number from a query such as `SELECT COUNT(*) FROM users`.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let conn = self.state.db.conn();
-        let row = conn
-            .query_one_raw(Statement::from_string(conn.get_database_backend(), sql.to_string()))
-            .await
-            .expect("query runs")
-            .expect("one row");
-        row.try_get_by_index::<i64>(0).expect("an integer")
+        sql::scalar(&self.state.db, sql).await
     }
 
     pub async fn count(&self, table: &str) -> i64 {
@@ -166,18 +162,13 @@ impl TestApp {
     /// Every durable record except sessions (which every page view touches), as text:
     /// equal snapshots mean nothing was written.
     pub async fn snapshot(&self) -> String {
-        let conn = self.state.db.conn();
         let mut out = String::new();
         for sql in [
             "SELECT id, username, email, email_normalized, email_verified, password_hash, display_name, is_admin, disabled, updated_at FROM users ORDER BY id",
             "SELECT token_hash, user_id, failures FROM known_devices ORDER BY token_hash",
         ] {
-            let rows = conn
-                .query_all_raw(Statement::from_string(conn.get_database_backend(), sql.to_string()))
-                .await
-                .expect("snapshot query");
-            for row in rows {
-                out.push_str(&format!("{row:?}\n"));
+            for row in inspect::rows(&self.state.db, sql, vec![]).await.expect("snapshot query") {
+                out.push_str(&format!("{row}\n"));
             }
         }
         out
@@ -213,16 +204,9 @@ impl TestApp {
     }
 
     pub async fn user_id(&self, username: &str) -> String {
-        let conn = self.state.db.conn();
-        let row = conn
-            .query_one_raw(Statement::from_sql_and_values(
-                conn.get_database_backend(),
-                "SELECT id FROM users WHERE username = $1",
-                [username.into()],
-            ))
+        let ids = inspect::strings(&self.state.db, "SELECT id FROM users WHERE username = $1", vec![username.into()])
             .await
-            .expect("query")
-            .expect("user exists");
-        row.try_get_by_index::<String>(0).expect("id")
+            .expect("query");
+        ids.into_iter().flatten().next().expect("user exists")
     }
 }

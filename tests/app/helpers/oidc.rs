@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use portcullis::oauth::provider::NewClient;
+use portcullis::oauth::clients::NewClient;
 use sha2::{Digest, Sha256};
 
 use super::{Browser, TestApp, location};

@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use argon2::PasswordHasher;
 use portcullis::config::DatabaseSettings;
-use portcullis::store::Db;
-use sea_orm::{ConnectionTrait, Statement, TransactionTrait, Value};
+use portcullis::identity::email::Email;
+use portcullis::identity::user::{DisplayName, NewUser, Username};
+use portcullis::store::{Db, users};
 
 #[derive(clap::Args, Debug)]
 pub struct SeedArgs {
@@ -28,6 +29,17 @@ pub struct SeedArgs {
 const ROWS_PER_STATEMENT: u64 = 500;
 const ROWS_PER_TRANSACTION: u64 = 20_000;
 
+/// Seeded user `i`: bench-i, bench-i@example.test, "Bench User i", address verified.
+fn bench_user(i: u64) -> anyhow::Result<NewUser> {
+    Ok(NewUser {
+        username: Username::parse(&format!("bench-{i}")).map_err(anyhow::Error::msg)?,
+        email: Email::parse(&format!("bench-{i}@example.test")).map_err(anyhow::Error::msg)?,
+        display_name: DisplayName::parse(&format!("Bench User {i}")).map_err(anyhow::Error::msg)?,
+        email_verified: true,
+        is_admin: false,
+    })
+}
+
 pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     let settings = DatabaseSettings { max_connections: 2, acquire_timeout_secs: 30, migrate_on_start: true };
     if let Some(path) = args.database_url.strip_prefix("sqlite://") {
@@ -40,50 +52,16 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     db.migrate().await?;
     let hash = args.argon2.argon2()?.hash_password(args.password.as_bytes()).map_err(anyhow::Error::new)?.to_string();
 
-    let conn = db.conn();
-    let backend = conn.get_database_backend();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
     let started = Instant::now();
     let mut next = 1u64;
     while next <= args.count {
-        let tx = conn.begin().await?;
+        let tx = db.begin().await?;
         let tx_end = (next + ROWS_PER_TRANSACTION - 1).min(args.count);
         while next <= tx_end {
             let end = (next + ROWS_PER_STATEMENT - 1).min(tx_end);
-            let mut sql = String::from(
-                "INSERT INTO users (id, username, email, email_normalized, email_verified, password_hash, display_name, is_admin, disabled, created_at, updated_at) VALUES ",
-            );
-            let mut values: Vec<Value> = Vec::with_capacity(((end - next + 1) * 11) as usize);
-            for i in next..=end {
-                let base = values.len();
-                if i > next {
-                    sql.push(',');
-                }
-                sql.push('(');
-                for k in 1..=11 {
-                    if k > 1 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&format!("${}", base + k));
-                }
-                sql.push(')');
-                let email = format!("bench-{i}@example.test");
-                values.extend([
-                    uuid::Uuid::now_v7().to_string().into(),
-                    format!("bench-{i}").into(),
-                    email.clone().into(),
-                    email.into(),
-                    true.into(),
-                    hash.clone().into(),
-                    format!("Bench User {i}").into(),
-                    false.into(),
-                    false.into(),
-                    now.into(),
-                    now.into(),
-                ]);
-            }
-            sql.push_str(" ON CONFLICT DO NOTHING");
-            tx.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+            let batch = (next..=end).map(bench_user).collect::<anyhow::Result<Vec<_>>>()?;
+            users::insert_many(&tx, &batch, &hash, now).await?;
             next = end + 1;
         }
         tx.commit().await?;
