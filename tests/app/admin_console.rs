@@ -350,3 +350,39 @@ db_test!(
         assert_eq!(events(&app, "user.deleted").await, 0);
     }
 );
+
+db_test!(
+    async fn the_dashboard_counts_accounts_sessions_clients_and_the_last_days_sign_ins(backend) {
+        use portcullis::audit::{Event, EventKind};
+        let app = spawn_app(backend).await;
+        let root = admin(&app).await;
+        root.step_up(&app).await;
+        app.web_client("one").await;
+        app.web_client("two").await;
+        let _member = person(&app, "member").await;
+        let now_ms = app.now() * 1000;
+        let day_ms = 86_400_000;
+        for (kind, at_ms) in [
+            (EventKind::SignInSucceeded, now_ms - 1_000),
+            (EventKind::SignInSucceeded, now_ms - day_ms + 60_000),
+            (EventKind::SignInSucceeded, now_ms - day_ms - 60_000),
+            (EventKind::SignInFailed, now_ms - 5_000),
+        ] {
+            portcullis::store::audit::append(&app.state.db, at_ms, &Event::new(kind)).await.unwrap();
+        }
+        let before = app.count("audit_events WHERE kind LIKE 'sign_in.%'").await;
+        let page = root.browser.text(paths::DASHBOARD).await;
+        let stat = |id: &str| between(&page, &format!("id=\"{id}\">"), "<").unwrap_or_else(|| panic!("{id} shown"));
+        assert_eq!(stat("stat-users"), "2", "root and member");
+        assert_eq!(stat("stat-sessions"), "2", "one signed-in browser each");
+        let clients = app.count("oauth_clients").await;
+        assert!(clients >= 2, "one, two (and the built-in API client)");
+        assert_eq!(stat("stat-clients"), clients.to_string());
+        let sign_ins = app.count(&format!("audit_events WHERE kind = 'sign_in.succeeded' AND at_ms >= {}", now_ms - day_ms)).await;
+        assert_eq!(stat("stat-sign-ins"), sign_ins.to_string(), "sign-ins of the last 24 hours only");
+        assert!(sign_ins >= 2 && before >= 4);
+        let failures = app.count(&format!("audit_events WHERE kind = 'sign_in.failed' AND at_ms >= {}", now_ms - day_ms)).await;
+        assert_eq!(stat("stat-failures"), failures.to_string());
+        assert!(stat("stat-outbox").parse::<i64>().is_ok());
+    }
+);
