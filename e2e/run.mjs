@@ -1,7 +1,8 @@
 // Portcullis in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by
 // playwright-core, against the real binary, a real SMTP server (aiosmtpd) and a tiny relying
 // party on loopback. Screenshots of every page go to artifacts/e2e/; the login, consent and
-// profile pages also to docs/screenshots/ for the README. axe-core checks accessibility.
+// profile pages (and the admin console's, see admin.mjs) also to docs/screenshots/ for the README.
+// axe-core checks accessibility.
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -11,6 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { adminJourney, prepareAdmin } from './admin.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const BIN = process.env.PORTCULLIS_BIN || path.join(root, 'target/debug/portcullis');
@@ -162,6 +164,7 @@ async function main() {
   const firstSecret = first.match(/client_secret: (\S+)/)[1];
   execFileSync(BIN, ['user', 'add', '--username', 'frank', '--email', 'frank@example.com', '--display-name', 'Frank Example', '--verified'],
     { env, input: `${PASSWORD}\n`, stdio: ['pipe', 'ignore', 'inherit'] });
+  prepareAdmin(BIN, env, PASSWORD);
   const server = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(server);
   await waitFor(async () => (await fetch(`${base}/health/ready`)).ok, 'Portcullis');
@@ -304,6 +307,8 @@ async function main() {
     check('confirming an RP-initiated logout lands on its post_logout_redirect_uri', (await frank.textContent('h1')) === 'Signed out of Example RP');
     await frank.goto(`${base}/profile`);
     check('and the session is over', frank.url().startsWith(`${base}/login`));
+
+    await adminJourney({ browser, base, rpPort, password: PASSWORD, totp, base32, nextStep, shot, a11y, check });
   } finally {
     await browser.close();
     rp.close();

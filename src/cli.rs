@@ -301,11 +301,9 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 async fn run_client(state: &AppState, command: ClientCommand) -> anyhow::Result<()> {
-    use crate::oauth::provider::{ClientAdminError, NewClient};
-    let fail = |e: ClientAdminError| match e {
-        ClientAdminError::Internal(e) => e,
-        other => anyhow::Error::new(other),
-    };
+    use crate::audit::Actor;
+    use crate::oauth::clients::{ClientAdminError, NewClient};
+    let fail = ClientAdminError::into_internal;
     let split = |v: Vec<String>| -> Vec<String> {
         v.iter().flat_map(|s| s.split_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect()
     };
@@ -338,7 +336,7 @@ async fn run_client(state: &AppState, command: ClientCommand) -> anyhow::Result<
                 api_access,
                 introspect_any,
             };
-            let (client, secret) = state.provider.register_client(new).await.map_err(fail)?;
+            let (client, secret) = state.provider.create_client(&Actor::Cli, new).await.map_err(fail)?;
             println!("client_id: {}", client.id);
             if let Some(secret) = secret {
                 println!("client_secret: {}", secret.expose());
@@ -364,12 +362,12 @@ async fn run_client(state: &AppState, command: ClientCommand) -> anyhow::Result<
             Ok(())
         }
         ClientCommand::Remove { id } => {
-            state.provider.remove_client(&id).await.map_err(fail)?;
+            state.provider.delete_client(&Actor::Cli, &id).await.map_err(fail)?;
             println!("removed client {id}");
             Ok(())
         }
         ClientCommand::RotateSecret { id } => {
-            let secret = state.provider.rotate_client_secret(&id).await.map_err(fail)?;
+            let secret = state.provider.rotate_client_secret(&Actor::Cli, &id).await.map_err(fail)?;
             println!("client_secret: {}", secret.expose());
             Ok(())
         }

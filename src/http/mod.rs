@@ -1,6 +1,8 @@
 //! HTTP surfaces. Each surface has its own router and error adapter; this module stacks
 //! them and adds the layers every response passes through.
 
+/// The admin console: hosted HTML for administrators at `/admin`.
+pub mod admin;
 /// The first-party JSON API and the admin API.
 pub mod api;
 /// Static assets compiled into the binary.
@@ -53,6 +55,7 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.http.request_timeout_secs);
     let body_limit = state.settings.http.form_body_limit_bytes;
     let browser = pages::router()
+        .merge(admin::router())
         .merge(oauth::browser_router())
         .layer(session::session_layer(&state))
         .layer(middleware::from_fn(browser_error::session_store_failures));

@@ -32,6 +32,9 @@ const MFA_CHALLENGE_KEY: &str = "mfa_challenge";
 const MFA_DEVICE_KEY: &str = "mfa_device";
 /// The return address of the sign-in that just completed (an authorization request to resume).
 const SIGNED_IN_FOR_KEY: &str = "signed_in_for";
+/// When this browser session last proved a second factor (Unix seconds): the sign-in's
+/// second step or the admin console's step-up.
+const SECOND_FACTOR_AT_KEY: &str = "second_factor_at";
 /// How long the second-factor step stays open.
 const MFA_STEP_SECS: i64 = 300;
 
@@ -146,7 +149,25 @@ impl BrowserSession {
         self.session.insert(AUTH_TIME_KEY, self.state.clock.unix()).await?;
         self.session.insert(SID_KEY, random_token()).await?;
         self.session.insert(AMR_KEY, amr).await?;
+        if amr.contains(&"otp") {
+            self.session.insert(SECOND_FACTOR_AT_KEY, self.state.clock.unix()).await?;
+        } else {
+            self.session.remove_value(SECOND_FACTOR_AT_KEY).await?;
+        }
         self.session.insert(CSRF_KEY, random_token()).await?;
+        Ok(())
+    }
+
+    /// When this session last proved a second factor, if it has.
+    pub async fn second_factor_at(&self) -> Result<Option<i64>, BrowserError> {
+        Ok(self.session.get::<i64>(SECOND_FACTOR_AT_KEY).await?)
+    }
+
+    /// A second factor was proven just now in this session (a step-up): a new session id,
+    /// and the time kept.
+    pub async fn proved_second_factor(&self) -> Result<(), BrowserError> {
+        self.session.cycle_id().await?;
+        self.session.insert(SECOND_FACTOR_AT_KEY, self.state.clock.unix()).await?;
         Ok(())
     }
 

@@ -10,6 +10,8 @@ pub mod authorize;
 pub mod client;
 /// A per-node cache of clients (read on every token request).
 pub mod client_cache;
+/// Client management (create, change, new secret, delete), for the CLI and the console.
+pub mod clients;
 /// RFC error codes, split by how they travel.
 pub mod error;
 /// Tokens for the first-party JSON API.
@@ -26,7 +28,7 @@ pub mod keys;
 pub mod logout;
 /// PKCE S256.
 pub mod pkce;
-/// The provider service and client administration.
+/// The provider service.
 pub mod provider;
 /// Redirect URIs: registration rules and exact matching.
 pub mod redirect;

@@ -1,16 +1,15 @@
-//! The provider service the OAuth endpoints and the CLI call, and client administration.
+//! The provider service the OAuth endpoints, the CLI and the admin console call (client
+//! management is in `clients.rs`).
 
 use std::sync::Arc;
 
-use super::client::{Client, GrantType, check_new_client_id};
+use super::client::Client;
 use super::error::TokenError;
 use super::keys::{Alg, KeyRing};
-use super::redirect::RedirectUri;
-use super::scope::{ADMIN, OIDC_SCOPES, Scope};
 use crate::clock::SharedClock;
 use crate::config::TokenSettings;
 use crate::crypto::SecretBox;
-use crate::secret::{Secret, random_token, token_hash};
+use crate::secret::Secret;
 use crate::store::{Db, clients};
 
 #[derive(Debug, Clone)]
@@ -27,39 +26,6 @@ pub struct Provider {
     pub(super) clients: Arc<super::client_cache::ClientCache>,
     /// Refreshes and client-credentials tokens issued since the last audit flush.
     pub(super) issued: Arc<super::issuance::IssuanceCounter>,
-}
-
-/// What `client add` asks for.
-#[derive(Debug, Clone, Default)]
-pub struct NewClient {
-    pub id: String,
-    pub name: String,
-    pub public: bool,
-    pub first_party: bool,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    /// Empty: authorization_code and refresh_token.
-    pub grant_types: Vec<String>,
-    /// Empty: openid profile email offline_access.
-    pub scopes: Vec<String>,
-    pub audiences: Vec<String>,
-    pub require_mfa: bool,
-    /// May call the first-party account and admin APIs (and ask for `admin`).
-    pub api_access: bool,
-    /// May introspect every client's access tokens (a resource server).
-    pub introspect_any: bool,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ClientAdminError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("a client with that id exists")]
-    Taken,
-    #[error("no such client")]
-    NotFound,
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
 }
 
 /// How a request to the token side authenticated its client.
@@ -131,93 +97,6 @@ impl Provider {
 
     pub async fn clients(&self) -> anyhow::Result<Vec<Client>> {
         clients::list(&self.db).await
-    }
-
-    /// Registers a client; confidential clients get a secret, returned once.
-    pub async fn register_client(&self, new: NewClient) -> Result<(Client, Option<Secret>), ClientAdminError> {
-        let invalid = |m: String| ClientAdminError::Invalid(m);
-        check_new_client_id(&new.id).map_err(|m| invalid(format!("--id: {m}")))?;
-        for aud in &new.audiences {
-            if self.reserved_audience(aud) {
-                return Err(invalid(format!(
-                    "--audience: {aud:?} is reserved (this issuer and its own API); use --api-access for the API"
-                )));
-            }
-        }
-        if new.public && new.introspect_any {
-            return Err(invalid("public clients cannot introspect tokens".into()));
-        }
-        let redirect_uris = new
-            .redirect_uris
-            .iter()
-            .map(|r| RedirectUri::register(r))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(invalid)?;
-        let post_logout_redirect_uris = new
-            .post_logout_redirect_uris
-            .iter()
-            .map(|r| RedirectUri::register(r))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(invalid)?;
-        let grant_names = if new.grant_types.is_empty() {
-            vec!["authorization_code".to_string(), "refresh_token".to_string()]
-        } else {
-            new.grant_types.clone()
-        };
-        let mut grant_types = Vec::new();
-        for g in &grant_names {
-            let grant = GrantType::parse(g).ok_or_else(|| invalid(format!("--grant: unknown grant type {g:?}")))?;
-            if !grant_types.contains(&grant) {
-                grant_types.push(grant);
-            }
-        }
-        if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-            return Err(invalid("the authorization_code grant needs at least one --redirect-uri".into()));
-        }
-        if new.public && grant_types.contains(&GrantType::ClientCredentials) {
-            return Err(invalid("public clients cannot use client_credentials".into()));
-        }
-        let scope_text = if new.scopes.is_empty() { OIDC_SCOPES.join(" ") } else { new.scopes.join(" ") };
-        let scopes = Scope::parse(&scope_text).map_err(|m| invalid(format!("--scope: {m}")))?;
-        if scopes.contains(ADMIN) && !new.api_access {
-            return Err(invalid("--scope admin needs --api-access (the admin API is for clients you allow it)".into()));
-        }
-        let secret = (!new.public).then(|| Secret::new(random_token()));
-        let client = Client {
-            id: new.id,
-            name: new.name,
-            secret_hash: secret.as_ref().map(|s| token_hash(s.expose())),
-            public: new.public,
-            first_party: new.first_party,
-            redirect_uris,
-            post_logout_redirect_uris,
-            grant_types,
-            scopes,
-            audiences: new.audiences,
-            require_mfa: new.require_mfa,
-            api_access: new.api_access,
-            introspect_any: new.introspect_any,
-        };
-        if !clients::insert(&self.db, &client, self.clock.unix()).await? {
-            return Err(ClientAdminError::Taken);
-        }
-        Ok((client, secret))
-    }
-
-    pub async fn remove_client(&self, id: &str) -> Result<(), ClientAdminError> {
-        self.clients.forget(id);
-        if clients::remove(&self.db, id).await? { Ok(()) } else { Err(ClientAdminError::NotFound) }
-    }
-
-    /// A new secret for a confidential client; the old one stops working at once.
-    pub async fn rotate_client_secret(&self, id: &str) -> Result<Secret, ClientAdminError> {
-        let secret = Secret::new(random_token());
-        self.clients.forget(id);
-        if clients::set_secret_hash(&self.db, id, &token_hash(secret.expose()), self.clock.unix()).await? {
-            Ok(secret)
-        } else {
-            Err(ClientAdminError::NotFound)
-        }
     }
 
     /// Client authentication on the token side: a public client names itself and presents

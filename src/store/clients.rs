@@ -1,4 +1,5 @@
 //! The `oauth_clients` table. List columns hold JSON arrays.
+//! (Rows are still read by index here; converting to column names is issue 21 work.)
 
 use anyhow::Context;
 use sea_orm::FromQueryResult;
@@ -74,7 +75,7 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<Client>> {
 
 /// Inserts a client; false when the id is taken. A UUID-shaped id is refused here too, so no
 /// path that creates clients can make one that collides with a user id.
-pub async fn insert(db: &Db, c: &Client, now: i64) -> anyhow::Result<bool> {
+pub async fn insert(db: &impl Store, c: &Client, now: i64) -> anyhow::Result<bool> {
     if let Err(reason) = crate::oauth::client::check_new_client_id(&c.id) {
         anyhow::bail!("refusing to store client {:?}: {reason}", c.id);
     }
@@ -103,11 +104,11 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> anyhow::Result<bool> {
     Ok(inserted == 1)
 }
 
-pub async fn remove(db: &Db, id: &str) -> anyhow::Result<bool> {
+pub async fn remove(db: &impl Store, id: &str) -> anyhow::Result<bool> {
     Ok(execute(db, "DELETE FROM oauth_clients WHERE id = $1", vec![id.into()]).await.context("removing a client")? == 1)
 }
 
-pub async fn set_secret_hash(db: &Db, id: &str, hash: &str, now: i64) -> anyhow::Result<bool> {
+pub async fn set_secret_hash(db: &impl Store, id: &str, hash: &str, now: i64) -> anyhow::Result<bool> {
     Ok(execute(
         db,
         "UPDATE oauth_clients SET secret_hash = $1, updated_at = $2 WHERE id = $3 AND is_public = $4",
@@ -115,5 +116,30 @@ pub async fn set_secret_hash(db: &Db, id: &str, hash: &str, now: i64) -> anyhow:
     )
     .await
     .context("rotating a client secret")?
+        == 1)
+}
+
+/// Writes a client's changeable settings (name, URIs, grants, scopes, first-party, MFA); its
+/// id, kind, secret, audiences and API rights stay. False when there is no such client.
+pub async fn update(s: &impl Store, c: &Client, now: i64) -> anyhow::Result<bool> {
+    let uris = |v: &[RedirectUri]| json_list(&v.iter().map(|r| r.as_str().to_string()).collect::<Vec<_>>());
+    Ok(execute(
+        s,
+        "UPDATE oauth_clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, grant_types = $4, \
+         scopes = $5, first_party = $6, require_mfa = $7, updated_at = $8 WHERE id = $9",
+        vec![
+            c.name.clone().into(),
+            uris(&c.redirect_uris).into(),
+            uris(&c.post_logout_redirect_uris).into(),
+            json_list(&c.grant_types.iter().map(|g| g.as_str().to_string()).collect::<Vec<_>>()).into(),
+            json_list(&c.scopes.iter().map(str::to_string).collect::<Vec<_>>()).into(),
+            c.first_party.into(),
+            c.require_mfa.into(),
+            now.into(),
+            c.id.clone().into(),
+        ],
+    )
+    .await
+    .context("updating a client")?
         == 1)
 }

@@ -11,6 +11,8 @@ pub mod audit_deliveries;
 pub mod clients;
 /// Consents and live grants read per client; removing a client's access.
 pub mod connected_apps;
+/// Counts for the admin console's dashboard.
+pub mod counts;
 /// Grants, codes, refresh tokens, consents.
 pub mod grants;
 /// Plain-value reads and writes of any table, for tests and operators (not for handlers).

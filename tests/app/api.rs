@@ -50,7 +50,7 @@ async fn api_user(app: &TestApp, username: &str) -> String {
 async fn make_admin(app: &TestApp, username: &str) {
     let id = portcullis::identity::user::UserId::parse(&app.user_id(username).await).unwrap();
     let changes = portcullis::identity::admin::AdminChanges { is_admin: Some(true), ..Default::default() };
-    app.state.accounts.admin_update(id, changes).await.unwrap();
+    app.state.accounts.admin_update(&portcullis::audit::Actor::Cli, id, changes).await.unwrap();
 }
 
 db_test!(

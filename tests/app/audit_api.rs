@@ -35,7 +35,7 @@ async fn admin_token(app: &TestApp) -> String {
     let token = api_token(app, "admin").await;
     let id = UserId::parse(&app.user_id("admin").await).unwrap();
     let changes = portcullis::identity::admin::AdminChanges { is_admin: Some(true), ..Default::default() };
-    app.state.accounts.admin_update(id, changes).await.unwrap();
+    app.state.accounts.admin_update(&portcullis::audit::Actor::Cli, id, changes).await.unwrap();
     token
 }
 
@@ -169,7 +169,7 @@ db_test!(
         assert_eq!((status, ids(&page).len()), (StatusCode::OK, 1));
         let id = UserId::parse(&app.user_id("admin").await).unwrap();
         let demote = portcullis::identity::admin::AdminChanges { is_admin: Some(false), ..Default::default() };
-        app.state.accounts.admin_update(id, demote).await.unwrap();
+        app.state.accounts.admin_update(&portcullis::audit::Actor::Cli, id, demote).await.unwrap();
         assert_eq!(call(&app, Method::GET, "/admin/api/events", &admin, None).await.0, 403, "the admin role is checked per request");
     }
 );

@@ -337,7 +337,7 @@ db_test!(
 
         let dora = portcullis::identity::user::UserId::parse(&app.user_id("dora").await).unwrap();
         let off = portcullis::identity::admin::AdminChanges { disabled: Some(true), ..Default::default() };
-        app.state.accounts.admin_update(dora, off).await.unwrap();
+        app.state.accounts.admin_update(&portcullis::audit::Actor::Cli, dora, off).await.unwrap();
         assert_eq!(app.browser().login("dora", PASSWORD).await.status(), 401, "the same answer as a wrong password");
         assert_eq!(nth(&app, EventKind::SignInFailed, 4).await.detail["reason"], "disabled");
 

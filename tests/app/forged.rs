@@ -109,7 +109,7 @@ db_test!(
         let other = app.web_client("other").await;
         let client = {
             // `alice_tokens` registered "rp"; rotate its secret to get one we know.
-            let secret = app.state.provider.rotate_client_secret("rp").await.unwrap();
+            let secret = app.state.provider.rotate_client_secret(&portcullis::audit::Actor::Cli, "rp").await.unwrap();
             crate::helpers::oidc::TestClient { id: "rp".into(), secret: Some(secret.expose().to_string()) }
         };
         let access = tokens["access_token"].as_str().unwrap();
@@ -140,7 +140,7 @@ db_test!(
     async fn revoking_an_access_token_ends_it_alone(backend) {
         let app = spawn_app(backend).await;
         let tokens = alice_tokens(&app).await;
-        let secret = app.state.provider.rotate_client_secret("rp").await.unwrap();
+        let secret = app.state.provider.rotate_client_secret(&portcullis::audit::Actor::Cli, "rp").await.unwrap();
         let client = crate::helpers::oidc::TestClient { id: "rp".into(), secret: Some(secret.expose().to_string()) };
         let access = tokens["access_token"].as_str().unwrap();
         assert_eq!(app.token_request("/revoke", &client, &[("token", access)]).await.status(), 200);

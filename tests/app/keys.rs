@@ -23,7 +23,15 @@ fn kid_of(token: &str) -> String {
 async fn service_token(app: &TestApp) -> String {
     let client = crate::helpers::oidc::TestClient {
         id: "svc".into(),
-        secret: Some(app.state.provider.rotate_client_secret("svc").await.unwrap().expose().to_string()),
+        secret: Some(
+            app.state
+                .provider
+                .rotate_client_secret(&portcullis::audit::Actor::Cli, "svc")
+                .await
+                .unwrap()
+                .expose()
+                .to_string(),
+        ),
     };
     let res = app.token_request("/token", &client, &[("grant_type", "client_credentials")]).await;
     res.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
@@ -32,7 +40,15 @@ async fn service_token(app: &TestApp) -> String {
 async fn introspect_active(app: &TestApp, token: &str) -> bool {
     let client = crate::helpers::oidc::TestClient {
         id: "svc".into(),
-        secret: Some(app.state.provider.rotate_client_secret("svc").await.unwrap().expose().to_string()),
+        secret: Some(
+            app.state
+                .provider
+                .rotate_client_secret(&portcullis::audit::Actor::Cli, "svc")
+                .await
+                .unwrap()
+                .expose()
+                .to_string(),
+        ),
     };
     let info: serde_json::Value =
         app.token_request("/introspect", &client, &[("token", token)]).await.json().await.unwrap();

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod account_flow;
+mod admin_console;
 mod api;
 mod audit_api;
 mod audit_identity;

@@ -27,7 +27,7 @@ async fn register(app: &TestApp, username: &str) -> String {
 async fn make_admin(app: &TestApp, user_id: &str) {
     let id = portcullis::identity::user::UserId::parse(user_id).unwrap();
     let changes = portcullis::identity::admin::AdminChanges { is_admin: Some(true), ..Default::default() };
-    app.state.accounts.admin_update(id, changes).await.unwrap();
+    app.state.accounts.admin_update(&portcullis::audit::Actor::Cli, id, changes).await.unwrap();
 }
 
 /// `username`'s tokens from a code flow of `client` (consented in a fresh browser).
@@ -143,7 +143,7 @@ db_test!(
         assert_eq!(call(&app, Method::GET, "/users", reports, None).await.0, 403, "without the admin scope");
         assert_eq!(call(&app, Method::GET, "/profile", reports, None).await.0, 403, "a client's own token has no profile");
 
-        app.state.provider.remove_client("ops").await.unwrap();
+        app.state.provider.delete_client(&portcullis::audit::Actor::Cli, "ops").await.unwrap();
         let status = call(&app, Method::GET, "/users", admin_token["access_token"].as_str().unwrap(), None).await.0;
         assert_eq!(status, 403, "a removed client's tokens stop opening the API at once");
     }
@@ -152,13 +152,13 @@ db_test!(
 db_test!(
     async fn an_ordinary_client_asking_for_the_admin_scope_does_not_get_it(backend) {
         let app = spawn_app(backend).await;
-        let new = portcullis::oauth::provider::NewClient {
+        let new = portcullis::oauth::clients::NewClient {
             id: "sneaky".into(),
             grant_types: vec!["client_credentials".into()],
             scopes: vec!["admin".into()],
             ..Default::default()
         };
-        let refused = app.state.provider.register_client(new).await.map(|_| ()).unwrap_err().to_string();
+        let refused = app.state.provider.create_client(&portcullis::audit::Actor::Cli, new).await.map(|_| ()).unwrap_err().to_string();
         assert!(refused.contains("--api-access"), "{refused}");
 
         // A client stored with `admin` among its scopes but not allowed the API (as any client
@@ -180,7 +180,7 @@ db_test!(
             introspect_any: false,
         };
         assert!(portcullis::store::clients::insert(&app.state.db, &stored, app.now()).await.unwrap());
-        let secret = app.state.provider.rotate_client_secret("legacy").await.unwrap();
+        let secret = app.state.provider.rotate_client_secret(&portcullis::audit::Actor::Cli, "legacy").await.unwrap();
         let legacy = TestClient { id: "legacy".into(), secret: Some(secret.expose().to_string()) };
 
         let (status, body) = client_token(&app, &legacy, Some("admin")).await;
@@ -219,14 +219,14 @@ db_test!(
         assert_eq!(introspect(&app, &rs, refresh).await, json!({"active": false}), "refresh tokens stay with their client");
 
         // A client named in `aud` (the API a caller registered with --audience) may ask too.
-        let caller = portcullis::oauth::provider::NewClient {
+        let caller = portcullis::oauth::clients::NewClient {
             id: "batch".into(),
             grant_types: vec!["client_credentials".into()],
             scopes: vec!["reports.read".into()],
             audiences: vec!["reports".into()],
             ..Default::default()
         };
-        let (caller, secret) = app.state.provider.register_client(caller).await.unwrap();
+        let (caller, secret) = app.state.provider.create_client(&portcullis::audit::Actor::Cli, caller).await.unwrap();
         let caller = TestClient { id: caller.id, secret: secret.map(|s| s.expose().to_string()) };
         let reports = app.client("reports", ClientSpec { grants: &["client_credentials"], scopes: &["x"], ..Default::default() }).await;
         let (_, token) = client_token(&app, &caller, None).await;
@@ -270,14 +270,14 @@ db_test!(
         let app = spawn_app(backend).await;
         let api = format!("{}/api", app.issuer);
         for (case, aud) in [("the issuer", app.issuer.clone()), ("the API", api.clone()), ("the API, slashed", format!("{api}/"))] {
-            let new = portcullis::oauth::provider::NewClient {
+            let new = portcullis::oauth::clients::NewClient {
                 id: "svc".into(),
                 grant_types: vec!["client_credentials".into()],
                 scopes: vec!["reports".into()],
                 audiences: vec![aud],
                 ..Default::default()
             };
-            let refused = app.state.provider.register_client(new).await.map(|_| ()).unwrap_err().to_string();
+            let refused = app.state.provider.create_client(&portcullis::audit::Actor::Cli, new).await.map(|_| ()).unwrap_err().to_string();
             assert!(refused.contains("reserved"), "{case}: {refused}");
         }
         assert_eq!(app.count("oauth_clients WHERE id = 'svc'").await, 0);

@@ -15,7 +15,6 @@ use super::public_user;
 use crate::http::layers::ClientIp;
 use crate::http::session::BrowserSession;
 use crate::identity::accounts::{ChangeError, RegisterError};
-use crate::identity::admin::{AdminChanges, AdminError};
 use crate::identity::email::Email;
 use crate::identity::login::{LoginAttempt, LoginError};
 use crate::identity::password::Password;
@@ -364,8 +363,7 @@ pub async fn update_profile(
         state.accounts.request_email_change(&user, current, email).await.map_err(|e| change_error(e, "email"))?;
     }
     if let Some(name) = &name {
-        let changes = AdminChanges { display_name: Some(name.clone()), ..Default::default() };
-        state.accounts.admin_update(user.id, changes).await.map_err(AdminError::into_internal)?;
+        state.accounts.change_display_name(&user, name).await?;
     }
     let fresh = state.accounts.find(user.id).await?.ok_or_else(ApiError::invalid_token)?;
     Ok(Json(public_user(&state, &fresh).await?).into_response())

@@ -8,6 +8,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
+use crate::audit::Actor;
 use crate::identity::user::{User, UserId};
 use crate::oauth::error::BearerError;
 use crate::oauth::scope::ADMIN;
@@ -79,8 +80,9 @@ impl FromRequestParts<AppState> for ApiUser {
 }
 
 /// An administrator: a user whose account is an admin right now (checked per request), or a
-/// client token with the `admin` scope; either way through a token minted for the API.
-pub struct Admin;
+/// client token with the `admin` scope; either way through a token minted for the API. It
+/// carries who acts, for the audit log.
+pub struct Admin(pub Actor);
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
@@ -90,14 +92,14 @@ impl FromRequestParts<AppState> for Admin {
         if claims.gid.is_none() {
             // Client credentials: the client acts for itself.
             return if claims.sub == claims.client_id && claims.scope.contains(ADMIN) {
-                Ok(Admin)
+                Ok(Admin(Actor::Client(claims.client_id.clone())))
             } else {
                 Err(ApiError::forbidden("The token lacks the `admin` scope."))
             };
         }
         let id = UserId::parse(&claims.sub).ok_or_else(ApiError::invalid_token)?;
         match state.accounts.find(id).await? {
-            Some(user) if !user.disabled && user.is_admin => Ok(Admin),
+            Some(user) if !user.disabled && user.is_admin => Ok(Admin(Actor::Admin(user.id))),
             Some(user) if !user.disabled => Err(ApiError::forbidden("Administrators only.")),
             _ => Err(ApiError::invalid_token()),
         }

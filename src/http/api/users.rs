@@ -69,7 +69,7 @@ pub struct UpdateBody {
 /// user's sessions and revokes every grant.
 pub async fn update(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(actor): Admin,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Response, ApiError> {
@@ -85,7 +85,7 @@ pub async fn update(
         is_admin: body.is_admin,
         disabled: body.disabled,
     };
-    match state.accounts.admin_update(id, changes).await {
+    match state.accounts.admin_update(&actor, id, changes).await {
         Ok(user) => Ok(Json(public_user(&state, &user).await?).into_response()),
         Err(AdminError::NotFound) => Err(ApiError::not_found()),
         Err(AdminError::EmailTaken) => {
@@ -94,15 +94,29 @@ pub async fn update(
             e.code = "email_taken";
             Err(e)
         }
-        Err(AdminError::Internal(e)) => Err(e.into()),
+        Err(AdminError::OwnAccount) => Err(own_account()),
+        Err(e) => Err(e.into_internal().into()),
     }
 }
 
+fn own_account() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "own_account",
+        "Administrators cannot disable, demote or delete their own account.",
+    )
+}
+
 /// DELETE /users/{id}: the account and everything that hangs off it.
-pub async fn delete(State(state): State<AppState>, _: Admin, Path(id): Path<String>) -> Result<Response, ApiError> {
-    match state.accounts.delete_user(parse_id(&id)?).await {
+pub async fn delete(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    match state.accounts.delete_user(&actor, parse_id(&id)?).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(AdminError::NotFound) => Err(ApiError::not_found()),
+        Err(AdminError::OwnAccount) => Err(own_account()),
         Err(e) => Err(e.into_internal().into()),
     }
 }

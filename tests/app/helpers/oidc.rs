@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use portcullis::oauth::provider::NewClient;
+use portcullis::oauth::clients::NewClient;
 use sha2::{Digest, Sha256};
 
 use super::{Browser, TestApp, location};
@@ -48,7 +48,8 @@ impl TestApp {
             api_access: spec.api_access,
             introspect_any: spec.introspect_any,
         };
-        let (client, secret) = self.state.provider.register_client(new).await.expect("client registers");
+        let (client, secret) =
+            self.state.provider.create_client(&portcullis::audit::Actor::Cli, new).await.expect("client registers");
         TestClient { id: client.id, secret: secret.map(|s| s.expose().to_string()) }
     }
 
