@@ -5,8 +5,12 @@
 
 /// The append-only audit log.
 pub mod audit;
+/// SQLite backup and restore, and the lock that shows a database is in use.
+pub mod backup;
 /// OAuth clients.
 pub mod clients;
+/// Copying every table from one database to another (SQLite to PostgreSQL), verified.
+pub mod copy;
 mod entity;
 /// Grants, codes, refresh tokens, consents.
 pub mod grants;
@@ -21,6 +25,8 @@ pub mod mail_jobs;
 pub mod mfa;
 /// The durable mail outbox.
 pub mod outbox;
+/// The tables and columns of a database, read from its catalogue at run time.
+pub mod schema;
 /// Second-factor budgets (per account, per sign-in challenge), reserved before each check.
 pub mod second_factor;
 /// Browser sessions on our `sessions` table (the HTTP edge adapts them to tower-sessions).
@@ -55,6 +61,9 @@ pub struct Db {
     /// transaction anyway, and its own busy handler makes the losers sleep 1, 2, 5, … 100 ms
     /// and retry, which showed as 200 ms p99s under parallel token refreshes.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// SQLite only: the shared lock on `<database>.lock` that tells a restore the database
+    /// is in use (see [`backup`]).
+    _lock: Option<Arc<backup::DbLock>>,
 }
 
 impl Db {
@@ -73,11 +82,15 @@ impl Db {
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
             });
+        let lock = match backup::sqlite_path(url) {
+            Some(path) => backup::share(&path).await?.map(Arc::new),
+            None => None,
+        };
         let conn = Database::connect(options)
             .await
             .with_context(|| format!("connecting to the database ({})", redact_url(url)))?;
         let write_gate = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { conn, write_gate })
+        Ok(Self { conn, write_gate, _lock: lock })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
