@@ -6,6 +6,7 @@ mod helpers;
 
 mod account_flow;
 mod api;
+mod backup;
 mod authorize;
 mod bad_input;
 mod cli;
