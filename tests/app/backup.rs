@@ -104,7 +104,8 @@ async fn a_backup_taken_under_load_opens_passes_integrity_check_and_holds_every_
     assert!(out.status.success(), "backup: {}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("integrity ok"));
     let after = acknowledged.lock().unwrap().len();
-    assert!(after > before_backup.len() + during, "registrations went on during and after the backup ({during} during)");
+    assert!(during > 0, "registrations were acknowledged while the backup ran");
+    assert!(after > before_backup.len() + during, "and went on after it");
 
     let copy = open(&file).await;
     let check = inspect::strings(&copy, "PRAGMA integrity_check", vec![]).await.unwrap();
@@ -113,7 +114,6 @@ async fn a_backup_taken_under_load_opens_passes_integrity_check_and_holds_every_
         inspect::strings(&copy, "SELECT username FROM users", vec![]).await.unwrap().into_iter().flatten().collect();
     let missing: Vec<&String> = before_backup.iter().filter(|n| !in_copy.contains(n)).collect();
     assert!(missing.is_empty(), "acknowledged before the backup started but not in it: {missing:?}");
-    assert!(in_copy.len() < after + 1, "the copy holds no more than was ever registered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,14 +136,33 @@ async fn backup_never_overwrites_a_file_without_force_and_sends_postgresql_to_pg
     let out = portcullis_on("postgres://portcullis@db.example/portcullis", dir, &["backup", "--to", "x.db"]);
     assert_eq!(out.status.code(), Some(1));
     let message = stderr(&out);
-    assert!(message.contains("pg_dump") && message.contains("pg_restore") && message.contains("SECRET_KEY"), "{message}");
+    assert!(
+        message.contains("pg_dump") && message.contains("pg_restore") && message.contains("SECRET_KEY"),
+        "{message}"
+    );
+}
+
+/// A server process, SIGKILLed when dropped (so a failing test leaves none behind).
+struct Serving(Child);
+
+impl Serving {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// `portcullis serve` on the SQLite database in `data`, ready.
-async fn serve(data: &Path) -> (Child, String) {
+async fn serve(data: &Path) -> Serving {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+    let child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .env_clear()
         .env("SECRET_KEY", SECRET_KEY)
         .env("PORTCULLIS_ISSUER", &base)
@@ -155,13 +174,14 @@ async fn serve(data: &Path) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("the server starts");
+    let mut server = Serving(child);
     for _ in 0..300 {
         if reqwest::get(format!("{base}/health/ready")).await.is_ok_and(|r| r.status() == 200) {
-            return (child, base);
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = child.kill();
+    server.kill();
     panic!("the server did not become ready");
 }
 
@@ -182,19 +202,22 @@ async fn restore_is_refused_while_a_server_has_the_database_open_and_works_once_
     // A server process of its own, then SIGKILLed: the kernel drops its lock with it.
     let data = tempfile::tempdir().unwrap();
     let database = data.path().join("portcullis.db");
-    let (mut server, _) = serve(data.path()).await;
+    let mut server = serve(data.path()).await;
     let restore = || portcullis_on(&sqlite_url(&database), data.path(), &["restore", "--from", file.to_str().unwrap()]);
     let refused = restore();
     assert_eq!(refused.status.code(), Some(1), "refused while `serve` runs: {}", stderr(&refused));
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
     let out = restore();
     assert!(out.status.success(), "restored once no server runs: {}", stderr(&out));
     assert!(data.path().join("portcullis.db.before-restore").is_file(), "the replaced database is kept");
 
     let restored = spawn_app_with(Backend::Sqlite, |s| s.database_url = Secret::new(sqlite_url(&database))).await;
     let res = restored.browser().login("alice", PASSWORD).await;
-    assert_eq!((res.status().as_u16(), location(&res)), (303, "/profile".to_string()), "alice signs in on the restored data");
+    assert_eq!(
+        (res.status().as_u16(), location(&res)),
+        (303, "/profile".to_string()),
+        "alice signs in on the restored data"
+    );
     assert_eq!(restored.count("users").await, 1, "bob came after the backup");
 }
 

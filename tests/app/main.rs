@@ -6,8 +6,8 @@ mod helpers;
 
 mod account_flow;
 mod api;
-mod backup;
 mod authorize;
+mod backup;
 mod bad_input;
 mod cli;
 mod crash_safety;
