@@ -16,7 +16,8 @@
 //!
 //! **Restore** copies the backup beside the database, checks the copy the same way, keeps the
 //! current database as `<name>.before-restore` (a hard link, after a checkpoint so the file is
-//! complete without its write-ahead log) and renames the copy over the database.
+//! complete without its write-ahead log; a database too broken to checkpoint keeps its log as
+//! `<name>.before-restore-wal`), removes the old log and renames the copy over the database.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -219,8 +220,17 @@ pub async fn backup(db: &Db, to: &Path, force: bool) -> anyhow::Result<CheckedFi
         std::fs::rename(tmp.path(), to).with_context(|| format!("moving the copy to {}", to.display()))?;
     } else {
         // A link fails if the name exists: a file that appeared meanwhile is never replaced.
-        std::fs::hard_link(tmp.path(), to).with_context(|| format!("moving the copy to {}", to.display()))?;
-        std::fs::remove_file(tmp.path()).with_context(|| format!("removing {}", tmp.path().display()))?;
+        // (A file system without hard links gets a check and a rename.)
+        match std::fs::hard_link(tmp.path(), to) {
+            Ok(()) => std::fs::remove_file(tmp.path()).with_context(|| format!("removing {}", tmp.path().display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                bail!("{} appeared meanwhile; not replaced", to.display())
+            }
+            Err(_) if to.exists() => bail!("{} appeared meanwhile; not replaced", to.display()),
+            Err(_) => {
+                std::fs::rename(tmp.path(), to).with_context(|| format!("moving the copy to {}", to.display()))?
+            }
+        }
     }
     tmp.kept();
     fsync_file_and_dir(to)?;
@@ -273,14 +283,30 @@ pub async fn restore(database: &Path, from: &Path, force: bool) -> anyhow::Resul
     fsync_file_and_dir(tmp.path())?;
 
     let kept = if database.exists() {
-        fold_wal(database).await?;
-        if previous.exists() {
-            std::fs::remove_file(&previous).with_context(|| format!("removing {}", previous.display()))?;
+        // The database may be what is broken: then its log travels with it, unfolded.
+        if let Err(err) = fold_wal(database).await {
+            tracing::warn!(error = %format!("{err:#}"), "the current database could not be checkpointed; keeping it with its log");
         }
-        if std::fs::hard_link(database, &previous).is_err() {
-            std::fs::copy(database, &previous).with_context(|| format!("keeping {}", previous.display()))?;
+        for suffix in ["", "-wal"] {
+            let (current, kept) = (with_suffix(database, suffix), with_suffix(&previous, suffix));
+            if kept.exists() {
+                std::fs::remove_file(&kept).with_context(|| format!("removing {}", kept.display()))?;
+            }
+            if !current.exists() {
+                continue;
+            }
+            if std::fs::hard_link(&current, &kept).is_err() {
+                std::fs::copy(&current, &kept).with_context(|| format!("keeping {}", kept.display()))?;
+            }
+            fsync_file_and_dir(&kept)?;
         }
-        fsync_file_and_dir(&previous)?;
+        // A log left beside the new file would be replayed into it: gone before the rename.
+        for suffix in ["-wal", "-shm"] {
+            let path = with_suffix(database, suffix);
+            if path.exists() {
+                std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            }
+        }
         Some(previous)
     } else {
         None
@@ -301,12 +327,6 @@ async fn fold_wal(database: &Path) -> anyhow::Result<()> {
     let db = Db { conn, write_gate: None, _lock: None };
     execute(&db, "PRAGMA wal_checkpoint(TRUNCATE)", vec![]).await.context("checkpointing the current database")?;
     db.conn.close().await.context("closing the current database")?;
-    for suffix in ["-wal", "-shm"] {
-        let path = with_suffix(database, suffix);
-        if path.exists() {
-            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
-        }
-    }
     Ok(())
 }
 
@@ -332,5 +352,21 @@ mod tests {
         assert!(exclusive(&db).unwrap().is_none(), "a process has the database open");
         drop(shared);
         assert!(exclusive(&db).unwrap().is_some(), "nobody has it open");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_process_opening_the_database_during_a_restore_waits_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("p.db");
+        let restoring = exclusive(&db).unwrap().unwrap();
+        let opening = tokio::spawn({
+            let db = db.clone();
+            async move { share(&db).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!opening.is_finished(), "waits while the restore holds the lock");
+        drop(restoring);
+        let shared = tokio::time::timeout(std::time::Duration::from_secs(5), opening).await.unwrap().unwrap().unwrap();
+        assert!(shared.is_some(), "and opens once it is done");
     }
 }

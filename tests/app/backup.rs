@@ -250,7 +250,16 @@ async fn restore_refuses_files_that_are_not_portcullis_databases_of_this_version
         assert!(!database.exists(), "{case}: nothing was put in place");
     }
     let out = portcullis_on(&sqlite_url(&database), target.path(), &["restore", "--from", good.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.status.success(), "a good backup onto no database: {}", stderr(&out));
+
+    // The usual reason to restore: the database itself is broken.
+    std::fs::write(&database, vec![0u8; 4096]).unwrap();
+    let args = ["restore", "--from", good.to_str().unwrap(), "--force"];
+    let out = portcullis_on(&sqlite_url(&database), target.path(), &args);
+    assert!(out.status.success(), "a good backup over a broken database: {}", stderr(&out));
+    assert_eq!(std::fs::read(target.path().join("portcullis.db.before-restore")).unwrap(), vec![0u8; 4096]);
+    let restored = open(&database).await;
+    assert_eq!(inspect::strings(&restored, "PRAGMA integrity_check", vec![]).await.unwrap(), vec![Some("ok".into())]);
 }
 
 /// A target database for `copy-db`: a SQLite file, or a fresh PostgreSQL database.
@@ -358,6 +367,10 @@ db_test!(
         assert_eq!(scalar(&copy, "SELECT COUNT(*) FROM sessions").await, 0, "sessions left behind");
         let users = scalar(&copy, "SELECT COUNT(*) FROM users").await;
         assert_eq!(users, 1);
+
+        let back = sqlite_url(&app.data_dir.path().join("back.db"));
+        let out = portcullis_on(&app.database_url, app.data_dir.path(), &["copy-db", "--from", &target, "--to", &back]);
+        assert!(out.status.success(), "and back again: {}", stderr(&out));
 
         let again = copy_db(&app, &target, &[]);
         assert_eq!(again.status.code(), Some(1));
