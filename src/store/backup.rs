@@ -27,7 +27,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{ConnectOptions, Database, FromQueryResult};
 
-use super::{Count, Db, execute, query_all, query_one};
+use super::{Count, Db, Store, execute, query_all, query_one};
 
 /// A held advisory lock on `<database>.lock` (released when dropped or the process ends).
 #[derive(Debug)]
@@ -142,9 +142,7 @@ async fn check(db: &Db, what: &str) -> anyhow::Result<CheckedFile> {
     if has_migrations.map_or(0, |c| c.n) == 0 {
         bail!("{what} is not a Portcullis database (it has no seaql_migrations table)");
     }
-    let applied: Vec<VersionRow> =
-        query_all(db, "SELECT version FROM seaql_migrations ORDER BY version", vec![]).await?;
-    let migrations: Vec<String> = applied.into_iter().map(|r| r.version).collect();
+    let migrations = applied_migrations(db).await?;
     migrations_known(&migrations).with_context(|| format!("{what} cannot be used by this binary"))?;
     let tables: Option<Count> = query_one(
         db,
@@ -154,6 +152,14 @@ async fn check(db: &Db, what: &str) -> anyhow::Result<CheckedFile> {
     )
     .await?;
     Ok(CheckedFile { migrations, tables: tables.map_or(0, |c| c.n) })
+}
+
+/// The migrations applied to a database, oldest first.
+pub(crate) async fn applied_migrations(db: &impl Store) -> anyhow::Result<Vec<String>> {
+    let applied: Vec<VersionRow> = query_all(db, "SELECT version FROM seaql_migrations ORDER BY version", vec![])
+        .await
+        .context("reading the migrations table")?;
+    Ok(applied.into_iter().map(|r| r.version).collect())
 }
 
 /// Every applied migration is one this binary ships (an older database is fine: it is
@@ -202,7 +208,7 @@ fn fsync_file_and_dir(path: &Path) -> anyhow::Result<()> {
 
 /// Writes a consistent copy of the (running) SQLite database `db` to `to`.
 pub async fn backup(db: &Db, to: &Path, force: bool) -> anyhow::Result<CheckedFile> {
-    if super::inspect::backend(db) != super::inspect::Backend::Sqlite {
+    if db.conn.get_database_backend() != sea_orm::DbBackend::Sqlite {
         bail!("backup copies SQLite databases; back up PostgreSQL with pg_dump");
     }
     if to.exists() && !force {

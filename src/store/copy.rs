@@ -82,10 +82,9 @@ pub async fn copy(
     options: &CopyOptions,
     progress: &mut dyn FnMut(String),
 ) -> anyhow::Result<CopyReport> {
-    let applied = super::inspect::strings(from, "SELECT version FROM seaql_migrations ORDER BY version", vec![])
+    let applied = super::backup::applied_migrations(from)
         .await
         .context("reading the source's migrations (is it a Portcullis database?)")?;
-    let applied: Vec<String> = applied.into_iter().flatten().collect();
     super::backup::migrations_known(&applied).context("the source cannot be copied by this binary")?;
     let shipped = migration::Migrator::migrations().len();
     if applied.len() != shipped {
@@ -120,7 +119,7 @@ pub async fn copy(
     }
 
     let src = from.begin().await?;
-    if super::inspect::backend(from) == super::inspect::Backend::Postgres {
+    if from.connection().get_database_backend() == DbBackend::Postgres {
         execute(&src, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", vec![]).await?;
     }
     let dst = to.begin().await?;

@@ -379,3 +379,27 @@ db_test!(
         assert_eq!(scalar(&copy, "SELECT COUNT(*) FROM users").await, users, "nothing was added");
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_db_compares_what_it_wrote_and_commits_nothing_when_a_table_differs() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.browser().sign_up("alice", "alice@example.com", PASSWORD).await;
+    let target = app.data_dir.path().join("tampered.db");
+    let settings = portcullis::config::Settings::defaults().unwrap().database;
+    let tampered = Db::connect(&sqlite_url(&target), &settings).await.unwrap();
+    tampered.migrate().await.unwrap();
+    // A target that silently changes what it is given: the checksum must notice.
+    let trigger = "CREATE TRIGGER rename_users AFTER INSERT ON users \
+                   BEGIN UPDATE users SET display_name = 'someone else' WHERE id = NEW.id; END";
+    inspect::execute_sql(&tampered, trigger, vec![]).await.unwrap();
+
+    let out = copy_db(&app, &sqlite_url(&target), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary = String::from_utf8_lossy(&out.stdout);
+    let users = summary.lines().find(|l| l.starts_with("users ")).unwrap_or_else(|| panic!("{summary}"));
+    assert!(users.ends_with("MISMATCH"), "{users}");
+    assert!(summary.lines().any(|l| l.starts_with("oauth_clients ") && l.ends_with("ok")), "{summary}");
+    assert!(stderr(&out).contains("nothing was committed"), "{}", stderr(&out));
+    assert_eq!(scalar(&tampered, "SELECT COUNT(*) FROM users").await, 0, "rolled back");
+    assert_eq!(scalar(&tampered, "SELECT COUNT(*) FROM signing_keys").await, 0, "every table rolled back");
+}
