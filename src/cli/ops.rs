@@ -90,9 +90,16 @@ pub async fn copy_db(settings: &Settings, args: CopyDbArgs) -> anyhow::Result<()
     if sqlite_path(&args.from).is_some_and(|p| !p.is_file()) {
         bail!("{from_name}: no such database file");
     }
-    store::ensure_sqlite_dir(&args.to)?;
+    // A SQLite target file is created when missing.
+    let to_url = match sqlite_path(&args.to) {
+        Some(_) if !args.to.contains("mode=") => {
+            format!("{}{}mode=rwc", args.to, if args.to.contains('?') { "&" } else { "?" })
+        }
+        _ => args.to.clone(),
+    };
+    store::ensure_sqlite_dir(&to_url)?;
     let from = Db::connect(&args.from, &settings.database).await?;
-    let to = Db::connect(&args.to, &settings.database).await?;
+    let to = Db::connect(&to_url, &settings.database).await?;
     eprintln!("copy-db: {from_name} -> {to_name}");
     let options = CopyOptions { skip_sessions: args.skip_sessions, batch: args.batch_size };
     let report = copy::copy(&from, &to, &options, &mut |line| eprintln!("copy-db: {line}")).await?;
