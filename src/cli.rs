@@ -24,6 +24,9 @@ use crate::startup::{Application, shutdown_signal};
 use crate::state::AppState;
 use crate::store::{self, Db};
 
+/// `backup`, `restore` and `copy-db`.
+mod ops;
+
 #[derive(Debug, Parser)]
 #[command(name = "portcullis", version, about = "OAuth 2.0 / OpenID Connect authorization server")]
 pub struct Cli {
@@ -64,6 +67,12 @@ pub enum Command {
         #[command(subcommand)]
         command: events::EventsCommand,
     },
+    /// Write a consistent copy of the running SQLite database to a new file.
+    Backup(ops::BackupArgs),
+    /// Replace the SQLite database with a backup (refused while Portcullis has it open).
+    Restore(ops::RestoreArgs),
+    /// Copy every table into an empty database (e.g. SQLite to PostgreSQL) and verify it.
+    CopyDb(ops::CopyDbArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +184,9 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Events { command } => events::run(settings, command).await,
+        Command::Backup(args) => ops::backup(&settings, args).await,
+        Command::Restore(args) => ops::restore(&settings, args).await,
+        Command::CopyDb(args) => ops::copy_db(&settings, args).await,
         Command::Client { command } => {
             let state = AppState::build(settings, clock, true).await?;
             run_client(&state, command).await

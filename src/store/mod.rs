@@ -7,10 +7,14 @@
 pub mod audit;
 /// The audit webhooks' durable delivery queue.
 pub mod audit_deliveries;
+/// SQLite backup and restore, and the lock that shows a database is in use.
+pub mod backup;
 /// OAuth clients.
 pub mod clients;
 /// Consents and live grants read per client; removing a client's access.
 pub mod connected_apps;
+/// Copying every table from one database to another (SQLite to PostgreSQL), verified.
+pub mod copy;
 /// Counts for the admin console's dashboard.
 pub mod counts;
 /// Grants, codes, refresh tokens, consents.
@@ -26,6 +30,8 @@ pub mod mail_jobs;
 pub mod mfa;
 /// The durable mail outbox.
 pub mod outbox;
+/// The tables and columns of a database, read from its catalogue at run time.
+pub mod schema;
 /// Second-factor budgets (per account, per sign-in challenge), reserved before each check.
 pub mod second_factor;
 /// Browser sessions on our `sessions` table (the HTTP edge adapts them to tower-sessions),
@@ -65,6 +71,9 @@ pub struct Db {
     /// The audit webhooks' endpoints: each appended event queues a delivery per matching
     /// endpoint in its own transaction. `None` (no webhooks) writes nothing more.
     audit_fanout: Option<Arc<Fanout>>,
+    /// SQLite only: the shared lock on `<database>.lock` that tells a restore the database
+    /// is in use (see [`backup`]).
+    _lock: Option<Arc<backup::DbLock>>,
 }
 
 impl Db {
@@ -83,11 +92,15 @@ impl Db {
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
             });
+        let lock = match backup::sqlite_path(url) {
+            Some(path) => backup::share(&path).await?.map(Arc::new),
+            None => None,
+        };
         let conn = Database::connect(options)
             .await
             .with_context(|| format!("connecting to the database ({})", redact_url(url)))?;
         let write_gate = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { conn, write_gate, audit_fanout: None })
+        Ok(Self { conn, write_gate, audit_fanout: None, _lock: lock })
     }
 
     /// This handle, queueing a webhook delivery per endpoint of `fanout` for each appended

@@ -12,6 +12,7 @@ mod audit_identity;
 mod audit_oauth;
 mod audit_webhooks;
 mod authorize;
+mod backup;
 mod bad_input;
 mod cli;
 mod crash_safety;
