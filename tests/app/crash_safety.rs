@@ -396,8 +396,10 @@ async fn kill_mid_burst_and_restart(backend: Backend) {
         answered(&asked),
     );
     assert!(answered_refreshes.len() >= KILL_AFTER_REFRESHES, "refreshes failed before the kill: {refreshes:?}");
+    // Under load the registrations (started first) may all be answered before the 50th
+    // refresh; what matters is that requests were still in flight when the kill landed.
     assert!(
-        answered_registrations.len() < REGISTRATIONS && answered_refreshes.len() < REFRESHES,
+        answered_registrations.len() < REGISTRATIONS || answered_refreshes.len() < REFRESHES,
         "the kill landed after every request was answered: nothing was in flight"
     );
 
