@@ -64,6 +64,7 @@ db_test!(
         let (firefox, chrome, safari) = alice_on_three_devices(&app).await;
 
         let profile = firefox.text("/profile").await;
+        assert!(profile.contains("<title>Your profile · Portcullis</title>"), "the sections belong in the body: {profile}");
         assert!(profile.contains("Where you&#39;re signed in") || profile.contains("Where you're signed in"), "{profile}");
         assert!(profile.contains("<strong>Firefox on Linux</strong> <span class=\"badge\">this device</span>"), "{profile}");
         assert!(profile.contains("IP 127.0.0.1"), "{profile}");

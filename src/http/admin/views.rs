@@ -6,29 +6,7 @@ use crate::http::render::Chrome;
 use crate::identity::admin::Overview;
 use crate::identity::user::User;
 
-/// Per-field error messages, shown next to their fields.
-#[derive(Debug, Default, Clone)]
-pub struct FieldErrors(Vec<(&'static str, String)>);
-
-impl FieldErrors {
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        if self.get(field).is_none() {
-            self.0.push((field, message.into()));
-        }
-    }
-
-    pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn count(&self) -> usize {
-        self.0.len()
-    }
-}
+pub use crate::http::field_errors::FieldErrors;
 
 /// A Unix time as `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn when(unix: i64) -> String {
