@@ -44,6 +44,9 @@ def http_ok(url, timeout=1.0):
         return False
 
 
+READY_TIMEOUT_SECS = 180
+
+
 class Server:
     """A server process pinned to the server core; `ready_ms` is spawn-to-first-200."""
 
@@ -61,13 +64,15 @@ class Server:
             stderr=self.log,
             start_new_session=True,
         )
-        deadline = started + 60
+        # The peer seeds its users (argon2 hashes) before it listens; on a loaded machine that
+        # took over a minute once.
+        deadline = started + READY_TIMEOUT_SECS
         while not http_ok(ready_url, timeout=0.5):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {self.proc.returncode} before it was ready (log: {log})")
             if time.perf_counter() > deadline:
                 self.stop()
-                raise RuntimeError(f"{name} not ready after 60 s (log: {log})")
+                raise RuntimeError(f"{name} not ready after {READY_TIMEOUT_SECS} s (log: {log})")
             time.sleep(0.005)
         self.ready_ms = (time.perf_counter() - started) * 1000
         self.pid = self.proc.pid
