@@ -305,9 +305,12 @@ db_test!(
 db_test!(
     async fn a_check_that_never_completes_gives_its_slot_back(backend) {
         // One hashing thread and its 64-job queue: a burst of 120 names overfills it, and the
-        // checks turned away (503) were admitted but never resolved.
+        // checks turned away (503) were admitted but never resolved. Each check is made slower
+        // (more argon2 passes) so the queue overflows even when the burst arrives slowly (a
+        // loaded machine once sent it slower than one thread drained it).
         let app = spawn_app_with(backend, |s| {
             s.password.hash_concurrency = 1;
+            s.password.argon2_iterations = 8;
             s.login.ip_max_failures = 10_000;
         })
         .await;
