@@ -148,6 +148,13 @@ db_test!(
         assert_eq!(app.snapshot().await, before, "a re-run changes nothing");
         assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'user.created'").await, 2);
         assert_eq!(login(&app, "ann", OLD_PASSWORD).await.0, StatusCode::OK);
+
+        let newer = bcrypt::hash("a newer passphrase", 4).unwrap();
+        let update = write(&app, "update.jsonl", &format!("{}\n", line("ann", &newer)));
+        let out = portcullis(&app, &["user", "import", "--update", &update], "");
+        assert!(text(&out.stdout).contains("0 created, 1 updated"), "{} {}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(stored_hash(&app, "ann").await, newer, "--update replaces the hash");
+        assert_eq!(login(&app, "ann", "a newer passphrase").await.0, StatusCode::OK);
     }
 );
 
