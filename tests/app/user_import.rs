@@ -31,6 +31,13 @@ print("pbkdf2_sha256$1000$%s$%s" % (salt, base64.b64encode(digest).decode()))
 
 /// (format name, hash of [`OLD_PASSWORD`]) for every supported format.
 fn fixture_hashes() -> Vec<(&'static str, String)> {
+    let present = |module: &str| Command::new("python3").args(["-c", &format!("import {module}")]).status();
+    for module in ["werkzeug", "passlib"] {
+        if !present(module).is_ok_and(|s| s.success()) {
+            let pip = Command::new("python3").args(["-m", "pip", "install", "--quiet", module]).status();
+            assert!(pip.is_ok_and(|s| s.success()), "the fixtures need Python's {module} (pip install {module})");
+        }
+    }
     let out = Command::new("python3").args(["-c", PYTHON, OLD_PASSWORD]).output().expect("python3 runs");
     assert!(out.status.success(), "python3 (werkzeug, passlib): {}", String::from_utf8_lossy(&out.stderr));
     let python = String::from_utf8(out.stdout).unwrap();
