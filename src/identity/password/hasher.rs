@@ -143,10 +143,16 @@ impl PasswordHasher {
         let queued = std::time::Instant::now();
         let exists = stored.is_some();
         let phc: Arc<str> = stored.map(Arc::from).unwrap_or_else(|| self.dummy_hash.clone());
+        let foreign = !phc.starts_with("$argon2");
         let matched = match self.run(Work::Verify(password.clone(), phc)).await? {
             Done::Verified(matched) => matched,
             Done::Hashed(_) => return Err(HashError::Join),
         };
+        if foreign {
+            // An imported hash may be cheaper than argon2 (bcrypt cost 4): a dummy check on
+            // top keeps such an account from answering faster than an unknown name.
+            self.run(Work::Verify(password.clone(), self.dummy_hash.clone())).await?;
+        }
         self.verified.fetch_add(1, Ordering::Relaxed);
         metrics::histogram!(crate::telemetry::metrics::names::ARGON2_WAIT).record(queued.elapsed().as_secs_f64());
         Ok(exists && matched)
