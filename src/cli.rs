@@ -24,6 +24,8 @@ use crate::startup::{Application, shutdown_signal};
 use crate::state::AppState;
 use crate::store::{self, Db};
 
+/// `user import FILE`: accounts with their existing password hashes.
+mod import;
 /// `backup`, `restore` and `copy-db`.
 mod ops;
 
@@ -163,6 +165,8 @@ pub enum UserCommand {
     },
     /// List users.
     List,
+    /// Import users with their existing password hashes (JSON lines or CSV).
+    Import(import::ImportArgs),
 }
 
 pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
@@ -228,6 +232,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
                     println!("created user {} ({})", user.username, user.id);
                     Ok(())
                 }
+                UserCommand::Import(args) => import::run(&state, args).await,
                 UserCommand::List => {
                     let users = state.accounts.list().await?;
                     println!(

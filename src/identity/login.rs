@@ -168,11 +168,30 @@ impl Accounts {
             None => Password::attempt("", &self.policy).map_err(anyhow::Error::new)?,
         };
         let matched = self.hasher.verify(&candidate, stored).await?;
+        if let (true, Some((user, stored))) = (matched, &found)
+            && !user.disabled
+            && !self.hasher.is_current(stored)
+        {
+            self.upgrade_hash(user.id, &candidate).await;
+        }
         Ok(match found {
             Some((user, _)) if matched && !user.disabled => Checked::Proven(user),
             Some((user, _)) if matched => Checked::Disabled(user.id),
             found => Checked::Failed(found.map(|(user, _)| user.id)),
         })
+    }
+
+    /// An imported (or older-cost) hash just matched: store the password as argon2id at the
+    /// configured cost. A failure is logged, not fatal: the old hash still works next time.
+    async fn upgrade_hash(&self, user: UserId, password: &Password) {
+        let upgraded = match self.hasher.hash(password).await {
+            Ok(hash) => users::set_password_hash(&self.db, user, &hash, self.clock.unix()).await,
+            Err(e) => Err(anyhow::Error::new(e)),
+        };
+        match upgraded {
+            Ok(()) => tracing::info!(user_id = %user, "password hash upgraded to argon2id"),
+            Err(e) => tracing::warn!(user_id = %user, error = %e, "password hash upgrade failed"),
+        }
     }
 
     /// The password was right: the name's budget starts afresh; an unconfirmed address (when

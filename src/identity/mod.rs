@@ -11,6 +11,8 @@ pub mod connected_apps;
 pub mod devices;
 /// E-mail addresses, parsed and normalized for uniqueness.
 pub mod email;
+/// `user import`: accounts from another system, with their password hashes.
+pub mod import;
 /// Signing in with a password: admit, check, then success or failure bookkeeping.
 pub mod login;
 /// Two-factor authentication: TOTP and recovery codes.

@@ -177,6 +177,44 @@ pub async fn username_taken(db: &impl Store, username: &Username) -> anyhow::Res
     Ok(found.is_some_and(|c| c.n > 0))
 }
 
+/// The id behind a username, if it is in use.
+pub async fn id_by_username(db: &impl Store, username: &Username) -> anyhow::Result<Option<UserId>> {
+    #[derive(FromQueryResult)]
+    struct IdRow {
+        id: String,
+    }
+    let row: Option<IdRow> = query_one(db, "SELECT id FROM users WHERE username = $1", vec![username.as_str().into()])
+        .await
+        .context("looking up a username")?;
+    row.map(|r| UserId::parse(&r.id).with_context(|| format!("user id {:?} is not a UUID", r.id))).transpose()
+}
+
+/// Overwrites an imported account's address, name and password hash (`user import --update`).
+pub async fn import_update(
+    db: &impl Store,
+    id: UserId,
+    new: &NewUser,
+    password_hash: &str,
+    now: i64,
+) -> Result<(), WriteError> {
+    let changed = execute(
+        db,
+        "UPDATE users SET email = $1, email_normalized = $2, email_verified = $3, display_name = $4, password_hash = $5, updated_at = $6 WHERE id = $7",
+        vec![
+            new.email.as_str().into(),
+            new.email.normalized().into(),
+            new.email_verified.into(),
+            new.display_name.as_str().into(),
+            password_hash.into(),
+            now.into(),
+            id.to_string().into(),
+        ],
+    )
+    .await
+    .map_err(|e| write_error(e, "updating an imported user"))?;
+    Ok(updated(changed, "updating an imported user")?)
+}
+
 pub async fn find_by_email(db: &impl Store, email: &Email) -> anyhow::Result<Option<User>> {
     let row = query_one(
         db,

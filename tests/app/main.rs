@@ -38,4 +38,5 @@ mod throttling;
 mod token;
 mod token_audiences;
 mod two_nodes;
+mod user_import;
 mod verification;

@@ -15,6 +15,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
 
 use super::Password;
+use super::legacy::ForeignHash;
 use crate::secret::random_token;
 
 /// Jobs that may wait per hashing thread (about 64 × 20 ms ≈ 1.3 s of work).
@@ -129,16 +130,29 @@ impl PasswordHasher {
         }
     }
 
+    /// Whether `stored` is argon2id at the configured cost (else a sign-in replaces it).
+    pub fn is_current(&self, stored: &str) -> bool {
+        let p = &self.params;
+        let prefix = format!("$argon2id$v=19$m={},t={},p={}$", p.m_cost(), p.t_cost(), p.p_cost());
+        stored.starts_with(&prefix)
+    }
+
     /// Checks `password` against `stored`; with no stored hash, checks a dummy hash and
     /// answers false after the same amount of work.
     pub async fn verify(&self, password: &Password, stored: Option<&str>) -> Result<bool, HashError> {
         let queued = std::time::Instant::now();
         let exists = stored.is_some();
         let phc: Arc<str> = stored.map(Arc::from).unwrap_or_else(|| self.dummy_hash.clone());
+        let foreign = !phc.starts_with("$argon2");
         let matched = match self.run(Work::Verify(password.clone(), phc)).await? {
             Done::Verified(matched) => matched,
             Done::Hashed(_) => return Err(HashError::Join),
         };
+        if foreign {
+            // An imported hash may be cheaper than argon2 (bcrypt cost 4): a dummy check on
+            // top keeps such an account from answering faster than an unknown name.
+            self.run(Work::Verify(password.clone(), self.dummy_hash.clone())).await?;
+        }
         self.verified.fetch_add(1, Ordering::Relaxed);
         metrics::histogram!(crate::telemetry::metrics::names::ARGON2_WAIT).record(queued.elapsed().as_secs_f64());
         Ok(exists && matched)
@@ -158,10 +172,18 @@ fn work(jobs: &Mutex<Receiver<Job>>, params: &Params) {
         };
         let done = match job.work {
             Work::Hash(password) => Done::Hashed(hash_blocking(params, password.expose())),
-            Work::Verify(password, phc) => Done::Verified(verify_with(&mut memory, password.expose().as_bytes(), &phc)),
+            Work::Verify(password, phc) => Done::Verified(verify_any(&mut memory, password.expose().as_bytes(), &phc)),
         };
         let _ = job.reply.send(done);
     }
+}
+
+/// argon2 on this thread's memory; any other format through its imported-hash check.
+fn verify_any(memory: &mut Vec<Block>, password: &[u8], stored: &str) -> bool {
+    if stored.starts_with("$argon2") {
+        return verify_with(memory, password, stored);
+    }
+    ForeignHash::parse(stored).is_ok_and(|foreign| foreign.verify(password))
 }
 
 /// argon2's own verify, but into memory this thread keeps (no 19 MiB allocation per check).

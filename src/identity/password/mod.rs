@@ -3,6 +3,8 @@
 //! is set and when it is checked; a byte limit checked before any hashing.
 
 mod hasher;
+/// Password hashes imported from other systems (bcrypt, PBKDF2, scrypt, argon2).
+pub mod legacy;
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
