@@ -11,6 +11,7 @@ use serde::Deserialize;
 use url::Url;
 
 pub use self::audit::{AuditSettings, WEBHOOK_SECRET_MIN_BYTES, WebhookSettings};
+pub use self::branding::{BrandingSettings, PrimaryColor};
 pub use self::checks::{MAX_HEADER_BYTES, MIN_HEADER_BYTES};
 pub use self::env::{API_KEY_VAR, ENV_VARS, EnvVar, Kind};
 pub use self::keys::{KeySettings, RotateEvery};
@@ -20,6 +21,8 @@ use crate::secret::Secret;
 
 /// The `[audit]` settings: retention and webhooks (with the environment's one endpoint).
 mod audit;
+/// The `[branding]` settings: product name, brand files, primary colour, template overrides.
+mod branding;
 /// Checks of the request-head limits, HSTS and the SECRET_KEY strength rule.
 mod checks;
 /// The environment variables: one table of names, settings and kinds.
@@ -49,6 +52,7 @@ pub struct Settings {
     pub keys: KeySettings,
     pub audit: AuditSettings,
     pub mail: MailSettings,
+    pub branding: BrandingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

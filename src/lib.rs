@@ -4,6 +4,8 @@
 
 /// The audit log's domain: security events, who caused them, how the log is read.
 pub mod audit;
+/// The operator's brand: names, logo, colours, template overrides (read at start).
+pub mod branding;
 /// Command-line interface: `serve`, `migrate`, `user …`.
 pub mod cli;
 /// Injectable wall clock, so expiry logic takes `now` as a parameter.

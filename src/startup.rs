@@ -39,6 +39,11 @@ const DELIVERED_WEBHOOKS_KEPT_MS: i64 = 24 * 3600 * 1000;
 impl AppState {
     /// Opens (and, when `migrate`, migrates) the database and assembles the state.
     pub async fn build(settings: Settings, clock: SharedClock, migrate: bool) -> anyhow::Result<Self> {
+        // The brand first: a bad file or template override stops the start before anything else.
+        let branding = Arc::new(
+            crate::branding::Branding::load(&settings.branding, crate::branding::overrides::untranslated())
+                .context("loading the branding")?,
+        );
         prepare_data_dir(&settings.data_dir)?;
         let secret_key = if settings.secret_key.is_empty() {
             load_or_generate_secret(&settings.data_dir)?
@@ -62,7 +67,7 @@ impl AppState {
             settings.session.idle_timeout_secs,
             settings.session.absolute_timeout_secs,
         );
-        let outbox = Outbox::new(settings.public_url(), &secret_key)?;
+        let outbox = Outbox::new(settings.public_url(), &secret_key)?.with_branding(branding.clone());
         let accounts = Accounts::new(
             db.clone(),
             hasher,
@@ -108,6 +113,7 @@ impl AppState {
             clock,
             secret_key,
             trusted_proxies,
+            branding,
         }))
     }
 }

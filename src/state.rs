@@ -48,4 +48,6 @@ pub struct Shared {
     /// Root key material (`SECRET_KEY` or the generated one).
     pub secret_key: Secret,
     pub trusted_proxies: Arc<[IpNet]>,
+    /// Product name, brand assets and template overrides, loaded at start.
+    pub branding: Arc<crate::branding::Branding>,
 }

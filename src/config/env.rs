@@ -98,6 +98,12 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar { name: "PORTCULLIS_MAIL_RETRY_BASE", key: "mail.retry_base_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_MAIL_RETRY_MAX", key: "mail.retry_max_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_MAIL_POLL_INTERVAL_MS", key: "mail.poll_interval_ms", kind: Kind::Number },
+    EnvVar { name: "PORTCULLIS_BRANDING_PRODUCT_NAME", key: "branding.product_name", kind: Kind::Text },
+    EnvVar { name: "PORTCULLIS_BRANDING_LOGO", key: "branding.logo", kind: Kind::Text },
+    EnvVar { name: "PORTCULLIS_BRANDING_FAVICON", key: "branding.favicon", kind: Kind::Text },
+    EnvVar { name: "PORTCULLIS_BRANDING_PRIMARY_COLOR", key: "branding.primary_color", kind: Kind::Text },
+    EnvVar { name: "PORTCULLIS_BRANDING_CUSTOM_CSS", key: "branding.custom_css", kind: Kind::Text },
+    EnvVar { name: "PORTCULLIS_TEMPLATES_DIR", key: "branding.templates_dir", kind: Kind::Text },
 ];
 
 /// Used as the SMTP password when `MAIL_PASSWORD` is unset (SendGrid/Mailgun style).

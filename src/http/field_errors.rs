@@ -24,3 +24,10 @@ impl FieldErrors {
         self.0.len()
     }
 }
+
+/// Serialized for template overrides as a map from field name to message.
+impl serde::Serialize for FieldErrors {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(f, m)| (*f, m)))
+    }
+}

@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     app.layer(
         ServiceBuilder::new()
             .layer(CatchPanicLayer::custom(layers::panic_response))
+            .layer(middleware::from_fn_with_state(state.clone(), render::brand_scope))
             .layer(middleware::from_fn(request_id::request_id))
             .layer(TraceLayer::new_for_http().make_span_with(request_id::make_span))
             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))

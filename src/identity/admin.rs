@@ -25,7 +25,7 @@ use crate::store::{Store, audit, counts, grants, mfa, second_factor, sessions};
 pub const MAX_PAGE: u64 = 100;
 
 /// The console's dashboard figures about people.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Overview {
     pub users: i64,
     /// Signed-in browser sessions that have not ended.

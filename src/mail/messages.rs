@@ -2,7 +2,10 @@
 //! subjects are fixed strings, so nothing a user typed reaches a mail header but the
 //! recipient address, which [`Email`](crate::identity::email::Email) has already parsed.
 
+use anyhow::Context;
 use askama::Template;
+
+use crate::branding::Overrides;
 
 /// A message to one recipient.
 #[derive(Debug, Clone)]
@@ -30,7 +33,7 @@ pub struct Rendered {
 }
 
 /// The fields any message may show.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct View {
     pub name: String,
     pub link: String,
@@ -65,8 +68,64 @@ pair!(EmailChangedText, EmailChangedHtml, "email/email_changed.txt", "email/emai
 pair!(NoticeText, NoticeHtml, "email/security_notice.txt", "email/security_notice.html");
 pair!(NewDeviceText, NewDeviceHtml, "email/new_device.txt", "email/new_device.html");
 
+/// The values a mail override gets: the askama templates' `v`.
+#[derive(serde::Serialize)]
+struct OverrideValues<'a> {
+    v: &'a View,
+}
+
 impl Mail {
+    /// The template pair of this message (names under `templates/`).
+    fn template_names(&self) -> (&'static str, &'static str) {
+        match self {
+            Mail::VerifyEmail { .. } => ("email/verify_email.txt", "email/verify_email.html"),
+            Mail::AccountExists { .. } => ("email/account_exists.txt", "email/account_exists.html"),
+            Mail::PasswordReset { .. } => ("email/password_reset.txt", "email/password_reset.html"),
+            Mail::PasswordChanged { .. } => ("email/password_changed.txt", "email/password_changed.html"),
+            Mail::EmailChanged { .. } => ("email/email_changed.txt", "email/email_changed.html"),
+            Mail::SecurityNotice { .. } => ("email/security_notice.txt", "email/security_notice.html"),
+            Mail::NewDevice { .. } => ("email/new_device.txt", "email/new_device.html"),
+        }
+    }
+
+    /// Renders with the built-in templates, then replaces each part the operator overrode
+    /// (`branding.templates_dir`) by its override's output. An override that fails here is an
+    /// error: the mail is not queued half-branded.
+    pub fn render_with(&self, overrides: &Overrides) -> anyhow::Result<Rendered> {
+        let mut rendered = self.render()?;
+        if overrides.is_empty() {
+            return Ok(rendered);
+        }
+        let view = self.view().1;
+        let values = OverrideValues { v: &view };
+        let (text_name, html_name) = self.template_names();
+        if overrides.has(text_name) {
+            rendered.text = overrides.render(text_name, &values).with_context(|| format!("rendering {text_name}"))?;
+        }
+        if overrides.has(html_name) {
+            rendered.html = overrides.render(html_name, &values).with_context(|| format!("rendering {html_name}"))?;
+        }
+        Ok(rendered)
+    }
+
+    /// Renders with the built-in (compiled) templates.
     pub fn render(&self) -> anyhow::Result<Rendered> {
+        let (subject, view) = self.view();
+        let v = &view;
+        let (text, html) = match self {
+            Mail::VerifyEmail { .. } => (VerifyText { v }.render()?, VerifyHtml { v }.render()?),
+            Mail::AccountExists { .. } => (ExistsText { v }.render()?, ExistsHtml { v }.render()?),
+            Mail::PasswordReset { .. } => (ResetText { v }.render()?, ResetHtml { v }.render()?),
+            Mail::PasswordChanged { .. } => (ChangedText { v }.render()?, ChangedHtml { v }.render()?),
+            Mail::EmailChanged { .. } => (EmailChangedText { v }.render()?, EmailChangedHtml { v }.render()?),
+            Mail::SecurityNotice { .. } => (NoticeText { v }.render()?, NoticeHtml { v }.render()?),
+            Mail::NewDevice { .. } => (NewDeviceText { v }.render()?, NewDeviceHtml { v }.render()?),
+        };
+        Ok(Rendered { subject: subject.to_string(), text, html })
+    }
+
+    /// The subject and the values the templates show.
+    fn view(&self) -> (&'static str, View) {
         let (subject, view) = match self {
             Mail::VerifyEmail { name, link, hours } => (
                 "Confirm your e-mail address",
@@ -110,17 +169,7 @@ impl Mail {
                 },
             ),
         };
-        let v = &view;
-        let (text, html) = match self {
-            Mail::VerifyEmail { .. } => (VerifyText { v }.render()?, VerifyHtml { v }.render()?),
-            Mail::AccountExists { .. } => (ExistsText { v }.render()?, ExistsHtml { v }.render()?),
-            Mail::PasswordReset { .. } => (ResetText { v }.render()?, ResetHtml { v }.render()?),
-            Mail::PasswordChanged { .. } => (ChangedText { v }.render()?, ChangedHtml { v }.render()?),
-            Mail::EmailChanged { .. } => (EmailChangedText { v }.render()?, EmailChangedHtml { v }.render()?),
-            Mail::SecurityNotice { .. } => (NoticeText { v }.render()?, NoticeHtml { v }.render()?),
-            Mail::NewDevice { .. } => (NewDeviceText { v }.render()?, NewDeviceHtml { v }.render()?),
-        };
-        Ok(Rendered { subject: subject.to_string(), text, html })
+        (subject, view)
     }
 }
 

@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 
 pub use messages::Mail;
 
+use crate::branding::Branding;
 use crate::crypto::SecretBox;
 use crate::identity::email::Email;
 use crate::secret::Secret;
@@ -57,6 +58,8 @@ pub struct Outbox {
     public_url: Arc<str>,
     bodies: SecretBox,
     jobs: SecretBox,
+    /// The operator's mail template overrides (none by default).
+    branding: Arc<Branding>,
 }
 
 impl Outbox {
@@ -68,7 +71,14 @@ impl Outbox {
             public_url: public_url.trim_end_matches('/').into(),
             bodies: SecretBox::derive(secret_key, "mail-outbox")?,
             jobs: SecretBox::derive(secret_key, "mail-jobs")?,
+            branding: Arc::new(Branding::default()),
         })
+    }
+
+    /// Renders mail with the operator's template overrides.
+    pub fn with_branding(mut self, branding: Arc<Branding>) -> Self {
+        self.branding = branding;
+        self
     }
 
     /// An absolute link to `path` on this server, from the configured issuer (never from a
@@ -84,7 +94,7 @@ impl Outbox {
 
     /// Renders `mail` for `to`, seals it and queues it on `s` (the caller's transaction).
     pub async fn queue(&self, s: &impl Store, to: &Email, mail: Mail, now: i64) -> anyhow::Result<()> {
-        let rendered = mail.render()?;
+        let rendered = mail.render_with(&self.branding.overrides)?;
         let id = uuid::Uuid::now_v7().to_string();
         let body = SealedBody { id: id.clone(), to: to.as_str().to_string(), text: rendered.text, html: rendered.html };
         let plain = Zeroizing::new(serde_json::to_vec(&body).context("encoding a mail body")?);

@@ -14,6 +14,7 @@ mod audit_webhooks;
 mod authorize;
 mod backup;
 mod bad_input;
+mod branding;
 mod cli;
 mod crash_safety;
 mod devices_apps;

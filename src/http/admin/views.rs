@@ -24,7 +24,7 @@ pub fn when(unix: i64) -> String {
     }
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "admin/step_up.html")]
 pub struct StepUpPage {
     pub chrome: Chrome,
@@ -35,7 +35,7 @@ pub struct StepUpPage {
     pub error: Option<&'static str>,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "admin/dashboard.html")]
 pub struct DashboardPage {
     pub chrome: Chrome,
@@ -44,6 +44,7 @@ pub struct DashboardPage {
 }
 
 /// A user as the console's tables show them.
+#[derive(serde::Serialize)]
 pub struct UserRow {
     pub id: String,
     pub username: String,
@@ -70,7 +71,7 @@ impl From<&User> for UserRow {
     }
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "admin/users.html")]
 pub struct UsersPage {
     pub chrome: Chrome,
@@ -80,7 +81,7 @@ pub struct UsersPage {
     pub more: Option<String>,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "admin/user.html")]
 pub struct UserPage {
     pub chrome: Chrome,
@@ -98,7 +99,7 @@ pub struct UserPage {
     pub errors: FieldErrors,
 }
 
-#[derive(Template, Default)]
+#[derive(Template, serde::Serialize, Default)]
 #[template(path = "admin/user_new.html")]
 pub struct UserNewPage {
     pub chrome: Chrome,
@@ -112,7 +113,7 @@ pub struct UserNewPage {
 }
 
 /// "Are you sure?" before a deletion.
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "admin/confirm.html")]
 pub struct ConfirmPage {
     pub chrome: Chrome,
@@ -125,6 +126,7 @@ pub struct ConfirmPage {
 }
 
 /// A client as the list shows it.
+#[derive(serde::Serialize)]
 pub struct ClientRow {
     pub id: String,
     pub name: String,
@@ -135,7 +137,7 @@ pub struct ClientRow {
     pub require_mfa: bool,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "admin/clients.html")]
 pub struct ClientsPage {
     pub chrome: Chrome,
@@ -143,7 +145,7 @@ pub struct ClientsPage {
 }
 
 /// The client form's values.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct ClientForm {
     pub id: String,
     pub name: String,
@@ -159,7 +161,7 @@ pub struct ClientForm {
     pub grant_client_credentials: bool,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "admin/client.html")]
 pub struct ClientPage {
     pub chrome: Chrome,
@@ -175,7 +177,7 @@ pub struct ClientPage {
 }
 
 /// A client secret, shown this once.
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "admin/secret.html")]
 pub struct SecretPage {
     pub chrome: Chrome,
@@ -184,6 +186,7 @@ pub struct SecretPage {
     pub created: bool,
 }
 
+#[derive(serde::Serialize)]
 pub struct KeyRow {
     pub kid: String,
     pub alg: String,
@@ -194,7 +197,7 @@ pub struct KeyRow {
     pub removed: String,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "admin/keys.html")]
 pub struct KeysPage {
     pub chrome: Chrome,
@@ -205,6 +208,7 @@ pub struct KeysPage {
     pub notice: Option<String>,
 }
 
+#[derive(serde::Serialize)]
 pub struct EventRow {
     pub at: String,
     pub kind: String,
@@ -215,7 +219,7 @@ pub struct EventRow {
     pub detail: String,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "admin/audit.html")]
 pub struct AuditPage {
     pub chrome: Chrome,
@@ -230,6 +234,7 @@ pub struct AuditPage {
     pub errors: FieldErrors,
 }
 
+#[derive(serde::Serialize)]
 pub struct SessionRow {
     pub key: String,
     pub created: String,
@@ -238,7 +243,7 @@ pub struct SessionRow {
     pub device: String,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "admin/sessions.html")]
 pub struct SessionsPage {
     pub chrome: Chrome,
@@ -247,3 +252,18 @@ pub struct SessionsPage {
     pub sessions: Vec<SessionRow>,
     pub notice: Option<&'static str>,
 }
+
+crate::pages!(
+    StepUpPage => "admin/step_up.html",
+    DashboardPage => "admin/dashboard.html",
+    UsersPage => "admin/users.html",
+    UserPage => "admin/user.html",
+    UserNewPage => "admin/user_new.html",
+    ConfirmPage => "admin/confirm.html",
+    ClientsPage => "admin/clients.html",
+    ClientPage => "admin/client.html",
+    SecretPage => "admin/secret.html",
+    KeysPage => "admin/keys.html",
+    AuditPage => "admin/audit.html",
+    SessionsPage => "admin/sessions.html",
+);

@@ -5,12 +5,13 @@ use askama::Template;
 
 use crate::http::render::Chrome;
 
+#[derive(serde::Serialize)]
 pub struct ScopeLine {
     pub name: String,
     pub description: &'static str,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "pages/consent.html")]
 pub struct ConsentPage {
     pub chrome: Chrome,
@@ -21,7 +22,7 @@ pub struct ConsentPage {
     pub pending: String,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "pages/end_session.html")]
 pub struct EndSessionPage {
     pub chrome: Chrome,
@@ -31,3 +32,8 @@ pub struct EndSessionPage {
     pub post_logout_redirect_uri: String,
     pub state: String,
 }
+
+crate::pages!(
+    ConsentPage => "pages/consent.html",
+    EndSessionPage => "pages/end_session.html",
+);

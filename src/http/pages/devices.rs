@@ -18,7 +18,7 @@ use crate::identity::user::User;
 use crate::state::AppState;
 
 /// One row of "Where you're signed in".
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct SessionView {
     pub id: String,
     pub device: String,
@@ -29,7 +29,7 @@ pub struct SessionView {
 }
 
 /// One row of "Connected apps".
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct AppView {
     pub client_id: String,
     pub name: String,

@@ -6,13 +6,13 @@ use crate::http::render::Chrome;
 
 pub use crate::http::field_errors::FieldErrors;
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "pages/home.html")]
 pub struct HomePage {
     pub chrome: Chrome,
 }
 
-#[derive(Template, Default)]
+#[derive(Template, serde::Serialize, Default)]
 #[template(path = "pages/register.html")]
 pub struct RegisterPage {
     pub chrome: Chrome,
@@ -24,7 +24,7 @@ pub struct RegisterPage {
     pub form_error: Option<String>,
 }
 
-#[derive(Template, Default)]
+#[derive(Template, serde::Serialize, Default)]
 #[template(path = "pages/login.html")]
 pub struct LoginPage {
     pub chrome: Chrome,
@@ -35,7 +35,7 @@ pub struct LoginPage {
     pub form_error: Option<String>,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "pages/logout.html")]
 pub struct LogoutPage {
     pub chrome: Chrome,
@@ -43,7 +43,7 @@ pub struct LogoutPage {
     pub signed_in: bool,
 }
 
-#[derive(Template, Default)]
+#[derive(Template, serde::Serialize, Default)]
 #[template(path = "pages/profile.html")]
 pub struct ProfilePage {
     pub chrome: Chrome,
@@ -67,7 +67,7 @@ pub struct ProfilePage {
     pub errors: FieldErrors,
 }
 
-#[derive(Template, Default)]
+#[derive(Template, serde::Serialize, Default)]
 #[template(path = "pages/reset_request.html")]
 pub struct ResetRequestPage {
     pub chrome: Chrome,
@@ -77,7 +77,7 @@ pub struct ResetRequestPage {
     pub form_error: Option<String>,
 }
 
-#[derive(Template, Default)]
+#[derive(Template, serde::Serialize, Default)]
 #[template(path = "pages/reset_confirm.html")]
 pub struct ResetConfirmPage {
     pub chrome: Chrome,
@@ -86,7 +86,7 @@ pub struct ResetConfirmPage {
     pub errors: FieldErrors,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "pages/second_factor.html")]
 pub struct SecondFactorPage {
     pub chrome: Chrome,
@@ -94,7 +94,7 @@ pub struct SecondFactorPage {
     pub errors: FieldErrors,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "pages/totp_setup.html")]
 pub struct TotpSetupPage {
     pub chrome: Chrome,
@@ -106,10 +106,23 @@ pub struct TotpSetupPage {
     pub errors: FieldErrors,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize)]
 #[template(path = "pages/recovery_codes.html")]
 pub struct RecoveryCodesPage {
     pub chrome: Chrome,
     pub codes: Vec<String>,
     pub first_time: bool,
 }
+
+crate::pages!(
+    HomePage => "pages/home.html",
+    RegisterPage => "pages/register.html",
+    LoginPage => "pages/login.html",
+    LogoutPage => "pages/logout.html",
+    ProfilePage => "pages/profile.html",
+    ResetRequestPage => "pages/reset_request.html",
+    ResetConfirmPage => "pages/reset_confirm.html",
+    SecondFactorPage => "pages/second_factor.html",
+    TotpSetupPage => "pages/totp_setup.html",
+    RecoveryCodesPage => "pages/recovery_codes.html",
+);
