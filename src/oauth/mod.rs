@@ -14,6 +14,8 @@ pub mod client_cache;
 pub mod clients;
 /// RFC error codes, split by how they travel.
 pub mod error;
+/// The device authorization grant's request and the person's answer (RFC 8628 §3.1–3.3).
+pub mod device;
 /// Tokens for the first-party JSON API.
 pub mod first_party;
 /// The grants of the token endpoint, one file each.

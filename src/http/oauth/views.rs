@@ -1,4 +1,5 @@
-//! Template structs of the OAuth browser endpoints: consent and the logout confirmation.
+//! Template structs of the OAuth browser endpoints: consent, the logout confirmation and
+//! the device pages.
 //! Askama escapes every value.
 
 use askama::Template;
@@ -30,4 +31,25 @@ pub struct EndSessionPage {
     pub client_id: String,
     pub post_logout_redirect_uri: String,
     pub state: String,
+}
+
+/// `/device`: enter the code a device shows.
+#[derive(Template)]
+#[template(path = "pages/device.html")]
+pub struct DeviceEntryPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub user_code: String,
+    pub error: Option<&'static str>,
+}
+
+/// `/device` after a good code: the client, its scopes, allow or deny.
+#[derive(Template)]
+#[template(path = "pages/device_confirm.html")]
+pub struct DeviceConfirmPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub user_code: String,
+    pub client_name: String,
+    pub scopes: Vec<ScopeLine>,
 }
