@@ -191,9 +191,9 @@ impl Provider {
             }
         }
         let found = match UserCode::parse(typed) {
-            Some(code) => device_codes::find_pending_by_user_code(&self.db, &code.hash(), now)
-                .await?
-                .map(|stored| (code, stored)),
+            Some(code) => {
+                device_codes::find_pending_by_user_code(&self.db, &code.hash(), now).await?.map(|stored| (code, stored))
+            }
             None => None,
         };
         let Some((code, stored)) = found else {
@@ -245,7 +245,8 @@ mod tests {
         let shown = code.display();
         assert_eq!(shown.len(), 9);
         assert_eq!(&shown[4..5], "-");
-        for typed in [shown.clone(), shown.to_lowercase(), shown.replace('-', ""), format!(" {} ", shown.replace('-', " "))]
+        for typed in
+            [shown.clone(), shown.to_lowercase(), shown.replace('-', ""), format!(" {} ", shown.replace('-', " "))]
         {
             assert_eq!(UserCode::parse(&typed), Some(code.clone()), "{typed:?}");
         }

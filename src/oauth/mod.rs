@@ -12,10 +12,10 @@ pub mod client;
 pub mod client_cache;
 /// Client management (create, change, new secret, delete), for the CLI and the console.
 pub mod clients;
-/// RFC error codes, split by how they travel.
-pub mod error;
 /// The device authorization grant's request and the person's answer (RFC 8628 §3.1–3.3).
 pub mod device;
+/// RFC error codes, split by how they travel.
+pub mod error;
 /// Tokens for the first-party JSON API.
 pub mod first_party;
 /// The grants of the token endpoint, one file each.

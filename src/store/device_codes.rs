@@ -73,7 +73,11 @@ impl DeviceRow {
             client_id: ClientId::new(self.client_id),
             scope: Scope::parse(&self.scope).map_err(anyhow::Error::msg).context("stored scope unreadable")?,
             status: DeviceStatus::parse(&self.status)?,
-            user_id: self.user_id.as_deref().map(|u| UserId::parse(u).context("stored user id unreadable")).transpose()?,
+            user_id: self
+                .user_id
+                .as_deref()
+                .map(|u| UserId::parse(u).context("stored user id unreadable"))
+                .transpose()?,
             auth_time: self.auth_time,
             amr: self.amr.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).map(Amr::new).collect(),
             interval_secs: i64::from(self.interval_secs),

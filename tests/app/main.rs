@@ -16,6 +16,7 @@ mod backup;
 mod bad_input;
 mod cli;
 mod crash_safety;
+mod device_flow;
 mod devices_apps;
 mod forged;
 mod http_limits;

@@ -39,10 +39,7 @@ async fn entry_page(
 }
 
 /// GET /device[?user_code=…]: the entry form, filled in when the link carried the code.
-pub async fn entry_form(
-    session: BrowserSession,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Response, BrowserError> {
+pub async fn entry_form(session: BrowserSession, OriginalUri(uri): OriginalUri) -> Result<Response, BrowserError> {
     let here = uri.path_and_query().map_or(paths::DEVICE, |pq| pq.as_str());
     let user = session.require_user(here).await?;
     let typed = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
@@ -86,7 +83,11 @@ pub async fn lookup(
                 csrf: session.csrf_token().await?,
                 user_code: prompt.user_code,
                 client_name: prompt.client.display_name().to_string(),
-                scopes: prompt.scope.iter().map(|s| ScopeLine { name: s.to_string(), description: describe(s) }).collect(),
+                scopes: prompt
+                    .scope
+                    .iter()
+                    .map(|s| ScopeLine { name: s.to_string(), description: describe(s) })
+                    .collect(),
             };
             Ok(render(StatusCode::OK, &page))
         }
@@ -99,14 +100,22 @@ pub async fn lookup(
 }
 
 /// POST /device/decision: the person's answer, recorded once.
-pub async fn decide(State(state): State<AppState>, session: BrowserSession, form: FormData) -> Result<Response, BrowserError> {
+pub async fn decide(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, BrowserError> {
     let user = session.signed_in_form(paths::DEVICE, &form).await?;
-    let Some(auth) = session.auth().await? else { return Err(BrowserError::LoginRequired { next: paths::DEVICE.into() }) };
+    let Some(auth) = session.auth().await? else {
+        return Err(BrowserError::LoginRequired { next: paths::DEVICE.into() });
+    };
     let typed = form.text("user_code").unwrap_or_default();
     let approve = form.text("decision") == Ok("allow");
     let who = Approver { user: user.id, auth_time: auth.auth.auth_time, amr: &auth.auth.amr };
     let (title, message) = match state.provider.answer_device(typed, who, approve).await {
-        Ok(()) if approve => ("Device allowed", "You are signed in on your device. You can close this page and go back to it."),
+        Ok(()) if approve => {
+            ("Device allowed", "You are signed in on your device. You can close this page and go back to it.")
+        }
         Ok(()) => ("Device denied", "Nothing was shared. The device was told you said no."),
         Err(DeviceError::Unknown) => {
             return entry_page(&session, &user, StatusCode::BAD_REQUEST, String::new(), Some(UNKNOWN_CODE)).await;

@@ -14,13 +14,17 @@ use crate::oauth::provider::Provider;
 use crate::oauth::scope::OFFLINE_ACCESS;
 use crate::oauth::tokens::{Authentication, TokenResponse};
 use crate::secret::{Secret, random_token, token_hash};
+use crate::store::audit;
 use crate::store::device_codes::{self, DeviceStatus};
 use crate::store::grants::{self, StoredRefresh};
-use crate::store::audit;
 
 impl Provider {
     /// Answers a poll of `client`, which may use this grant (checked by the request's parse).
-    pub(super) async fn redeem_device_code(&self, client: &Client, device_code: &Secret) -> Result<TokenResponse, TokenError> {
+    pub(super) async fn redeem_device_code(
+        &self,
+        client: &Client,
+        device_code: &Secret,
+    ) -> Result<TokenResponse, TokenError> {
         let now = self.clock.unix();
         let hash = token_hash(device_code.expose());
         let stored = device_codes::find_by_device_code(&self.db, &hash)
