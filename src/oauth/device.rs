@@ -149,17 +149,16 @@ impl Provider {
         let device_code = random_token();
         for _ in 0..5 {
             let user_code = UserCode::generate();
-            let stored = device_codes::insert(
-                &self.db,
-                &token_hash(&device_code),
-                &user_code.hash(),
-                &client.id,
-                &scope,
-                interval,
-                now,
-                now + ttl,
-            )
-            .await?;
+            let new = device_codes::NewDevice {
+                device_code_hash: &token_hash(&device_code),
+                user_code_hash: &user_code.hash(),
+                client_id: &client.id,
+                scope: &scope,
+                interval_secs: interval,
+                created_at: now,
+                expires_at: now + ttl,
+            };
+            let stored = device_codes::insert(&self.db, &new).await?;
             if stored {
                 let mut complete = url::Url::parse(verification_uri).map_err(anyhow::Error::new)?;
                 complete.query_pairs_mut().append_pair("user_code", &user_code.display());

@@ -86,31 +86,33 @@ impl DeviceRow {
     }
 }
 
+/// A new pending authorization, as stored.
+pub struct NewDevice<'a> {
+    pub device_code_hash: &'a str,
+    pub user_code_hash: &'a str,
+    pub client_id: &'a str,
+    pub scope: &'a Scope,
+    pub interval_secs: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
 /// Stores a new pending authorization; false when the user code's hash is taken (the caller
 /// draws another).
-pub async fn insert(
-    s: &impl Store,
-    device_code_hash: &str,
-    user_code_hash: &str,
-    client_id: &str,
-    scope: &Scope,
-    interval_secs: i64,
-    now: i64,
-    expires_at: i64,
-) -> anyhow::Result<bool> {
-    let interval = i32::try_from(interval_secs).unwrap_or(i32::MAX);
+pub async fn insert(s: &impl Store, d: &NewDevice<'_>) -> anyhow::Result<bool> {
+    let interval = i32::try_from(d.interval_secs).unwrap_or(i32::MAX);
     let n = execute(
         s,
         "INSERT INTO device_codes (device_code_hash, user_code_hash, client_id, scope, status, interval_secs, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7) ON CONFLICT (user_code_hash) DO NOTHING",
         vec![
-            device_code_hash.into(),
-            user_code_hash.into(),
-            client_id.into(),
-            scope.to_string().into(),
+            d.device_code_hash.into(),
+            d.user_code_hash.into(),
+            d.client_id.into(),
+            d.scope.to_string().into(),
             interval.into(),
-            now.into(),
-            expires_at.into(),
+            d.created_at.into(),
+            d.expires_at.into(),
         ],
     )
     .await

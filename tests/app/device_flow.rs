@@ -99,7 +99,7 @@ db_test!(
         };
         let person_part = async {
             // The link with the code opens a form filled in with it, which the person confirms.
-            let form = person.text(&complete.strip_prefix(&app.issuer).unwrap().to_string()).await;
+            let form = person.text(complete.strip_prefix(&app.issuer).unwrap()).await;
             assert!(form.contains(&format!("value=\"{user_code}\"")), "the form carries the code");
             while polls.load(std::sync::atomic::Ordering::SeqCst) < 2 {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
