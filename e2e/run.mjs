@@ -1,7 +1,7 @@
 // Portcullis in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by
 // playwright-core, against the real binary, a real SMTP server (aiosmtpd) and a tiny relying
 // party on loopback. Screenshots of every page go to artifacts/e2e/; the login, consent and
-// profile pages (and the admin console's, see admin.mjs) also to docs/screenshots/ for the README.
+// profile pages (and the admin console's, see admin.mjs, and the device page, see device.mjs) also to docs/screenshots/ for the README.
 // axe-core checks accessibility.
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
@@ -14,6 +14,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { adminJourney, prepareAdmin } from './admin.mjs';
 import { brandingJourney } from './branding.mjs';
+import { deviceJourney, prepareDevice } from './device.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const BIN = process.env.PORTCULLIS_BIN || path.join(root, 'target/debug/portcullis');
@@ -153,7 +154,7 @@ async function main() {
   const env = {
     PATH: process.env.PATH, PORTCULLIS_BIND: `127.0.0.1:${port}`, PORTCULLIS_ISSUER: base, PORTCULLIS_DATA_DIR: path.join(work, 'data'),
     SECRET_KEY: 'e2e-secret-key-e2e-secret-key-e2e-secret-key', MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(smtpPort),
-    PORTCULLIS_MAIL_TLS: 'none', PORTCULLIS_MAIL_POLL_INTERVAL_MS: '100', PORTCULLIS_LOG: 'warn',
+    PORTCULLIS_MAIL_TLS: 'none', PORTCULLIS_MAIL_POLL_INTERVAL_MS: '100', PORTCULLIS_LOG: 'warn', PORTCULLIS_DEVICE_POLL_INTERVAL: '1',
   };
   execFileSync(BIN, ['migrate'], { env, stdio: 'ignore' });
   const added = execFileSync(BIN, ['client', 'add', '--id', 'e2e-rp', '--name', 'Example RP', '--redirect-uri', `http://127.0.0.1:${rpPort}/callback`], { env }).toString();
@@ -166,6 +167,7 @@ async function main() {
   execFileSync(BIN, ['user', 'add', '--username', 'frank', '--email', 'frank@example.com', '--display-name', 'Frank Example', '--verified'],
     { env, input: `${PASSWORD}\n`, stdio: ['pipe', 'ignore', 'inherit'] });
   prepareAdmin(BIN, env, PASSWORD);
+  prepareDevice(BIN, env, PASSWORD);
   const server = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(server);
   await waitFor(async () => (await fetch(`${base}/health/ready`)).ok, 'Portcullis');
@@ -311,6 +313,7 @@ async function main() {
 
     await adminJourney({ browser, base, rpPort, password: PASSWORD, totp, base32, nextStep, shot, a11y, check });
     await brandingJourney({ browser, bin: BIN, work, port: await freePort(), waitFor, children, shot, a11y, check });
+    await deviceJourney({ browser, base, password: PASSWORD, shot, a11y, check });
   } finally {
     await browser.close();
     rp.close();

@@ -92,7 +92,7 @@ pub enum ClientCommand {
         /// Where RP-initiated logout may return (repeat for several).
         #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
         post_logout_redirect_uris: Vec<String>,
-        /// Grant types, comma-separated: authorization_code,refresh_token,client_credentials
+        /// Grant types, comma-separated: authorization_code,refresh_token,client_credentials,device_code
         /// (default: authorization_code,refresh_token).
         #[arg(long = "grant", value_delimiter = ',')]
         grants: Vec<String>,

@@ -152,6 +152,10 @@ pub struct TokenSettings {
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub code_ttl_secs: i64,
+    /// RFC 8628: the lifetime of a device code and its user code.
+    pub device_code_ttl_secs: i64,
+    /// RFC 8628 §3.2 `interval`: the seconds a device waits between polls.
+    pub device_poll_interval_secs: i64,
     pub refresh_idle_ttl_secs: i64,
     pub refresh_absolute_ttl_secs: i64,
     /// Opt-in window (ms, 0 = strict) in which a rotated refresh token gets its successor
@@ -281,6 +285,12 @@ impl Settings {
         let t = &self.tokens;
         if !(1..=60).contains(&t.code_ttl_secs) {
             return Err(ConfigError::Invalid("`tokens.code_ttl_secs`: between 1 and 60 seconds".into()));
+        }
+        if !(60..=1800).contains(&t.device_code_ttl_secs) {
+            return Err(ConfigError::Invalid("`tokens.device_code_ttl_secs`: between 60 and 1800 seconds".into()));
+        }
+        if !(1..=60).contains(&t.device_poll_interval_secs) {
+            return Err(ConfigError::Invalid("`tokens.device_poll_interval_secs`: between 1 and 60 seconds".into()));
         }
         if [t.access_token_ttl_secs, t.id_token_ttl_secs, t.refresh_idle_ttl_secs, t.refresh_absolute_ttl_secs]
             .iter()

@@ -271,6 +271,7 @@ pub async fn housekeep(state: &AppState) {
             "grants and codes",
             store::grants::purge_expired(&state.db, now, state.settings.tokens.access_token_ttl_secs + 60).await,
         ),
+        ("device codes", store::device_codes::purge_expired(&state.db, now, 3600).await),
         ("signing keys", store::keys::purge_expired(&state.db, now).await),
         ("outbox files", purge_outbox_files(state, now).await),
         ("second-factor challenges", store::second_factor::purge_expired(&state.db, now).await),

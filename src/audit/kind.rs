@@ -69,6 +69,10 @@ kinds! {
     SessionRevoked => "session.revoked",
     /// A person granted a client access (consent).
     ConsentGranted => "consent.granted",
+    /// A person approved a device's sign-in on `/device` (RFC 8628).
+    DeviceApproved => "device_authorization.approved",
+    /// A person denied a device's sign-in on `/device`.
+    DeviceDenied => "device_authorization.denied",
     /// A grant or remembered consent was withdrawn.
     ConsentRevoked => "consent.revoked",
     /// Tokens were issued (`detail.grant_type`).

@@ -63,6 +63,8 @@ pub const KNOWN: &[&str] = &[
     "email/verify_email.html",
     "email/verify_email.txt",
     "pages/consent.html",
+    "pages/device.html",
+    "pages/device_confirm.html",
     "pages/end_session.html",
     "pages/error.html",
     "pages/home.html",

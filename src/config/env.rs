@@ -81,6 +81,8 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar { name: "PORTCULLIS_ACCESS_TOKEN_TTL", key: "tokens.access_token_ttl_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_ID_TOKEN_TTL", key: "tokens.id_token_ttl_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_CODE_TTL", key: "tokens.code_ttl_secs", kind: Kind::Number },
+    EnvVar { name: "PORTCULLIS_DEVICE_CODE_TTL", key: "tokens.device_code_ttl_secs", kind: Kind::Number },
+    EnvVar { name: "PORTCULLIS_DEVICE_POLL_INTERVAL", key: "tokens.device_poll_interval_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_REFRESH_IDLE_TTL", key: "tokens.refresh_idle_ttl_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_REFRESH_ABSOLUTE_TTL", key: "tokens.refresh_absolute_ttl_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_REFRESH_GRACE", key: "tokens.refresh_grace_ms", kind: Kind::Number },

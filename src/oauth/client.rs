@@ -5,11 +5,16 @@ use super::redirect::RedirectUri;
 use super::scope::{ADMIN, Scope};
 use crate::secret::{constant_time_eq, token_hash};
 
+/// The device grant's `grant_type` (RFC 8628 §3.4).
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8628 §3.4: `urn:ietf:params:oauth:grant-type:device_code`.
+    DeviceCode,
 }
 
 impl GrantType {
@@ -18,11 +23,21 @@ impl GrantType {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::DeviceCode => DEVICE_CODE_GRANT,
         }
     }
 
+    /// The grant a `grant_type` value names (the registered names only).
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials].into_iter().find(|g| g.as_str() == s)
+        [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials, Self::DeviceCode]
+            .into_iter()
+            .find(|g| g.as_str() == s)
+    }
+
+    /// A grant as an operator names it (`client add --grant`): the registered names, and
+    /// `device_code` for the device grant's URN.
+    pub fn from_setting(s: &str) -> Option<Self> {
+        if s == "device_code" { Some(Self::DeviceCode) } else { Self::parse(s) }
     }
 }
 

@@ -108,7 +108,8 @@ impl Provider {
         };
         let mut grant_types = Vec::new();
         for g in &grant_names {
-            let grant = GrantType::parse(g).ok_or_else(|| invalid("grant", format!("unknown grant type {g:?}")))?;
+            let grant =
+                GrantType::from_setting(g).ok_or_else(|| invalid("grant", format!("unknown grant type {g:?}")))?;
             if !grant_types.contains(&grant) {
                 grant_types.push(grant);
             }

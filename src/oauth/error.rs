@@ -81,6 +81,18 @@ pub enum TokenError {
     InvalidScope(&'static str),
     #[error("unsupported_token_type")]
     UnsupportedTokenType,
+    /// RFC 8628 §3.5: the person has not answered yet; poll again.
+    #[error("authorization_pending")]
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled too soon; the interval grew by 5 seconds.
+    #[error("slow_down")]
+    SlowDown,
+    /// RFC 8628 §3.5: the person denied the request.
+    #[error("access_denied")]
+    AccessDenied,
+    /// RFC 8628 §3.5: the device code expired; start again.
+    #[error("expired_token")]
+    ExpiredToken,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -95,6 +107,10 @@ impl TokenError {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::AccessDenied => "access_denied",
+            Self::ExpiredToken => "expired_token",
             Self::Internal(_) => "server_error",
         }
     }
@@ -106,6 +122,10 @@ impl TokenError {
             Self::UnauthorizedClient => "the client may not use this grant type",
             Self::UnsupportedGrantType => "unsupported grant_type",
             Self::UnsupportedTokenType => "unsupported token type",
+            Self::AuthorizationPending => "the person has not answered yet",
+            Self::SlowDown => "polling too fast: wait 5 seconds longer between requests",
+            Self::AccessDenied => "the person denied the request",
+            Self::ExpiredToken => "the device code expired",
             Self::Internal(_) => "the server could not complete the request",
         }
     }

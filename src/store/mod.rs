@@ -17,6 +17,8 @@ pub mod connected_apps;
 pub mod copy;
 /// Counts for the admin console's dashboard.
 pub mod counts;
+/// Device authorizations (RFC 8628), from request to redemption.
+pub mod device_codes;
 /// Grants, codes, refresh tokens, consents.
 pub mod grants;
 /// Plain-value reads and writes of any table, for tests and operators (not for handlers).

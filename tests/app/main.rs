@@ -17,6 +17,7 @@ mod bad_input;
 mod branding;
 mod cli;
 mod crash_safety;
+mod device_flow;
 mod devices_apps;
 mod forged;
 mod http_limits;

@@ -16,7 +16,8 @@ use crate::oauth::client::{Client, GrantType};
 use crate::oauth::clients::{ClientAdminError, ClientChanges, NewClient};
 use crate::state::AppState;
 
-const GRANTS: [GrantType; 3] = [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials];
+const GRANTS: [GrantType; 4] =
+    [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials, GrantType::DeviceCode];
 
 fn checked(form: &FormData, name: &str) -> bool {
     form.text(name) == Ok("on")
@@ -44,6 +45,7 @@ impl ClientForm {
             grant_authorization_code: c.allows(GrantType::AuthorizationCode),
             grant_refresh_token: c.allows(GrantType::RefreshToken),
             grant_client_credentials: c.allows(GrantType::ClientCredentials),
+            grant_device_code: c.allows(GrantType::DeviceCode),
         }
     }
 
@@ -60,11 +62,17 @@ impl ClientForm {
             grant_authorization_code: checked(form, "grant_authorization_code"),
             grant_refresh_token: checked(form, "grant_refresh_token"),
             grant_client_credentials: checked(form, "grant_client_credentials"),
+            grant_device_code: checked(form, "grant_device_code"),
         }
     }
 
     fn grants(&self) -> Vec<String> {
-        let on = [self.grant_authorization_code, self.grant_refresh_token, self.grant_client_credentials];
+        let on = [
+            self.grant_authorization_code,
+            self.grant_refresh_token,
+            self.grant_client_credentials,
+            self.grant_device_code,
+        ];
         GRANTS.iter().zip(on).filter(|(_, on)| *on).map(|(g, _)| g.as_str().to_string()).collect()
     }
 }

@@ -159,6 +159,7 @@ pub struct ClientForm {
     pub grant_authorization_code: bool,
     pub grant_refresh_token: bool,
     pub grant_client_credentials: bool,
+    pub grant_device_code: bool,
 }
 
 #[derive(Template, serde::Serialize)]

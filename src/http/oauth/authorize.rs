@@ -131,7 +131,7 @@ async fn issue(
     }
 }
 
-fn describe(scope: &str) -> &'static str {
+pub(super) fn describe(scope: &str) -> &'static str {
     match scope {
         "openid" => "Confirm who you are (your account id)",
         "profile" => "Your name and username",

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::paths;
+use crate::oauth::client::DEVICE_CODE_GRANT;
 use crate::oauth::keys::Alg;
 use crate::oauth::scope::OIDC_SCOPES;
 use crate::state::AppState;
@@ -23,10 +24,11 @@ pub fn metadata(issuer: &str) -> serde_json::Value {
         "revocation_endpoint": url(paths::REVOKE),
         "introspection_endpoint": url(paths::INTROSPECT),
         "end_session_endpoint": url(paths::END_SESSION),
+        "device_authorization_endpoint": url(paths::DEVICE_AUTHORIZATION),
         "scopes_supported": OIDC_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
         "userinfo_signing_alg_values_supported": [],

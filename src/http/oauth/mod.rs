@@ -6,6 +6,10 @@
 mod authorize;
 /// Client authentication and strict form parameters on the token side.
 mod client_auth;
+/// `/device/authorize` (RFC 8628 §3.1).
+mod device;
+/// The `/device` pages: a person enters a user code and answers (RFC 8628 §3.3).
+mod device_page;
 /// Discovery documents and the JWKS.
 mod discovery;
 /// RP-initiated logout.
@@ -39,6 +43,11 @@ pub mod paths {
     pub const INTROSPECT: &str = "/introspect";
     pub const END_SESSION: &str = "/end-session";
     pub const END_SESSION_CONFIRM: &str = "/end-session/confirm";
+    /// RFC 8628 §3.1: the device authorization endpoint.
+    pub const DEVICE_AUTHORIZATION: &str = "/device/authorize";
+    /// RFC 8628 §3.3: the verification URI, where a person enters the user code.
+    pub const DEVICE: &str = "/device";
+    pub const DEVICE_DECISION: &str = "/device/decision";
 }
 
 /// The discovery document for `issuer`, serialized (built once at startup).
@@ -53,6 +62,7 @@ pub fn protocol_router() -> Router<AppState> {
         .route(paths::AS_METADATA, get(discovery::openid_configuration))
         .route(paths::JWKS, get(discovery::jwks))
         .route(paths::TOKEN, post(token::token))
+        .route(paths::DEVICE_AUTHORIZATION, post(device::device_authorization))
         .route(paths::REVOKE, post(token::revoke))
         .route(paths::INTROSPECT, post(token::introspect))
         .route(paths::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
@@ -66,4 +76,6 @@ pub fn browser_router() -> Router<AppState> {
         .route(paths::CONSENT, post(authorize::consent))
         .route(paths::END_SESSION, get(end_session::end_session_get).post(end_session::end_session_post))
         .route(paths::END_SESSION_CONFIRM, post(end_session::confirm))
+        .route(paths::DEVICE, get(device_page::entry_form).post(device_page::lookup))
+        .route(paths::DEVICE_DECISION, post(device_page::decide))
 }

@@ -1,4 +1,5 @@
-//! Template structs of the OAuth browser endpoints: consent and the logout confirmation.
+//! Template structs of the OAuth browser endpoints: consent, the logout confirmation and
+//! the device pages.
 //! Askama escapes every value.
 
 use askama::Template;
@@ -33,7 +34,30 @@ pub struct EndSessionPage {
     pub state: String,
 }
 
+/// `/device`: enter the code a device shows.
+#[derive(Template, serde::Serialize)]
+#[template(path = "pages/device.html")]
+pub struct DeviceEntryPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub user_code: String,
+    pub error: Option<&'static str>,
+}
+
+/// `/device` after a good code: the client, its scopes, allow or deny.
+#[derive(Template, serde::Serialize)]
+#[template(path = "pages/device_confirm.html")]
+pub struct DeviceConfirmPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub user_code: String,
+    pub client_name: String,
+    pub scopes: Vec<ScopeLine>,
+}
+
 crate::pages!(
     ConsentPage => "pages/consent.html",
     EndSessionPage => "pages/end_session.html",
+    DeviceEntryPage => "pages/device.html",
+    DeviceConfirmPage => "pages/device_confirm.html",
 );

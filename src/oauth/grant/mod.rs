@@ -4,6 +4,8 @@
 pub mod authorization_code;
 /// `client_credentials` (RFC 6749 §4.4).
 pub mod client_credentials;
+/// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4–3.5).
+pub mod device_code;
 /// `refresh_token` with rotation (RFC 6749 §6, RFC 9700 §4.14).
 pub mod refresh_token;
 /// The token request, parsed once into one variant per grant.
@@ -38,6 +40,7 @@ impl Provider {
             }
             TokenRequest::Refresh { refresh_token, scope } => self.refresh(client, &refresh_token, scope).await,
             TokenRequest::ClientCredentials { scope } => self.client_credentials(client, scope).await,
+            TokenRequest::DeviceCode { device_code } => self.redeem_device_code(client, &device_code).await,
         }
     }
 

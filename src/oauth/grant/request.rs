@@ -1,4 +1,4 @@
-//! The token request (RFC 6749 §4.1.3, §4.4.2, §6), parsed once into one variant per grant.
+//! The token request (RFC 6749 §4.1.3, §4.4.2, §6; RFC 8628 §3.4), parsed once into one variant per grant.
 //!
 //! The HTTP edge hands over a lookup of the form's parameters; nothing below it reads a
 //! parameter by name again. The order of the checks is the endpoint's contract and is kept
@@ -32,6 +32,8 @@ pub enum TokenRequest {
         /// The scope asked for; the client's allowed scopes when absent.
         scope: Option<Scope>,
     },
+    /// RFC 8628 §3.4.
+    DeviceCode { device_code: Secret },
 }
 
 impl TokenRequest {
@@ -65,6 +67,9 @@ impl TokenRequest {
             },
             GrantType::ClientCredentials => {
                 Self::ClientCredentials { scope: param("scope")?.map(parse_scope).transpose()? }
+            }
+            GrantType::DeviceCode => {
+                Self::DeviceCode { device_code: Secret::new(required("device_code", "device_code is required")?) }
             }
         })
     }
