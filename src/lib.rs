@@ -10,6 +10,8 @@ pub mod cli;
 pub mod clock;
 /// Typed, layered settings: defaults < config file < environment.
 pub mod config;
+/// Configuration as code: `portcullis apply FILE` reconciles declared clients, with a plan.
+pub mod declarative;
 /// Encryption at rest (AES-256-GCM under keys derived from SECRET_KEY).
 pub mod crypto;
 /// HTTP surfaces: hosted pages, health, static assets, shared layers.

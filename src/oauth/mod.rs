@@ -12,6 +12,8 @@ pub mod client;
 pub mod client_cache;
 /// Client management (create, change, new secret, delete), for the CLI and the console.
 pub mod clients;
+/// Clients as a configuration file declares them: compared and written on the apply's transaction.
+pub mod declared;
 /// RFC error codes, split by how they travel.
 pub mod error;
 /// Tokens for the first-party JSON API.

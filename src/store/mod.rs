@@ -11,6 +11,8 @@ pub mod audit_deliveries;
 pub mod backup;
 /// OAuth clients.
 pub mod clients;
+/// The lock and record of `portcullis apply` (configuration as code).
+pub mod config_state;
 /// Consents and live grants read per client; removing a client's access.
 pub mod connected_apps;
 /// Copying every table from one database to another (SQLite to PostgreSQL), verified.
