@@ -10,10 +10,10 @@ pub mod cli;
 pub mod clock;
 /// Typed, layered settings: defaults < config file < environment.
 pub mod config;
-/// Configuration as code: `portcullis apply FILE` reconciles declared clients, with a plan.
-pub mod declarative;
 /// Encryption at rest (AES-256-GCM under keys derived from SECRET_KEY).
 pub mod crypto;
+/// Configuration as code: `portcullis apply FILE` reconciles declared clients, with a plan.
+pub mod declarative;
 /// HTTP surfaces: hosted pages, health, static assets, shared layers.
 pub mod http;
 /// Users, passwords, login throttling: the account domain.

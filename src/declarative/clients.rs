@@ -89,7 +89,8 @@ pub fn parse(provider: &Provider, value: &toml::Value, base: &Path) -> Result<Ve
     for (index, table) in tables.iter().enumerate() {
         let id = table.get("id").and_then(toml::Value::as_str);
         let who = label(index, id);
-        let spec: ClientSpec = table.clone().try_into().map_err(|e: toml::de::Error| format!("{who}: {}", e.message()))?;
+        let spec: ClientSpec =
+            table.clone().try_into().map_err(|e: toml::de::Error| format!("{who}: {}", e.message()))?;
         if !seen.insert(spec.id.clone()) {
             return Err(format!("{who}: declared twice"));
         }

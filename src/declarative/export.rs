@@ -8,7 +8,8 @@ use crate::oauth::redirect::RedirectUri;
 
 /// The environment variable an exported client's secret is read from.
 pub fn secret_variable(id: &str) -> String {
-    let upper: String = id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let upper: String =
+        id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
     format!("PORTCULLIS_CLIENT_{upper}_SECRET")
 }
 

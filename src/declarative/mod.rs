@@ -51,7 +51,8 @@ pub fn load(path: &Path, provider: &Provider) -> Result<ConfigFile, FileError> {
     let fail = |message: String| FileError { file: name.clone(), message };
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| fail("not UTF-8 text".into()))?;
-    let table: toml::Table = toml::from_str(text).map_err(|e| fail(format!("not valid TOML: {}", e.to_string().trim())))?;
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| fail(format!("not valid TOML: {}", e.to_string().trim())))?;
     if let Some(unknown) = table.keys().find(|k| !KNOWN_KEYS.contains(&k.as_str())) {
         return Err(fail(format!("unknown key `{unknown}` (this version knows: {})", KNOWN_KEYS.join(", "))));
     }
@@ -79,9 +80,13 @@ pub enum Mark {
     Update(Vec<&'static str>),
     Unchanged,
     /// Stored, not in the file, left alone (`managed`: a file applied it before).
-    Drift { managed: bool },
+    Drift {
+        managed: bool,
+    },
     /// Stored, not in the file, deleted (`--prune`).
-    Delete { managed: bool },
+    Delete {
+        managed: bool,
+    },
 }
 
 /// One line of the plan.
@@ -122,7 +127,8 @@ impl Plan {
 
     /// The plan as printed: one line per object, then the summary.
     pub fn render(&self) -> String {
-        let origin = |managed: bool| if managed { "applied from a configuration file before" } else { "created by console/CLI" };
+        let origin =
+            |managed: bool| if managed { "applied from a configuration file before" } else { "created by console/CLI" };
         let mut out = String::new();
         for c in &self.changes {
             let (kind, id, file) = (c.kind, &c.id, &self.file);

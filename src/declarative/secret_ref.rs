@@ -48,7 +48,8 @@ impl SecretRef {
             },
             Self::File(path) => {
                 let path = base.join(path);
-                let mut text = std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+                let mut text =
+                    std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
                 if text.ends_with('\n') {
                     text.pop();
                     if text.ends_with('\r') {
@@ -93,7 +94,9 @@ mod tests {
     fn a_secret_is_only_ever_a_reference_to_an_env_variable_or_a_file() {
         assert_eq!(parse(r#"{ env = "WEB_SECRET" }"#), Ok(SecretRef::Env("WEB_SECRET".into())));
         assert_eq!(parse(r#"{ file = "/run/secrets/web" }"#), Ok(SecretRef::File("/run/secrets/web".into())));
-        assert!(parse(r#""hunter2-but-longer-than-thirty-two-chars""#).unwrap_err().contains("inline secret is refused"));
+        assert!(
+            parse(r#""hunter2-but-longer-than-thirty-two-chars""#).unwrap_err().contains("inline secret is refused")
+        );
         for (case, text) in [
             ("both", r#"{ env = "A", file = "/b" }"#),
             ("neither", "{}"),

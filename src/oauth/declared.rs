@@ -96,8 +96,10 @@ impl Provider {
         let settings: Vec<&str> = changed.iter().copied().filter(|c| *c != "secret").collect();
         let now = self.clock.now_ms();
         if !settings.is_empty() {
-            let event =
-                Event::new(EventKind::ClientChanged).actor(actor.clone()).client(&client.id).detail("changed", settings);
+            let event = Event::new(EventKind::ClientChanged)
+                .actor(actor.clone())
+                .client(&client.id)
+                .detail("changed", settings);
             audit::append(tx, now, &event).await?;
         }
         if changed.contains(&"secret") {

@@ -77,9 +77,13 @@ async fn events(app: &TestApp, kind: &str) -> i64 {
 }
 
 async fn client_ids(app: &TestApp) -> Vec<String> {
-    let rows = portcullis::store::inspect::strings(&app.state.db, "SELECT id FROM oauth_clients WHERE id <> 'portcullis-api' ORDER BY id", vec![])
-        .await
-        .unwrap();
+    let rows = portcullis::store::inspect::strings(
+        &app.state.db,
+        "SELECT id FROM oauth_clients WHERE id <> 'portcullis-api' ORDER BY id",
+        vec![],
+    )
+    .await
+    .unwrap();
     rows.into_iter().flatten().collect()
 }
 
@@ -360,7 +364,11 @@ db_test!(
 /// A file of `n` clients, each with its own redirect URI.
 fn many_clients(n: usize) -> String {
     (0..n)
-        .map(|i| format!("[[clients]]\nid = \"app-{i:02}\"\npublic = true\nredirect_uris = [\"https://app{i}.example/cb\"]\n"))
+        .map(|i| {
+            format!(
+                "[[clients]]\nid = \"app-{i:02}\"\npublic = true\nredirect_uris = [\"https://app{i}.example/cb\"]\n"
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
