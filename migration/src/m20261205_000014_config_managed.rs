@@ -37,7 +37,7 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(OauthClients::Table)
-                    .add_column(&mut string_len_null(OauthClients::ManagedBy, 32))
+                    .add_column(string_len_null(OauthClients::ManagedBy, 32))
                     .to_owned(),
             )
             .await?;
