@@ -5,6 +5,7 @@ this needs and calls it; see docs/benchmarks.md for the method and the latest re
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -41,6 +42,7 @@ class Suite:
         self.limits = {}
         self.scale = {}
         self.startup = {}
+        self.imported = {}
         self.secret = None
 
     # --- servers -------------------------------------------------------------------------
@@ -199,6 +201,38 @@ class Suite:
                 print(f"  scale {count:>8} users: login p50 {self.scale[label]['login']['p50_ms']:.2f} ms, "
                       f"refresh p50 {self.scale[label]['refresh']['p50_ms']:.2f} ms", flush=True)
 
+    def run_import(self):
+        """`portcullis user import` of --import-users accounts (JSON lines) into a database of their
+        own, timed end to end, its progress lines passed through. The file reuses 8 real
+        Werkzeug PBKDF2 hashes made here with hashlib (hashing 100k lines would time Python)."""
+        count = self.args.import_users
+        hashes = []
+        for i in range(8):
+            salt = f"benchsalt{i:02d}"
+            digest = hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), salt.encode(), 1000).hex()
+            hashes.append(f"pbkdf2:sha256:1000${salt}${digest}")
+        path = os.path.join(self.work, "import.jsonl")
+        with open(path, "w") as f:
+            for i in range(count):
+                f.write(json.dumps({"username": f"imported-{i}", "email": f"imported-{i}@example.test",
+                                    "email_verified": True, "display_name": f"Imported {i}",
+                                    "password_hash": hashes[i % len(hashes)]}) + "\n")
+        env = {**os.environ, **self.p_env()}
+        if not self.args.postgres:
+            env["PORTCULLIS_DATA_DIR"] = os.path.join(self.work, "import-data")
+        every = max(count // 10, 1)
+        t0 = time.time()
+        proc = subprocess.Popen([self.bin, "user", "import", "--progress-every", str(every), path], cwd=self.work,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for line in proc.stderr:
+            print(f"  {line.rstrip()}  [{time.time() - t0:.1f} s]", flush=True)
+        summary = proc.stdout.read().strip()
+        if proc.wait() != 0:
+            raise RuntimeError(f"portcullis user import failed: {summary}")
+        wall = time.time() - t0
+        self.imported = {"users": count, "wall_s": wall, "lines_per_s": count / wall, "summary": summary}
+        print(f"  import {count:,} users: {wall:.1f} s ({count / wall:,.0f} lines/s); {summary}", flush=True)
+
     def run(self):
         t0 = time.time()
         print("== physical limits", flush=True)
@@ -224,12 +258,15 @@ class Suite:
                                                              self.flow_args("peer"), self.args.duration))
         print(f"== database size: {self.args.users} vs {self.args.scale_users} users", flush=True)
         self.run_scale()
+        print(f"== user import: {self.args.import_users:,} users", flush=True)
+        self.run_import()
         results = {
             "machine": report.machine(),
             "settings": {"duration_s": self.args.duration, "users": self.args.users,
-                         "scale_users": self.args.scale_users, "database": "postgres" if self.args.postgres else "sqlite",
+                         "scale_users": self.args.scale_users, "import_users": self.args.import_users, "database": "postgres" if self.args.postgres else "sqlite",
                          "smoke": self.args.smoke},
             "limits": self.limits, "startup": self.startup, "rows": self.rows, "scale": self.scale,
+            "import": self.imported,
             "wall_s": time.time() - t0,
         }
         with open(os.path.join(self.args.out, "results.json"), "w") as f:
@@ -250,6 +287,7 @@ def main():
     ap.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     ap.add_argument("--users", type=int, default=1000, help="users seeded for every scenario")
     ap.add_argument("--scale-users", type=int, default=1_000_000, help="users for the database-size comparison")
+    ap.add_argument("--import-users", type=int, default=100_000, help="accounts in the `user import` benchmark")
     ap.add_argument("--postgres", help="run Portcullis on this PostgreSQL URL (its public schema is reset)")
     ap.add_argument("--smoke", action="store_true", help="short runs for CI: checks the suite works, no claims")
     args = ap.parse_args()

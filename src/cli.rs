@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `user …`, `client …`, `keys …`,
-//! `events tail`.
+//! The command line: `serve` (the default), `migrate`, `user …`, `client …`, `apply`,
+//! `export-config`, `keys …`, `events tail`.
 
 /// `events tail [--follow]`: the audit log on the terminal.
 mod events;
@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use crate::audit::Actor;
 use crate::clock::SystemClock;
 use crate::config::Settings;
+use crate::declarative;
 use crate::identity::accounts::{RegisterError, Registration};
 use crate::identity::email::Email;
 use crate::identity::password::Password;
@@ -24,6 +25,8 @@ use crate::startup::{Application, shutdown_signal};
 use crate::state::AppState;
 use crate::store::{self, Db};
 
+/// `apply`, `serve --apply` and `export-config`: configuration as code.
+mod config;
 /// `user import FILE`: accounts with their existing password hashes.
 mod import;
 /// `backup`, `restore` and `copy-db`.
@@ -46,6 +49,10 @@ pub enum Command {
         /// Do not apply pending migrations at start.
         #[arg(long)]
         no_migrate: bool,
+        /// Apply this configuration file before serving (as `portcullis apply FILE`; several
+        /// nodes starting at once apply it once). An invalid file stops the start.
+        #[arg(long, value_name = "FILE")]
+        apply: Option<PathBuf>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -59,6 +66,10 @@ pub enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Reconcile the clients in the database to a configuration file, printing the plan.
+    Apply(config::ApplyArgs),
+    /// Write the current clients as a configuration file (secrets as env placeholders).
+    ExportConfig(config::ExportArgs),
     /// Manage signing keys.
     Keys {
         #[command(subcommand)]
@@ -171,13 +182,25 @@ pub enum UserCommand {
 
 pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
     let clock = Arc::new(SystemClock);
-    match cli.command.unwrap_or(Command::Serve { no_migrate: false }) {
-        Command::Serve { no_migrate } => {
+    match cli.command.unwrap_or(Command::Serve { no_migrate: false, apply: None }) {
+        Command::Serve { no_migrate, apply } => {
             if no_migrate {
                 settings.database.migrate_on_start = false;
             }
             let app = Application::build(settings, clock).await?;
+            if let Some(file) = apply {
+                let plan = config::apply(app.state(), &file, declarative::Options::default()).await?;
+                print!("{}", plan.render());
+            }
             app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Apply(args) => {
+            let state = AppState::build(settings, clock, true).await?;
+            config::run_apply(&state, args).await
+        }
+        Command::ExportConfig(args) => {
+            let state = AppState::build(settings, clock, true).await?;
+            config::run_export(&state, args).await
         }
         Command::Migrate => {
             let url = settings.database_url();

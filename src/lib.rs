@@ -14,6 +14,8 @@ pub mod clock;
 pub mod config;
 /// Encryption at rest (AES-256-GCM under keys derived from SECRET_KEY).
 pub mod crypto;
+/// Configuration as code: `portcullis apply FILE` reconciles declared clients, with a plan.
+pub mod declarative;
 /// HTTP surfaces: hosted pages, health, static assets, shared layers.
 pub mod http;
 /// Users, passwords, login throttling: the account domain.

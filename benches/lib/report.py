@@ -118,6 +118,10 @@ def targets(results):
             a, b = small[key]["p50_ms"], large[key]["p50_ms"]
             out.append((f"{large['users']:,} users: {name} latency within 10 % of {small['users']:,} users",
                         f"p50 {a:.2f} → {b:.2f} ms ({(b - a) / a:+.1%})", b <= 1.1 * a))
+    imp = results.get("import")
+    if imp:
+        out.append((f"user import: {imp['users']:,} users (JSON lines, PBKDF2 hashes) in under a minute",
+                    f"{imp['wall_s']:.1f} s ({imp['lines_per_s']:,.0f} lines/s)", imp["wall_s"] < 60))
     return out
 
 
@@ -189,6 +193,12 @@ def markdown(results):
                        f"{_f(s['login']['cpu_us_per_op'])} | {_f(s['refresh']['rps'])} | {s['refresh']['p50_ms']:.2f} | "
                        f"{s['refresh']['p99_ms']:.2f} | {_f(s['refresh']['cpu_us_per_op'])} |")
         out.append("")
+    imp = results.get("import")
+    if imp:
+        out += ["### User import", "",
+                f"`portcullis user import` of {imp['users']:,} accounts (JSON lines, existing Werkzeug PBKDF2 hashes, "
+                f"into an empty database): {imp['wall_s']:.1f} s wall, {imp['lines_per_s']:,.0f} lines/s "
+                f"({imp['summary']}).", ""]
     out += ["### Targets", "", "| Target | Measured | Met |", "|---|---|---|"]
     for name, measured, met in targets(results):
         out.append(f"| {name} | {measured} | {'yes' if met else '**no**'} |")

@@ -91,6 +91,8 @@ kinds! {
     ClientSecretRotated => "client.secret_rotated",
     /// An OAuth client was deleted.
     ClientDeleted => "client.deleted",
+    /// A configuration file was applied and changed something (`detail`: counts, digest).
+    ConfigApplied => "config.applied",
     /// Signing keys were rotated (by schedule or by hand).
     KeyRotated => "key.rotated",
     /// An account was created (registration, admin, import or upstream sign-in).

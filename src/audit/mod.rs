@@ -39,6 +39,8 @@ pub enum Actor {
     Client(String),
     /// The operator through the command line.
     Cli,
+    /// A configuration file, applied by `portcullis apply` or `serve --apply`.
+    Config,
     /// The server itself (housekeeping, scheduled rotation, reuse detection).
     System,
 }
@@ -53,6 +55,7 @@ impl Actor {
             Self::Admin(id) => Some(format!("admin:{id}")),
             Self::Client(id) => Some(format!("client:{id}")),
             Self::Cli => Some("cli".into()),
+            Self::Config => Some("config".into()),
             Self::System => Some("system".into()),
         }
     }

@@ -87,7 +87,7 @@ fn uris(raw: &[String], field: &'static str) -> Result<Vec<RedirectUri>, ClientA
 impl Provider {
     /// Every rule a client's settings must meet, applied to `new`; the client it describes
     /// (without a secret).
-    fn checked_client(&self, new: &NewClient) -> Result<Client, ClientAdminError> {
+    pub(super) fn checked_client(&self, new: &NewClient) -> Result<Client, ClientAdminError> {
         for aud in &new.audiences {
             if self.reserved_audience(aud) {
                 return Err(invalid(
@@ -232,12 +232,12 @@ impl Provider {
     }
 }
 
-fn grant_names(c: &Client) -> Vec<&'static str> {
+pub(super) fn grant_names(c: &Client) -> Vec<&'static str> {
     c.grant_types.iter().map(|g| g.as_str()).collect()
 }
 
 /// The names of the settings that differ between `old` and `new`.
-fn changed_fields(old: &Client, new: &Client) -> Vec<&'static str> {
+pub(super) fn changed_fields(old: &Client, new: &Client) -> Vec<&'static str> {
     let texts = |v: &[RedirectUri]| v.iter().map(|r| r.as_str().to_string()).collect::<Vec<_>>();
     let scopes = |c: &Client| c.scopes.iter().map(str::to_string).collect::<Vec<_>>();
     let mut changed = Vec::new();

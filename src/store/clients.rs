@@ -143,3 +143,64 @@ pub async fn update(s: &impl Store, c: &Client, now: i64) -> anyhow::Result<bool
     .context("updating a client")?
         == 1)
 }
+
+/// A client and who manages it: `Some("config")` when a configuration file declares it,
+/// `None` for clients made by the console or the CLI.
+#[derive(Debug, FromQueryResult)]
+struct ManagedRow {
+    #[sea_orm(nested)]
+    client: ClientRow,
+    managed_by: Option<String>,
+}
+
+/// Every client with its manager (see [`ManagedRow`]), by id.
+pub async fn list_with_manager(s: &impl Store) -> anyhow::Result<Vec<(Client, Option<String>)>> {
+    let rows: Vec<ManagedRow> =
+        query_all(s, &format!("SELECT {COLUMNS}, managed_by FROM oauth_clients ORDER BY id"), vec![])
+            .await
+            .context("listing clients with their manager")?;
+    rows.into_iter().map(|r| Ok((from_row(r.client)?, r.managed_by))).collect()
+}
+
+/// Marks who manages a client (`None`: the console and the CLI). False when there is none.
+pub async fn set_manager(s: &impl Store, id: &str, managed_by: Option<&str>) -> anyhow::Result<bool> {
+    Ok(execute(
+        s,
+        "UPDATE oauth_clients SET managed_by = $1 WHERE id = $2",
+        vec![managed_by.map(str::to_string).into(), id.into()],
+    )
+    .await
+    .context("marking a client's manager")?
+        == 1)
+}
+
+/// Writes every setting of a client a configuration file declares, its secret hash,
+/// audiences and API rights included (only its id and kind stay). False when there is none.
+pub async fn replace(s: &impl Store, c: &Client, now: i64) -> anyhow::Result<bool> {
+    let list = |v: &[RedirectUri]| json_list(&v.iter().map(|r| r.as_str().to_string()).collect::<Vec<_>>());
+    Ok(execute(
+        s,
+        "UPDATE oauth_clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, grant_types = $4, \
+         scopes = $5, first_party = $6, require_mfa = $7, secret_hash = $8, audiences = $9, api_access = $10, \
+         introspect_any = $11, updated_at = $12 WHERE id = $13 AND is_public = $14",
+        vec![
+            c.name.clone().into(),
+            list(&c.redirect_uris).into(),
+            list(&c.post_logout_redirect_uris).into(),
+            json_list(&c.grant_types.iter().map(|g| g.as_str().to_string()).collect::<Vec<_>>()).into(),
+            json_list(&c.scopes.iter().map(str::to_string).collect::<Vec<_>>()).into(),
+            c.first_party.into(),
+            c.require_mfa.into(),
+            c.secret_hash.clone().into(),
+            json_list(&c.audiences).into(),
+            c.api_access.into(),
+            c.introspect_any.into(),
+            now.into(),
+            c.id.clone().into(),
+            c.public.into(),
+        ],
+    )
+    .await
+    .context("replacing a client's settings")?
+        == 1)
+}

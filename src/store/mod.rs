@@ -11,6 +11,8 @@ pub mod audit_deliveries;
 pub mod backup;
 /// OAuth clients.
 pub mod clients;
+/// The lock and record of `portcullis apply` (configuration as code).
+pub mod config_state;
 /// Consents and live grants read per client; removing a client's access.
 pub mod connected_apps;
 /// Copying every table from one database to another (SQLite to PostgreSQL), verified.
@@ -167,6 +169,27 @@ pub struct Tx {
 }
 
 impl Tx {
+    /// Marks a point to come back to ([`Tx::rollback_to`]): statements after it can fail
+    /// alone, and the transaction stays usable (a failed statement otherwise aborts a whole
+    /// PostgreSQL transaction). One level: a new mark replaces the last.
+    pub async fn savepoint(&self) -> anyhow::Result<()> {
+        execute(self, "SAVEPOINT portcullis_step", vec![]).await.context("setting a savepoint")?;
+        Ok(())
+    }
+
+    /// Keeps what was done since [`Tx::savepoint`].
+    pub async fn release_savepoint(&self) -> anyhow::Result<()> {
+        execute(self, "RELEASE SAVEPOINT portcullis_step", vec![]).await.context("releasing a savepoint")?;
+        Ok(())
+    }
+
+    /// Undoes what was done since [`Tx::savepoint`]; the rest of the transaction stays.
+    pub async fn rollback_to(&self) -> anyhow::Result<()> {
+        execute(self, "ROLLBACK TO SAVEPOINT portcullis_step", vec![]).await.context("rolling back to a savepoint")?;
+        execute(self, "RELEASE SAVEPOINT portcullis_step", vec![]).await.context("releasing a savepoint")?;
+        Ok(())
+    }
+
     pub async fn commit(self) -> anyhow::Result<()> {
         let events = self.committed_events.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.conn.commit().await.map_err(StoreError::from).context("committing a transaction")?;

@@ -16,6 +16,7 @@ mod backup;
 mod bad_input;
 mod branding;
 mod cli;
+mod config_apply;
 mod crash_safety;
 mod device_flow;
 mod devices_apps;
