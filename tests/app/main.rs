@@ -20,6 +20,7 @@ mod devices_apps;
 mod forged;
 mod http_limits;
 mod key_rotation;
+mod lean_sessions;
 mod keys;
 mod logout;
 mod mail;
