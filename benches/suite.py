@@ -14,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import load, report  # noqa: E402
+from lib import anonymous, load, report  # noqa: E402
 from lib.procs import Server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,6 +41,7 @@ class Suite:
         self.limits = {}
         self.scale = {}
         self.startup = {}
+        self.anonymous = {}
         self.secret = None
 
     # --- servers -------------------------------------------------------------------------
@@ -215,6 +216,10 @@ class Suite:
                 self.run_alg("portcullis", p, P_BASE, alg)
             with self.peer(alg) as n:
                 self.run_alg("peer", n, PEER_BASE, alg)
+        total = 2_000 if self.args.smoke else 10_000
+        print(f"== anonymous forms: {total:,} cookie-less GET /login and /register", flush=True)
+        with self.portcullis(tag="portcullis-anonymous") as p:
+            self.anonymous = anonymous.run(p, P_PORT, self.db_url(), total)
         print("== refresh with the server on both cores", flush=True)
         with self.portcullis(tag="portcullis-2cores", cores="0,1") as p:
             self.record("refresh_2cores", "portcullis", load.drive(self.bench, p, "refresh", P_BASE,
@@ -230,6 +235,7 @@ class Suite:
                          "scale_users": self.args.scale_users, "database": "postgres" if self.args.postgres else "sqlite",
                          "smoke": self.args.smoke},
             "limits": self.limits, "startup": self.startup, "rows": self.rows, "scale": self.scale,
+            "anonymous_forms": self.anonymous,
             "wall_s": time.time() - t0,
         }
         with open(os.path.join(self.args.out, "results.json"), "w") as f:
@@ -276,6 +282,8 @@ def failures(results):
         found += [(f"{sid} ({who})", r["errors"]) for who, r in by_server.items() if r.get("errors")]
     for label, scale in results["scale"].items():
         found += [(f"scale {label} {k}", r["errors"]) for k, r in scale.items() if isinstance(r, dict) and r.get("errors")]
+    if results.get("anonymous_forms", {}).get("errors"):
+        found.append(("anonymous forms", results["anonymous_forms"]["errors"]))
     lim = results["limits"]
     found += [(f"limits {k}", r["errors"]) for k, r in lim.items() if isinstance(r, dict) and r.get("errors")]
     return found

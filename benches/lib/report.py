@@ -4,6 +4,8 @@ import os
 import platform
 import subprocess
 
+from .anonymous import target as anonymous_target
+
 SCENARIOS = [
     # id, title, limit key, what one operation is
     ("discovery", "Discovery document", "bare", "request"),
@@ -118,6 +120,9 @@ def targets(results):
             a, b = small[key]["p50_ms"], large[key]["p50_ms"]
             out.append((f"{large['users']:,} users: {name} latency within 10 % of {small['users']:,} users",
                         f"p50 {a:.2f} → {b:.2f} ms ({(b - a) / a:+.1%})", b <= 1.1 * a))
+    anon = anonymous_target(results.get("anonymous_forms"))
+    if anon:
+        out.append(anon)
     return out
 
 
