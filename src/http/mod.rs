@@ -9,10 +9,10 @@ pub mod api;
 mod assets;
 /// The browser surfaces' error type: every failure a friendly page.
 pub mod browser_error;
-/// Stateless CSRF tokens (signed double-submit cookie): a form stores nothing.
-pub mod csrf;
 /// The pages' Content-Security-Policy and its `form-action` widening.
 pub mod csp;
+/// Stateless CSRF tokens (signed double-submit cookie): a form stores nothing.
+pub mod csrf;
 /// Per-field form errors (pages and console).
 pub mod field_errors;
 /// Strict form and query-string parsing, for every surface.

@@ -11,9 +11,9 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use tower_cookies::Cookies;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::Id;
-use tower_cookies::Cookies;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use super::browser_error::BrowserError;
@@ -101,6 +101,11 @@ impl FromRequestParts<AppState> for BrowserSession {
 }
 
 impl BrowserSession {
+    fn seed_cookie(&self) -> csrf::SeedCookie {
+        let secure = self.state.settings.secure_cookies();
+        csrf::SeedCookie { name: cookie_name(secure, csrf::COOKIE_BASE), secure }
+    }
+
     /// Which sign-in this session's CSRF tokens are bound to (see [`super::csrf`]).
     async fn csrf_binding(&self) -> Result<Binding, BrowserError> {
         if self.session.get::<String>(USER_ID_KEY).await?.is_none() {
@@ -116,16 +121,14 @@ impl BrowserSession {
     /// gets a CSRF seed cookie if it has none).
     pub async fn csrf_token(&self) -> Result<String, BrowserError> {
         let binding = self.csrf_binding().await?;
-        let secure = self.state.settings.secure_cookies();
-        Ok(csrf::issue(&self.state.csrf_key, &self.cookies, secure, &binding)?)
+        Ok(csrf::issue(&self.state.csrf_key, &self.cookies, &self.seed_cookie(), &binding)?)
     }
 
     /// Refuses the request unless `submitted` is this browser's token for its current sign-in.
     pub async fn verify_csrf(&self, submitted: Result<&str, impl Sized>) -> Result<(), BrowserError> {
         let Ok(given) = submitted else { return Err(BrowserError::Csrf) };
         let binding = self.csrf_binding().await?;
-        let secure = self.state.settings.secure_cookies();
-        match csrf::verify(&self.state.csrf_key, &self.cookies, secure, &binding, given)? {
+        match csrf::verify(&self.state.csrf_key, &self.cookies, &self.seed_cookie(), &binding, given)? {
             true => Ok(()),
             false => Err(BrowserError::Csrf),
         }

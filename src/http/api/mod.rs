@@ -145,7 +145,10 @@ fn for_api(req: &Request) -> bool {
         .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"));
     let bearer = headers.get(header::AUTHORIZATION).is_some();
     // HEAD is a GET without the body: a browser's (or a monitor's) HEAD of a page is the page's.
-    json::is_json(headers) || accepts_json || bearer || !matches!(*req.method(), Method::GET | Method::HEAD | Method::POST)
+    json::is_json(headers)
+        || accepts_json
+        || bearer
+        || !matches!(*req.method(), Method::GET | Method::HEAD | Method::POST)
 }
 
 /// Sends JSON requests to the API router; everything else goes on to the pages.
