@@ -15,7 +15,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import load, report  # noqa: E402
+from lib import anonymous, load, report  # noqa: E402
 from lib.procs import Server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,6 +43,7 @@ class Suite:
         self.scale = {}
         self.startup = {}
         self.imported = {}
+        self.anonymous = {}
         self.secret = None
 
     # --- servers -------------------------------------------------------------------------
@@ -249,6 +250,10 @@ class Suite:
                 self.run_alg("portcullis", p, P_BASE, alg)
             with self.peer(alg) as n:
                 self.run_alg("peer", n, PEER_BASE, alg)
+        total = 2_000 if self.args.smoke else 10_000
+        print(f"== anonymous forms: {total:,} cookie-less GET /login and /register", flush=True)
+        with self.portcullis(tag="portcullis-anonymous") as p:
+            self.anonymous = anonymous.run(p, P_PORT, self.db_url(), total)
         print("== refresh with the server on both cores", flush=True)
         with self.portcullis(tag="portcullis-2cores", cores="0,1") as p:
             self.record("refresh_2cores", "portcullis", load.drive(self.bench, p, "refresh", P_BASE,
@@ -267,6 +272,7 @@ class Suite:
                          "smoke": self.args.smoke},
             "limits": self.limits, "startup": self.startup, "rows": self.rows, "scale": self.scale,
             "import": self.imported,
+            "anonymous_forms": self.anonymous,
             "wall_s": time.time() - t0,
         }
         with open(os.path.join(self.args.out, "results.json"), "w") as f:
@@ -314,6 +320,8 @@ def failures(results):
         found += [(f"{sid} ({who})", r["errors"]) for who, r in by_server.items() if r.get("errors")]
     for label, scale in results["scale"].items():
         found += [(f"scale {label} {k}", r["errors"]) for k, r in scale.items() if isinstance(r, dict) and r.get("errors")]
+    if results.get("anonymous_forms", {}).get("errors"):
+        found.append(("anonymous forms", results["anonymous_forms"]["errors"]))
     lim = results["limits"]
     found += [(f"limits {k}", r["errors"]) for k, r in lim.items() if isinstance(r, dict) and r.get("errors")]
     return found

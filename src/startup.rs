@@ -111,6 +111,7 @@ impl AppState {
             sessions,
             devices,
             clock,
+            csrf_key: crate::crypto::KeyedHash::derive(&secret_key, crate::http::csrf::KEY_PURPOSE)?,
             secret_key,
             trusted_proxies,
             branding,

@@ -47,6 +47,8 @@ pub struct Shared {
     pub clock: SharedClock,
     /// Root key material (`SECRET_KEY` or the generated one).
     pub secret_key: Secret,
+    /// The key of the pages' stateless CSRF tokens (see `http::csrf`), derived from it.
+    pub csrf_key: crate::crypto::KeyedHash,
     pub trusted_proxies: Arc<[IpNet]>,
     /// Product name, brand assets and template overrides, loaded at start.
     pub branding: Arc<crate::branding::Branding>,

@@ -4,6 +4,8 @@ import os
 import platform
 import subprocess
 
+from .anonymous import target as anonymous_target
+
 SCENARIOS = [
     # id, title, limit key, what one operation is
     ("discovery", "Discovery document", "bare", "request"),
@@ -122,6 +124,9 @@ def targets(results):
     if imp:
         out.append((f"user import: {imp['users']:,} users (JSON lines, PBKDF2 hashes) in under a minute",
                     f"{imp['wall_s']:.1f} s ({imp['lines_per_s']:,.0f} lines/s)", imp["wall_s"] < 60))
+    anon = anonymous_target(results.get("anonymous_forms"))
+    if anon:
+        out.append(anon)
     return out
 
 

@@ -11,6 +11,8 @@ mod assets;
 pub mod browser_error;
 /// The pages' Content-Security-Policy and its `form-action` widening.
 pub mod csp;
+/// Stateless CSRF tokens (signed double-submit cookie): a form stores nothing.
+pub mod csrf;
 /// Per-field form errors (pages and console).
 pub mod field_errors;
 /// Strict form and query-string parsing, for every surface.

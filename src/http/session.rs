@@ -1,26 +1,34 @@
 //! The browser session every browser surface (hosted pages, OAuth browser endpoints, the
 //! API's cookie login and logout) uses: its cookie layer, who is logged in, the CSRF token,
 //! and the two transitions (login cycles the id; logout destroys the server-side record).
+//!
+//! Lean by design: a session row exists only once something must be kept (a sign-in, a
+//! pending second factor, an authorization request waiting for a sign-in), and a request
+//! writes it only when it changed something (`always_save` is off; removing an absent key
+//! changes nothing). The CSRF token is stateless ([`super::csrf`]), so showing a form stores
+//! nothing. The idle deadline slides without a write per request: see
+//! `store::sessions::SessionRepo::load`.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use tower_cookies::Cookies;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::Id;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use super::browser_error::BrowserError;
+use super::csrf::{self, Binding};
 use crate::identity::second_factor::ChallengeId;
 use crate::identity::session::SessionId;
 use crate::identity::user::{User, UserId};
 use crate::oauth::authorize::SessionAuth;
 use crate::oauth::logout::SignOut;
 use crate::oauth::tokens::{Amr, Authentication};
-use crate::secret::{constant_time_eq, random_token};
+use crate::secret::random_token;
 use crate::state::AppState;
 // `SID_KEY`: a stable id for one sign-in (survives id cycling), the `sid` of ID tokens.
 use crate::store::sessions::{AUTH_TIME_KEY, SID_KEY, USER_ID_KEY};
 
-const CSRF_KEY: &str = "csrf";
 const AMR_KEY: &str = "amr";
 /// A password-only sign-in waiting for its second factor: it opens nothing else.
 const MFA_USER_KEY: &str = "mfa_user";
@@ -62,7 +70,8 @@ pub fn session_layer(state: &AppState) -> SessionManagerLayer<crate::store::sess
         .with_path("/")
         // A browser-session cookie; the server enforces idle and absolute timeouts.
         .with_expiry(Expiry::OnSessionEnd)
-        .with_always_save(true)
+        // Saved only when changed: a page view that changes nothing writes nothing.
+        .with_always_save(false)
 }
 
 /// The form field every state-changing form carries.
@@ -70,6 +79,8 @@ pub const CSRF_FIELD: &str = "csrf_token";
 
 pub struct BrowserSession {
     session: Session,
+    /// The request's cookie jar (the session layer's): the CSRF seed cookie lives there.
+    cookies: Cookies,
     state: AppState,
 }
 
@@ -80,28 +91,56 @@ impl FromRequestParts<AppState> for BrowserSession {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, msg)| BrowserError::Internal(anyhow::anyhow!("session layer missing: {msg}")))?;
-        Ok(Self { session, state: state.clone() })
+        let cookies = parts
+            .extensions
+            .get::<Cookies>()
+            .cloned()
+            .ok_or_else(|| BrowserError::Internal(anyhow::anyhow!("cookie layer missing")))?;
+        Ok(Self { session, cookies, state: state.clone() })
     }
 }
 
 impl BrowserSession {
-    /// The token to embed in this page's forms (created on first use).
-    pub async fn csrf_token(&self) -> Result<String, BrowserError> {
-        if let Some(token) = self.session.get::<String>(CSRF_KEY).await? {
-            return Ok(token);
-        }
-        let token = random_token();
-        self.session.insert(CSRF_KEY, &token).await?;
-        Ok(token)
+    fn seed_cookie(&self) -> csrf::SeedCookie {
+        let secure = self.state.settings.secure_cookies();
+        csrf::SeedCookie { name: cookie_name(secure, csrf::COOKIE_BASE), secure }
     }
 
-    /// Refuses the request unless `submitted` is this session's token.
-    pub async fn verify_csrf(&self, submitted: Result<&str, impl Sized>) -> Result<(), BrowserError> {
-        let expected = self.session.get::<String>(CSRF_KEY).await?;
-        match (expected, submitted) {
-            (Some(expected), Ok(given)) if !given.is_empty() && constant_time_eq(&expected, given) => Ok(()),
-            _ => Err(BrowserError::Csrf),
+    /// Which sign-in this session's CSRF tokens are bound to (see [`super::csrf`]).
+    async fn csrf_binding(&self) -> Result<Binding, BrowserError> {
+        if self.session.get::<String>(USER_ID_KEY).await?.is_none() {
+            return Ok(Binding::Anonymous);
         }
+        Ok(match self.session.get::<String>(SID_KEY).await? {
+            Some(sid) => Binding::SignedIn(sid),
+            None => Binding::Anonymous,
+        })
+    }
+
+    /// The token to embed in this page's forms; stores nothing on the server (the browser
+    /// gets a CSRF seed cookie if it has none).
+    pub async fn csrf_token(&self) -> Result<String, BrowserError> {
+        let binding = self.csrf_binding().await?;
+        Ok(csrf::issue(&self.state.csrf_key, &self.cookies, &self.seed_cookie(), &binding)?)
+    }
+
+    /// Refuses the request unless `submitted` is this browser's token for its current sign-in.
+    pub async fn verify_csrf(&self, submitted: Result<&str, impl Sized>) -> Result<(), BrowserError> {
+        let Ok(given) = submitted else { return Err(BrowserError::Csrf) };
+        let binding = self.csrf_binding().await?;
+        match csrf::verify(&self.state.csrf_key, &self.cookies, &self.seed_cookie(), &binding, given)? {
+            true => Ok(()),
+            false => Err(BrowserError::Csrf),
+        }
+    }
+
+    /// Removes `key` if the session holds it: removing an absent key would mark the session
+    /// changed, and so cost a write.
+    async fn remove_present(&self, key: &str) -> Result<Option<serde_json::Value>, BrowserError> {
+        if self.session.get_value(key).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(self.session.remove_value(key).await?)
     }
 
     /// The logged-in user, if any. A session whose user is gone or disabled is ended.
@@ -140,7 +179,8 @@ impl BrowserSession {
     }
 
     /// After a successful authentication: a new session id (no fixation), the user, the
-    /// time and methods of authentication, and a new CSRF token.
+    /// time and methods of authentication, and a new sign-in id (`sid`, which also rebinds
+    /// the CSRF tokens: one shown before opens nothing after).
     pub async fn log_in(&self, user: &User, amr: &[&str]) -> Result<(), BrowserError> {
         self.session.cycle_id().await?;
         self.clear_second_factor().await?;
@@ -154,7 +194,6 @@ impl BrowserSession {
         } else {
             self.session.remove_value(SECOND_FACTOR_AT_KEY).await?;
         }
-        self.session.insert(CSRF_KEY, random_token()).await?;
         Ok(())
     }
 
@@ -183,7 +222,7 @@ impl BrowserSession {
         if self.session.get::<String>(SIGNED_IN_FOR_KEY).await?.as_deref() != Some(back) {
             return Ok(false);
         }
-        self.session.remove_value(SIGNED_IN_FOR_KEY).await?;
+        self.remove_present(SIGNED_IN_FOR_KEY).await?;
         Ok(true)
     }
 
@@ -232,12 +271,12 @@ impl BrowserSession {
     /// Whether this browser is to become a known device once the second factor is proven
     /// (it did not sign in with a good device cookie of this account).
     pub async fn take_remember_device(&self) -> Result<bool, BrowserError> {
-        Ok(self.session.remove::<bool>(MFA_DEVICE_KEY).await?.unwrap_or(false))
+        Ok(self.remove_present(MFA_DEVICE_KEY).await?.and_then(|v| v.as_bool()).unwrap_or(false))
     }
 
     pub async fn clear_second_factor(&self) -> Result<(), BrowserError> {
         for key in [MFA_USER_KEY, MFA_STARTED_KEY, MFA_NEXT_KEY, MFA_CHALLENGE_KEY, MFA_DEVICE_KEY] {
-            self.session.remove_value(key).await?;
+            self.remove_present(key).await?;
         }
         Ok(())
     }
@@ -273,7 +312,10 @@ impl BrowserSession {
 
     /// Takes a value out of the session.
     pub async fn take<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, BrowserError> {
-        Ok(self.session.remove::<T>(key).await?)
+        match self.remove_present(key).await? {
+            Some(value) => Ok(serde_json::from_value(value).ok()),
+            None => Ok(None),
+        }
     }
 
     /// A new id for the same session (after a password change).

@@ -3,8 +3,13 @@
 //!
 //! Rows are keyed by the SHA-256 of the session id, so a copy of the table opens no
 //! sessions. Expiry uses the application [`Clock`](crate::clock::Clock): a session ends
-//! `idle` seconds after its last save or `absolute` seconds after it was created (at login,
-//! since login cycles the id), whichever comes first. The `user_id`, `sid` and
+//! `idle` seconds after its last use or `absolute` seconds after it was created (at login,
+//! since login cycles the id), whichever comes first. "Last use" is kept coarsely so that a
+//! page view costs no write: loading a session slides its idle deadline only once it has
+//! fallen [`SessionRepo::touch_step`] behind (a tenth of the idle timeout, at most
+//! [`TOUCH_STEP_MAX_SECS`]), so an active session is written at most once per step, and an
+//! idle one ends between `idle - step` and `idle` seconds after its last request (never
+//! later). A save (the session's data changed) slides it too. The `user_id`, `sid` and
 //! `signed_in_at` columns mirror the session data ([`SessionFacts`]) so every session of a
 //! user can be listed and ended.
 //!
@@ -29,6 +34,8 @@ pub const SID_KEY: &str = "sid";
 pub const AUTH_TIME_KEY: &str = "auth_time";
 /// `last_seen_at` (with IP and user agent) is written again only once it is this old.
 pub const LAST_SEEN_STEP_SECS: i64 = 300;
+/// The longest a session's idle deadline may lag its last request before a load writes it.
+pub const TOUCH_STEP_MAX_SECS: i64 = 300;
 
 #[derive(Debug, Clone)]
 pub struct SessionRepo {
@@ -79,6 +86,7 @@ pub struct EndedSession {
 struct DataRow {
     data: String,
     expires_at: i64,
+    created_at: i64,
 }
 
 /// A fresh public id: 128 random bits, URL-safe.
@@ -171,16 +179,59 @@ impl SessionRepo {
         Ok(())
     }
 
-    /// The session with that id, unless it has ended.
+    /// How far a session's idle deadline may lag before a load slides it (with a write): a
+    /// tenth of the idle timeout, between 1 s and [`TOUCH_STEP_MAX_SECS`].
+    pub fn touch_step(&self) -> i64 {
+        (self.idle_secs / 10).clamp(1, TOUCH_STEP_MAX_SECS)
+    }
+
+    /// The session with that id, unless it has ended. A session in use is kept alive here:
+    /// once its idle deadline lags the one this request earns by [`Self::touch_step`] or
+    /// more, it is slid (never past the absolute deadline) with where it was seen; otherwise
+    /// nothing is written.
     pub async fn load(&self, id: &SessionId) -> anyhow::Result<Option<StoredSession>> {
+        let now = self.clock.unix();
         let row: Option<DataRow> = query_one(
             &self.db,
-            "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
-            vec![id.hash().into(), self.clock.unix().into()],
+            "SELECT data, expires_at, created_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+            vec![id.hash().into(), now.into()],
         )
         .await
         .context("loading a session")?;
-        Ok(row.map(|r| StoredSession { data: r.data, expires_at: r.expires_at }))
+        let Some(row) = row else { return Ok(None) };
+        let earned = (now + self.idle_secs).min(row.created_at + self.absolute_secs);
+        let mut expires_at = row.expires_at;
+        if earned - expires_at >= self.touch_step() && self.touch(id, earned, now).await? {
+            expires_at = earned;
+        }
+        Ok(Some(StoredSession { data: row.data, expires_at }))
+    }
+
+    /// Slides a live session's idle deadline forward to `until` (never backward: a request
+    /// that raced ahead may have slid it further), and where it was seen, once the last
+    /// record is [`LAST_SEEN_STEP_SECS`] old. True when the row was updated.
+    async fn touch(&self, id: &SessionId, until: i64, now: i64) -> anyhow::Result<bool> {
+        let (ip, user_agent) = seen_from();
+        let updated = execute(
+            &self.db,
+            "UPDATE sessions SET expires_at = $1, \
+                 ip = CASE WHEN last_seen_at IS NULL OR last_seen_at <= $2 THEN COALESCE($3, ip) ELSE ip END, \
+                 user_agent = CASE WHEN last_seen_at IS NULL OR last_seen_at <= $2 \
+                                   THEN COALESCE($4, user_agent) ELSE user_agent END, \
+                 last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at <= $2 THEN $5 ELSE last_seen_at END \
+             WHERE id_hash = $6 AND expires_at > $5 AND expires_at < $1",
+            vec![
+                until.into(),
+                (now - LAST_SEEN_STEP_SECS).into(),
+                ip.into(),
+                user_agent.into(),
+                now.into(),
+                id.hash().into(),
+            ],
+        )
+        .await
+        .context("keeping a session alive")?;
+        Ok(updated == 1)
     }
 
     pub async fn delete(&self, id: &SessionId) -> anyhow::Result<()> {

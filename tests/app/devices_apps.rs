@@ -262,14 +262,20 @@ db_test!(
         let app = spawn_app(backend).await;
         let alice = app.browser();
         alice.sign_up("alice", "alice@example.com", PASSWORD).await;
+        let bob = app.browser();
+        bob.sign_up("bob", "bob@example.com", PASSWORD).await;
+        app.enrol(&bob, PASSWORD).await;
+        bob.logout().await;
         let before = app.count("sessions").await;
         let visitor = app.browser_as(CHROME);
         assert_eq!(visitor.get("/login").await.status(), 200);
-        // Today the login page's CSRF token lives in an anonymous session: one row, nobody's.
+        assert_eq!(app.count("sessions").await, before, "the login form alone stores nothing");
+        // A password step waiting for its second factor is kept: one row, nobody's (yet).
+        assert_eq!(location(&visitor.login("bob", PASSWORD).await), "/login/totp");
         assert_eq!(app.count("sessions").await, before + 1, "one anonymous row for the visit");
         let anonymous = app.scalar("SELECT COUNT(*) FROM sessions WHERE user_id IS NULL AND signed_in_at IS NULL").await;
         assert_eq!(anonymous, 1, "it names no user and no sign-in");
-        assert_eq!(visitor.get("/login").await.status(), 200);
+        assert_eq!(visitor.get("/login/totp").await.status(), 200);
         assert_eq!(app.count("sessions").await, before + 1, "the next visit reuses it");
         let token = api_token(&app, "alice").await;
         let (_, body) = call(&app, Method::GET, "/profile/sessions", &token, None).await;

@@ -24,6 +24,7 @@ mod forged;
 mod http_limits;
 mod key_rotation;
 mod keys;
+mod lean_sessions;
 mod logout;
 mod mail;
 mod mail_at_rest;

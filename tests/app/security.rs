@@ -66,26 +66,53 @@ db_test!(
         let app = spawn_app(backend).await;
         let browser = app.browser();
         let res = browser.get("/login").await;
-        let session = cookie_lines(res.headers()).into_iter().find(|c| c.starts_with("portcullis_session=")).unwrap();
-        for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
-            assert!(session.contains(attribute), "session cookie has {attribute}: {session}");
-        }
-        assert!(!session.contains("Secure"), "plain http issuer: no Secure flag");
+        let lines = cookie_lines(res.headers());
+        assert!(!lines.iter().any(|c| c.contains("portcullis_session=")), "the form alone opens no session: {lines:?}");
+        let csrf = lines.iter().find(|c| c.starts_with("portcullis_csrf=")).expect("the CSRF seed cookie");
         browser.register("alice", "alice@example.com", PASSWORD).await;
         let res = browser.login("alice", PASSWORD).await;
-        let device = cookie_lines(res.headers()).into_iter().find(|c| c.starts_with("portcullis_device=")).unwrap();
+        let lines = cookie_lines(res.headers());
+        let session = lines.iter().find(|c| c.starts_with("portcullis_session=")).expect("the sign-in's session");
+        for (name, cookie) in [("session", session), ("CSRF seed", csrf)] {
+            for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+                assert!(cookie.contains(attribute), "{name} cookie has {attribute}: {cookie}");
+            }
+            assert!(!cookie.contains("Secure"), "plain http issuer: no Secure flag on the {name} cookie");
+            assert!(!cookie.contains("Expires=") && !cookie.contains("Max-Age="), "a browser-session {name} cookie");
+        }
+        let device = lines.iter().find(|c| c.starts_with("portcullis_device=")).unwrap();
         assert!(device.contains("HttpOnly") && device.contains("SameSite=Lax"), "{device}");
     }
 );
 
+/// GET the form at `path`, then POST `fields` with its token and the seed cookie it set,
+/// by hand: a cookie jar sends no Secure cookie back over a test's plain http. Returns the
+/// form's seed cookie line and the POST's answer.
+async fn by_hand(app: &crate::helpers::TestApp, path: &str, fields: &[(&str, &str)]) -> (String, reqwest::Response) {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = client.get(app.url(path)).send().await.unwrap();
+    let csrf = cookie_lines(res.headers()).into_iter().find(|c| c.contains("portcullis_csrf=")).unwrap();
+    let token = crate::helpers::csrf_in(&res.text().await.unwrap()).unwrap();
+    let mut form = vec![("csrf_token", token.as_str())];
+    form.extend_from_slice(fields);
+    let seed = csrf.split(';').next().unwrap().to_string();
+    let res = client.post(app.url(path)).header(reqwest::header::COOKIE, seed).form(&form).send().await.unwrap();
+    (csrf, res)
+}
+
 #[tokio::test]
 async fn an_https_issuer_makes_cookies_secure_with_the_host_prefix() {
     let app = spawn_app_with(Backend::Sqlite, |s| s.issuer = "https://auth.example.test".into()).await;
-    let res = app.browser().get("/login").await;
+    let signup = [("username", "alice"), ("email", "alice@example.com"), ("display_name", ""), ("password", PASSWORD)];
+    assert_eq!(by_hand(&app, "/register", &signup).await.1.status(), 200, "registered with the __Host- seed cookie");
+    let (csrf, res) = by_hand(&app, "/login", &[("username", "alice"), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), 303, "signed in with the __Host- seed cookie");
     let session = cookie_lines(res.headers()).into_iter().find(|c| c.contains("portcullis_session=")).unwrap();
-    assert!(session.starts_with("__Host-portcullis_session="), "{session}");
-    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
-        assert!(session.contains(attribute), "{attribute}: {session}");
+    for (name, cookie) in [("__Host-portcullis_session=", &session), ("__Host-portcullis_csrf=", &csrf)] {
+        assert!(cookie.starts_with(name), "{cookie}");
+        for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(cookie.contains(attribute), "{attribute}: {cookie}");
+        }
+        assert!(!cookie.contains("Domain="), "__Host- cookies carry no Domain");
     }
-    assert!(!session.contains("Domain="), "__Host- cookies carry no Domain");
 }

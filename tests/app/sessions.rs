@@ -11,7 +11,12 @@ db_test!(
         app.browser().register("alice", "alice@example.com", PASSWORD).await;
         let browser = app.browser();
         browser.get("/login").await;
-        let before = browser.session_cookie().expect("an anonymous session carries the CSRF token");
+        assert_eq!(browser.session_cookie(), None, "the login form alone opens no session");
+        // Fixation: the attacker's own live session id, planted in the victim's browser.
+        let attacker = app.browser();
+        attacker.sign_up("mallory", "mallory@example.com", PASSWORD).await;
+        let before = attacker.session_cookie().expect("the attacker's session");
+        browser.jar.add_cookie_str(&format!("portcullis_session={before}; Path=/"), &app.base.parse().unwrap());
         assert_eq!(browser.login("alice", PASSWORD).await.status(), 303);
         let after = browser.session_cookie().expect("a session after login");
         assert_ne!(before, after, "login issues a new session id");

@@ -144,7 +144,11 @@ fn for_api(req: &Request) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"));
     let bearer = headers.get(header::AUTHORIZATION).is_some();
-    json::is_json(headers) || accepts_json || bearer || !matches!(*req.method(), Method::GET | Method::POST)
+    // HEAD is a GET without the body: a browser's (or a monitor's) HEAD of a page is the page's.
+    json::is_json(headers)
+        || accepts_json
+        || bearer
+        || !matches!(*req.method(), Method::GET | Method::HEAD | Method::POST)
 }
 
 /// Sends JSON requests to the API router; everything else goes on to the pages.
