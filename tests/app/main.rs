@@ -15,6 +15,7 @@ mod authorize;
 mod backup;
 mod bad_input;
 mod cli;
+mod client_token_alg;
 mod crash_safety;
 mod devices_apps;
 mod forged;

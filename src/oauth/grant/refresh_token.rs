@@ -67,7 +67,7 @@ impl Provider {
             .ok_or(TokenError::InvalidGrant("the user is no longer active"))?;
         let successor = random_token();
         let auth = auth_of(&stored, sid.clone());
-        let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None };
+        let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None, refreshed: true };
         let response = self.respond(&user, client, &scope, issued, Some(successor.clone())).await?;
         // Only a grace window ever hands the successor out again; strict mode keeps no copy.
         let sealed =
@@ -124,7 +124,7 @@ impl Provider {
             return Err(TokenError::InvalidGrant("the refresh token was revoked"));
         }
         let auth = auth_of(stored, sid);
-        let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None };
+        let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None, refreshed: true };
         let response = self.respond(&user, client, &scope, issued, Some(successor)).await?;
         self.count_issued(Counted::RefreshToken, client.id.as_str());
         Ok(response)
