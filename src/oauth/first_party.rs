@@ -79,7 +79,13 @@ impl Provider {
         };
         grants::insert_refresh(&tx, &token_hash(&refresh), &record, now).await?;
         let mut response = self
-            .respond(user, &client, &scope, Issued { grant_id: &grant_id, auth: &auth, nonce: None, refreshed: false }, Some(refresh))
+            .respond(
+                user,
+                &client,
+                &scope,
+                Issued { grant_id: &grant_id, auth: &auth, nonce: None, refreshed: false },
+                Some(refresh),
+            )
             .await?;
         response.id_token = None;
         tx.commit().await?;

@@ -81,7 +81,8 @@ async fn writer(db: Db, mut jobs: mpsc::UnboundedReceiver<Job>) {
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), size = batch.len(), "a rotation batch failed; retrying one by one");
                 for job in batch.drain(..) {
-                    let result = in_one_transaction(&db, &[&job.rotation]).await.map(|r| r.first().copied().unwrap_or(false));
+                    let result =
+                        in_one_transaction(&db, &[&job.rotation]).await.map(|r| r.first().copied().unwrap_or(false));
                     let _ = job.done.send(result);
                 }
             }

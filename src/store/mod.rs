@@ -371,7 +371,12 @@ mod tests {
 
     async fn sqlite(dir: &tempfile::TempDir) -> Db {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let settings = DatabaseSettings { max_connections: 2, acquire_timeout_secs: 1, migrate_on_start: false, group_commit: true };
+        let settings = DatabaseSettings {
+            max_connections: 2,
+            acquire_timeout_secs: 1,
+            migrate_on_start: false,
+            group_commit: true,
+        };
         Db::connect(&url, &settings).await.unwrap()
     }
 

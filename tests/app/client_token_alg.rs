@@ -5,8 +5,7 @@
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    RedirectUrl, Scope,
-    TokenResponse,
+    RedirectUrl, Scope, TokenResponse,
 };
 use portcullis::oauth::keys::Alg;
 
@@ -26,9 +25,14 @@ fn alg_of(jwt: &str) -> String {
 /// The relying party signs alice in to `registered`, expecting ID tokens signed with `alg`;
 /// returns the code exchange's ID-token algorithm and the refresh's response (id_token
 /// verified when present), as (code alg, refresh id_token alg or None).
-async fn sign_in_and_refresh(app: &TestApp, registered: &TestClient, alg: CoreJwsSigningAlgorithm) -> (String, Option<String>) {
+async fn sign_in_and_refresh(
+    app: &TestApp,
+    registered: &TestClient,
+    alg: CoreJwsSigningAlgorithm,
+) -> (String, Option<String>) {
     let http = rp_http();
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer.clone()).unwrap(), &http).await.unwrap();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer.clone()).unwrap(), &http).await.unwrap();
     let client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(registered.id.clone()),
@@ -45,11 +49,18 @@ async fn sign_in_and_refresh(app: &TestApp, registered: &TestClient, alg: CoreJw
     let path = url.as_str().strip_prefix(&app.issuer).unwrap().to_string();
     let back = drive(&app.browser(), &path, ("alice", PASSWORD), Consent::Allow).await;
     let code = param(&back, "code").expect("a code");
-    let tokens =
-        client.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(verifier).request_async(&http).await.unwrap();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
     let id_verifier = client.id_token_verifier().set_allowed_algs([alg.clone()]);
     let id_token = tokens.id_token().expect("an ID token from the code exchange");
-    id_token.claims(&id_verifier, &nonce).expect("the ID token verifies against the JWKS with the registered algorithm");
+    id_token
+        .claims(&id_verifier, &nonce)
+        .expect("the ID token verifies against the JWKS with the registered algorithm");
     let code_alg = alg_of(&id_token.to_string());
 
     let refreshed =

@@ -321,8 +321,12 @@ async fn kill_mid_burst_and_restart(backend: Backend) {
     .await;
     let first_tokens: Vec<String> = per_account.into_iter().flatten().collect();
     assert_eq!(first_tokens.len(), REFRESHES);
-    let settings =
-        portcullis::config::DatabaseSettings { max_connections: 2, acquire_timeout_secs: 30, migrate_on_start: false, group_commit: false };
+    let settings = portcullis::config::DatabaseSettings {
+        max_connections: 2,
+        acquire_timeout_secs: 30,
+        migrate_on_start: false,
+        group_commit: false,
+    };
     let db = Db::connect(&check_url, &settings).await.expect("the test connects to the database");
     let (early, late) =
         (Reset::prepare(&client, &base, &db, "early").await, Reset::prepare(&client, &base, &db, "late").await);

@@ -256,7 +256,11 @@ async fn two_hundred_clients_refreshing_against_two_nodes_see_no_error_no_deadlo
         let db = db.clone();
         async move { crate::helpers::sql::scalar(&db, sql).await }
     };
-    assert_eq!(scalar("SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL").await, CLIENTS as i64, "no grant revoked");
+    assert_eq!(
+        scalar("SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL").await,
+        CLIENTS as i64,
+        "no grant revoked"
+    );
     let not_one = "SELECT COUNT(*) FROM grants g WHERE \
         (SELECT COUNT(*) FROM refresh_tokens r WHERE r.grant_id = g.id AND r.used_at IS NULL) <> 1";
     assert_eq!(scalar(not_one).await, 0, "every grant has exactly one live refresh token");
@@ -272,7 +276,10 @@ async fn two_hundred_clients_refreshing_against_two_nodes_see_no_error_no_deadlo
     }))
     .await;
     for (i, pair) in pairs.iter().enumerate() {
-        assert!(matches!(pair, (200, 400) | (400, 200)), "client {i}: exactly one of two racing refreshes wins: {pair:?}");
+        assert!(
+            matches!(pair, (200, 400) | (400, 200)),
+            "client {i}: exactly one of two racing refreshes wins: {pair:?}"
+        );
     }
     let successors = "SELECT COUNT(*) FROM grants g WHERE \
         (SELECT COUNT(*) FROM refresh_tokens r WHERE r.grant_id = g.id) <> 5";

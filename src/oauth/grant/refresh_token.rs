@@ -94,8 +94,9 @@ impl Provider {
         if !group_commit::rotate(&self.db, rotation).await? {
             // Lost a race: the winner's rotation is committed now; our tokens are discarded
             // unseen (nothing records them, and access tokens are only valid with their grant).
-            let current =
-                grants::find_refresh(&self.db, &hash).await?.ok_or(TokenError::InvalidGrant("unknown refresh token"))?;
+            let current = grants::find_refresh(&self.db, &hash)
+                .await?
+                .ok_or(TokenError::InvalidGrant("unknown refresh token"))?;
             return self.rotated_again(client, &current, sid, Ok(scope), now_ms).await;
         }
         self.count_issued(Counted::RefreshToken, client.id.as_str());
