@@ -73,17 +73,18 @@ def _f(x, digits=1):
 # Why an issue-13 target is not met and what would close it, from this round's profiles
 # (docs/benchmarks.md, "Stateful paths"); shown beside a target only while it is unmet.
 UNMET = {
-    "Refresh": "CPU per rotation is ~55 % SQLite through sqlx (a worker thread per connection: two "
-               "futex hand-offs per statement, five statements and an fsync per rotation) and, with "
-               "RS256 ID tokens, ~45 % the RSA signature. Closing it: a single in-process rusqlite writer "
-               "with group commit (rotations share one transaction and one fsync); ES256 or no refresh "
-               "ID token for clients that accept it (rows above).",
-    "userinfo": "Two SQLite reads per request through sqlx's worker thread (token recall, user) plus an "
-                "ES256 verify (~60 µs). Closing it: a verdict cache keyed by the token hash until `exp`, "
-                "invalidated by a revocation sequence in the database (not built this round).",
+    "Refresh": "The last profile put 36 % of a rotation's CPU in sqlx's per-connection SQLite worker "
+               "threads and ~40 % in futex hand-offs and context switches (five statements per "
+               "rotation, each two thread hand-offs), and an RS256 ID token costs ~0.2-0.4 ms. Group "
+               "commit now shares BEGIN/COMMIT/fsync between concurrent rotations; ES256 or no refresh "
+               "ID token removes most of the signature (rows above). Closing the rest: a single "
+               "in-process rusqlite writer instead of sqlx's worker threads.",
+    "userinfo": "Every request verifies the JWT and makes two reads (token recall, user) through "
+                "sqlx's worker threads. Closing it: a verdict cache keyed by the token hash until "
+                "`exp`, invalidated by a revocation sequence in the database (not built this round).",
     "Full code flow": "Above one argon2 verify: the durable sign-in (session, grant, code, consent, "
-                      "three audit rows, device check) and an RS256 ID token. Closing it: the session work "
-                      "of branch sessions-lean and ES256 ID tokens for the client.",
+                      "three audit rows, device check) and an RS256 ID token. Closing it: the session "
+                      "work of branch sessions-lean, and ES256 ID tokens for clients that accept them.",
 }
 
 
