@@ -102,6 +102,11 @@ class Suite:
         self.cli("user", "add", "--username", "bench-user", "--email", "bench@example.test", "--verified",
                  stdin=PASSWORD + "\n")
         self.cli("client", "add", "--id", "bench-public", "--public", "--redirect-uri", REDIRECT)
+        # The same client registering ES256 ID tokens, and one taking no ID token on refresh.
+        self.cli("client", "add", "--id", "bench-public-es256", "--public", "--redirect-uri", REDIRECT,
+                 "--id-token-alg", "ES256")
+        self.cli("client", "add", "--id", "bench-public-lean", "--public", "--redirect-uri", REDIRECT,
+                 "--id-token-alg", "ES256", "--no-refresh-id-token")
         out = self.cli("client", "add", "--id", "bench-confidential", "--redirect-uri", REDIRECT,
                        "--grant", "authorization_code,refresh_token,client_credentials",
                        "--scope", "openid,profile,email,offline_access,api:read")
@@ -112,10 +117,10 @@ class Suite:
         subprocess.run([self.bench, "seed", "--database-url", self.db_url(), "--count", str(count)], check=True)
 
     # --- scenarios -----------------------------------------------------------------------
-    def flow_args(self, who):
+    def flow_args(self, who, client="bench-public"):
         """Flows sign in as the seeded accounts in turn (bench-1… here, bench-user-1… on the peer)."""
         prefix, count = ("bench-", self.args.users) if who == "portcullis" else ("bench-user-", self.args.users - 1)
-        return ["--client-id", "bench-public", "--username", prefix, "--users", str(count), "--password", PASSWORD,
+        return ["--client-id", client, "--username", prefix, "--users", str(count), "--password", PASSWORD,
                 "--redirect-uri", REDIRECT, "--scope", "openid profile email offline_access"]
 
     def login(self, who, server, base, password, known=True, concurrency=8):
@@ -150,6 +155,11 @@ class Suite:
         self.record("cc_ES256", who, load.wrk(server, f"{base}/token", d, script="post.lua",
                                               script_args=self.cc_body(who)))
         self.record("refresh", who, load.drive(self.bench, server, "refresh", base, self.flow_args(who), d))
+        self.record("refresh_es256", who, load.drive(self.bench, server, "refresh", base,
+                                                     self.flow_args(who, "bench-public-es256"), d))
+        if who == "portcullis":  # the peer has no per-client switch for the refresh's ID token
+            self.record("refresh_lean", who, load.drive(self.bench, server, "refresh", base,
+                                                        self.flow_args(who, "bench-public-lean"), d))
         self.record("login", who, self.login(who, server, base, PASSWORD))
         # Interleaved twice each, so a slow patch of the machine cannot fall on one of the pair.
         wrong, unknown = [], []
@@ -258,9 +268,13 @@ class Suite:
         with self.portcullis(tag="portcullis-2cores", cores="0,1") as p:
             self.record("refresh_2cores", "portcullis", load.drive(self.bench, p, "refresh", P_BASE,
                                                                    self.flow_args("portcullis"), self.args.duration))
+            self.record("refresh_2cores_es256", "portcullis", load.drive(
+                self.bench, p, "refresh", P_BASE, self.flow_args("portcullis", "bench-public-es256"), self.args.duration))
         with self.peer(cores="0,1") as n:
             self.record("refresh_2cores", "peer", load.drive(self.bench, n, "refresh", PEER_BASE,
                                                              self.flow_args("peer"), self.args.duration))
+            self.record("refresh_2cores_es256", "peer", load.drive(
+                self.bench, n, "refresh", PEER_BASE, self.flow_args("peer", "bench-public-es256"), self.args.duration))
         print(f"== database size: {self.args.users} vs {self.args.scale_users} users", flush=True)
         self.run_scale()
         print(f"== user import: {self.args.import_users:,} users", flush=True)

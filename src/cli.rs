@@ -128,6 +128,14 @@ pub enum ClientCommand {
         /// A resource server: may introspect the access tokens of every client.
         #[arg(long)]
         introspect_any: bool,
+        /// The algorithm of its ID tokens (`id_token_signed_response_alg`): RS256, ES256 or
+        /// EdDSA; without it, the server's `tokens.id_token_alg` (RS256 unless configured).
+        #[arg(long, value_parser = parse_alg)]
+        id_token_alg: Option<crate::jws::Alg>,
+        /// Refresh responses carry no new ID token (OIDC Core §12.2 allows omitting it; the
+        /// client keeps the one from sign-in). By default every refresh carries one.
+        #[arg(long)]
+        no_refresh_id_token: bool,
     },
     /// List clients.
     List,
@@ -340,6 +348,11 @@ fn read_password() -> anyhow::Result<String> {
     Ok(line)
 }
 
+/// `--id-token-alg`: the JWS names exactly.
+fn parse_alg(name: &str) -> Result<crate::jws::Alg, String> {
+    crate::jws::Alg::parse(name).ok_or_else(|| format!("{name:?} is not one of RS256, ES256, EdDSA"))
+}
+
 async fn run_client(state: &AppState, command: ClientCommand) -> anyhow::Result<()> {
     use crate::audit::Actor;
     use crate::oauth::clients::{ClientAdminError, NewClient};
@@ -361,6 +374,8 @@ async fn run_client(state: &AppState, command: ClientCommand) -> anyhow::Result<
             require_mfa,
             api_access,
             introspect_any,
+            id_token_alg,
+            no_refresh_id_token,
         } => {
             let new = NewClient {
                 name: name.unwrap_or_else(|| id.clone()),
@@ -375,6 +390,8 @@ async fn run_client(state: &AppState, command: ClientCommand) -> anyhow::Result<
                 require_mfa,
                 api_access,
                 introspect_any,
+                id_token_alg,
+                no_refresh_id_token,
             };
             let (client, secret) = state.provider.create_client(&Actor::Cli, new).await.map_err(fail)?;
             println!("client_id: {}", client.id);
@@ -389,14 +406,16 @@ async fn run_client(state: &AppState, command: ClientCommand) -> anyhow::Result<
                 let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
                 let uris: Vec<&str> = c.redirect_uris.iter().map(|r| r.as_str()).collect();
                 println!(
-                    "{}  {}  grants={}  scopes={}  redirect_uris={}{}{}",
+                    "{}  {}  grants={}  scopes={}  redirect_uris={}{}{}{}{}",
                     c.id,
                     if c.public { "public" } else { "confidential" },
                     grants.join(","),
                     c.scopes,
                     uris.join(","),
                     if c.api_access { "  api-access" } else { "" },
-                    if c.introspect_any { "  introspect-any" } else { "" }
+                    if c.introspect_any { "  introspect-any" } else { "" },
+                    c.id_token_alg.map(|a| format!("  id-token-alg={}", a.name())).unwrap_or_default(),
+                    if c.id_token_on_refresh { "" } else { "  no-refresh-id-token" }
                 );
             }
             Ok(())

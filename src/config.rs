@@ -61,6 +61,9 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub acquire_timeout_secs: u64,
     pub migrate_on_start: bool,
+    /// SQLite: concurrent refresh rotations share one transaction and one fsync, each
+    /// answered only after its commit (see `store::group_commit`). PostgreSQL ignores it.
+    pub group_commit: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

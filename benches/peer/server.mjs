@@ -110,6 +110,16 @@ const provider = new Provider(ISSUER, {
       redirect_uris: [REDIRECT],
       scope: SCOPE,
     },
+    {
+      // The same public client with ES256 ID tokens (its registered id_token_signed_response_alg).
+      client_id: 'bench-public-es256',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: [REDIRECT],
+      scope: SCOPE,
+      id_token_signed_response_alg: 'ES256',
+    },
   ],
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
   responseTypes: ['code'],

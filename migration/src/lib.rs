@@ -17,6 +17,7 @@ mod m20261204_000011_audit;
 mod m20261204_000012_session_devices;
 mod m20261204_000013_audit_webhooks;
 mod m20261205_000014_config_managed;
+mod m20261205_000016_client_token_alg;
 mod m20261205_000018_device_codes;
 
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000012_session_devices::Migration),
             Box::new(m20261204_000013_audit_webhooks::Migration),
             Box::new(m20261205_000014_config_managed::Migration),
+            Box::new(m20261205_000016_client_token_alg::Migration),
             Box::new(m20261205_000018_device_codes::Migration),
         ]
     }

@@ -34,6 +34,7 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar { name: "PORTCULLIS_DB_MAX_CONNECTIONS", key: "database.max_connections", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_DB_ACQUIRE_TIMEOUT", key: "database.acquire_timeout_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_MIGRATE_ON_START", key: "database.migrate_on_start", kind: Kind::Bool },
+    EnvVar { name: "PORTCULLIS_DB_GROUP_COMMIT", key: "database.group_commit", kind: Kind::Bool },
     EnvVar { name: "PORTCULLIS_LOG_FORMAT", key: "log.format", kind: Kind::Text },
     EnvVar { name: "PORTCULLIS_LOG", key: "log.level", kind: Kind::Text },
     EnvVar { name: "PORTCULLIS_FORM_BODY_LIMIT", key: "http.form_body_limit_bytes", kind: Kind::Number },

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::secret_ref::SecretRef;
 use super::{Change, Mark};
 use crate::audit::Actor;
+use crate::jws::Alg;
 use crate::oauth::client::Client;
 use crate::oauth::clients::{ClientAdminError, NewClient};
 use crate::oauth::declared::{MANAGED_BY_CONFIG, declared_changes, is_built_in};
@@ -47,6 +48,10 @@ struct ClientSpec {
     api_access: bool,
     #[serde(default)]
     introspect_any: bool,
+    /// RS256, ES256 or EdDSA; absent: the server's `tokens.id_token_alg`.
+    id_token_signed_response_alg: Option<String>,
+    /// A refresh carries a new ID token (OIDC Core §12.2); absent: yes.
+    id_token_on_refresh: Option<bool>,
     secret: Option<toml::Value>,
 }
 
@@ -108,6 +113,12 @@ pub fn parse(provider: &Provider, value: &toml::Value, base: &Path) -> Result<Ve
                 Some(reference.resolve(base).map_err(|m| format!("{who}: secret: {m}"))?)
             }
         };
+        let id_token_alg = match spec.id_token_signed_response_alg.as_deref() {
+            None => None,
+            Some(name) => Some(Alg::parse(name).ok_or_else(|| {
+                format!("{who}: id_token_signed_response_alg: {name:?} is not one of RS256, ES256, EdDSA")
+            })?),
+        };
         let new = NewClient {
             name: spec.name.clone().unwrap_or_default(),
             id: spec.id,
@@ -121,6 +132,8 @@ pub fn parse(provider: &Provider, value: &toml::Value, base: &Path) -> Result<Ve
             require_mfa: spec.require_mfa,
             api_access: spec.api_access,
             introspect_any: spec.introspect_any,
+            id_token_alg,
+            no_refresh_id_token: !spec.id_token_on_refresh.unwrap_or(true),
         };
         let client = provider.declared_client(&new, secret.as_ref()).map_err(|e| match e {
             ClientAdminError::Invalid { field, message } => {

@@ -49,6 +49,10 @@ pub fn render(clients: &[Client]) -> String {
         out.push_str(&format!("require_mfa = {}\n", c.require_mfa));
         out.push_str(&format!("api_access = {}\n", c.api_access));
         out.push_str(&format!("introspect_any = {}\n", c.introspect_any));
+        if let Some(alg) = c.id_token_alg {
+            out.push_str(&format!("id_token_signed_response_alg = {}\n", string(alg.name())));
+        }
+        out.push_str(&format!("id_token_on_refresh = {}\n", c.id_token_on_refresh));
         if !c.public {
             out.push_str("# Not exported: set this variable to the client's secret before applying.\n");
             out.push_str(&format!("secret = {{ env = {} }}\n", string(&secret_variable(&c.id))));

@@ -143,7 +143,7 @@ impl Accounts {
                 return Err(LoginError::TooManyFromAddress { retry_after_secs });
             }
             match self.throttle.admit(&key).await? {
-                Admission::Admitted(admitted) => slot = Some(admitted),
+                Admission::Admitted(admitted) => slot = Some(*admitted),
                 Admission::Locked { retry_after_secs } => {
                     let tx = self.db.begin().await?;
                     throttle::address_failed(&tx, attempt.client_ip, now, &self.login).await?;

@@ -80,7 +80,8 @@ impl std::fmt::Debug for LoginThrottle {
 #[derive(Debug)]
 pub enum Admission {
     /// The check may run; resolve the slot with its outcome.
-    Admitted(Slot),
+    /// (Boxed: a slot holds the throttle's handles, far larger than the other variant.)
+    Admitted(Box<Slot>),
     /// Completed failures have locked the name: no check until then.
     Locked { retry_after_secs: i64 },
 }
@@ -118,7 +119,7 @@ impl LoginThrottle {
             let now = self.clock.unix();
             let stale_point = now - IN_FLIGHT_STALE_SECS;
             if throttle::reserve(&self.db, key, now, self.decay_point(now), stale_point, free).await? {
-                return Ok(Admission::Admitted(Slot { throttle: self.clone(), key: Some(key.to_string()) }));
+                return Ok(Admission::Admitted(Box::new(Slot { throttle: self.clone(), key: Some(key.to_string()) })));
             }
             // Locked, or full of unresolved checks: read (no write) until that changes.
             loop {

@@ -1,6 +1,7 @@
 //! Registered clients. Confidential clients hold a generated 256-bit secret, stored as its
 //! SHA-256 (right for high-entropy secrets, and cheap on the token path: no password hash).
 
+use super::keys::Alg;
 use super::redirect::RedirectUri;
 use super::scope::{ADMIN, Scope};
 use crate::secret::{constant_time_eq, token_hash};
@@ -91,6 +92,11 @@ pub struct Client {
     /// A resource server: may introspect the access tokens of every client, not only the
     /// ones issued to it or naming it in `aud`.
     pub introspect_any: bool,
+    /// The JWS algorithm of its ID tokens (its `id_token_signed_response_alg`, OIDC Dynamic
+    /// Client Registration §2); `None`: the server's `tokens.id_token_alg` (RS256 by default).
+    pub id_token_alg: Option<Alg>,
+    /// Whether a refresh response carries a new ID token (OIDC Core §12.2 allows omitting it).
+    pub id_token_on_refresh: bool,
 }
 
 impl Client {

@@ -62,6 +62,8 @@ mod tests {
             require_mfa: false,
             api_access: false,
             introspect_any: false,
+            id_token_alg: None,
+            id_token_on_refresh: true,
         }
     }
 

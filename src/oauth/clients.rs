@@ -5,6 +5,7 @@
 //! naming who made it.
 
 use super::client::{Client, GrantType, check_new_client_id};
+use super::keys::Alg;
 use super::provider::Provider;
 use super::redirect::RedirectUri;
 use super::scope::{ADMIN, OIDC_SCOPES, Scope};
@@ -31,6 +32,10 @@ pub struct NewClient {
     pub api_access: bool,
     /// May introspect every client's access tokens (a resource server).
     pub introspect_any: bool,
+    /// Its ID tokens' algorithm (`id_token_signed_response_alg`); `None`: the server's default.
+    pub id_token_alg: Option<Alg>,
+    /// Refresh responses carry no new ID token (OIDC Core §12.2); by default they do.
+    pub no_refresh_id_token: bool,
 }
 
 /// The settings an existing client's administrator may change. Whether it is public, its
@@ -139,6 +144,8 @@ impl Provider {
             require_mfa: new.require_mfa,
             api_access: new.api_access,
             introspect_any: new.introspect_any,
+            id_token_alg: new.id_token_alg,
+            id_token_on_refresh: !new.no_refresh_id_token,
         })
     }
 
@@ -189,6 +196,8 @@ impl Provider {
             require_mfa: changes.require_mfa,
             api_access: old.api_access,
             introspect_any: old.introspect_any,
+            id_token_alg: old.id_token_alg,
+            no_refresh_id_token: !old.id_token_on_refresh,
         };
         let mut client = self.checked_client(&new)?;
         client.secret_hash = old.secret_hash.clone();

@@ -34,6 +34,8 @@ pub fn declared_changes(old: &Client, new: &Client) -> Vec<&'static str> {
         ("audiences", old.audiences != new.audiences),
         ("api_access", old.api_access != new.api_access),
         ("introspect_any", old.introspect_any != new.introspect_any),
+        ("id_token_signed_response_alg", old.id_token_alg != new.id_token_alg),
+        ("id_token_on_refresh", old.id_token_on_refresh != new.id_token_on_refresh),
         ("public", old.public != new.public),
         ("secret", secret_differs),
     ] {

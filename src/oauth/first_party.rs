@@ -38,6 +38,8 @@ impl Provider {
             require_mfa: false,
             api_access: true,
             introspect_any: false,
+            id_token_alg: None,
+            id_token_on_refresh: true,
         };
         clients::insert(&self.db, &client, self.clock.unix()).await?;
         Ok(())
@@ -77,7 +79,13 @@ impl Provider {
         };
         grants::insert_refresh(&tx, &token_hash(&refresh), &record, now).await?;
         let mut response = self
-            .respond(user, &client, &scope, Issued { grant_id: &grant_id, auth: &auth, nonce: None }, Some(refresh))
+            .respond(
+                user,
+                &client,
+                &scope,
+                Issued { grant_id: &grant_id, auth: &auth, nonce: None, refreshed: false },
+                Some(refresh),
+            )
             .await?;
         response.id_token = None;
         tx.commit().await?;

@@ -71,6 +71,12 @@ impl Provider {
         self.id_alg
     }
 
+    /// The algorithm of `client`'s ID tokens: its registered `id_token_signed_response_alg`,
+    /// else the server's default.
+    pub fn id_token_alg_for(&self, client: &Client) -> Alg {
+        client.id_token_alg.unwrap_or(self.id_alg)
+    }
+
     /// Counts a refresh or client-credentials issuance (after it succeeded) for the audit log.
     pub(super) fn count_issued(&self, grant: super::issuance::Counted, client_id: &str) {
         self.issued.count(grant, client_id, self.clock.now_ms());

@@ -147,6 +147,7 @@ impl Provider {
         access_token: &str,
     ) -> anyhow::Result<String> {
         let now = self.clock.unix();
+        let alg = self.id_token_alg_for(client);
         let mut claims = user_claims(user, scope);
         let extra = json!({
             "iss": &*self.issuer,
@@ -157,7 +158,7 @@ impl Provider {
             "auth_time": auth.auth_time,
             "amr": auth.amr,
             "acr": auth.acr(),
-            "at_hash": at_hash(self.id_alg, access_token),
+            "at_hash": at_hash(alg, access_token),
         });
         if let Value::Object(extra) = extra {
             claims.extend(extra);
@@ -168,7 +169,7 @@ impl Provider {
         if let Some(sid) = &auth.sid {
             claims.insert("sid".into(), json!(sid));
         }
-        self.keys.sign(self.id_alg, "JWT", &payload(Value::Object(claims))?).await
+        self.keys.sign(alg, "JWT", &payload(Value::Object(claims))?).await
     }
 
     /// Verifies one of our access tokens for `audience`: see [`Self::verify_any_access_token`],

@@ -206,7 +206,12 @@ mod tests {
 
     async fn db(dir: &tempfile::TempDir) -> Db {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("audit.db").display());
-        let settings = DatabaseSettings { max_connections: 2, acquire_timeout_secs: 5, migrate_on_start: true };
+        let settings = DatabaseSettings {
+            max_connections: 2,
+            acquire_timeout_secs: 5,
+            migrate_on_start: true,
+            group_commit: true,
+        };
         let db = Db::connect(&url, &settings).await.unwrap();
         db.migrate().await.unwrap();
         db

@@ -99,7 +99,7 @@ async fn open_file(path: &Path) -> anyhow::Result<Db> {
         o.journal_mode(SqliteJournalMode::Delete).busy_timeout(std::time::Duration::from_secs(10))
     });
     let conn = Database::connect(options).await.with_context(|| format!("opening {}", path.display()))?;
-    Ok(Db { conn, write_gate: None, audit_fanout: None, _lock: None })
+    Ok(Db { conn, write_gate: None, audit_fanout: None, _lock: None, rotations: None })
 }
 
 /// What a checked copy holds.
@@ -330,7 +330,7 @@ async fn fold_wal(database: &Path) -> anyhow::Result<()> {
     let mut options = ConnectOptions::new(format!("sqlite://{}?mode=rw", database.display()));
     options.max_connections(1).min_connections(1).sqlx_logging(false);
     let conn = Database::connect(options).await.with_context(|| format!("opening {}", database.display()))?;
-    let db = Db { conn, write_gate: None, audit_fanout: None, _lock: None };
+    let db = Db { conn, write_gate: None, audit_fanout: None, _lock: None, rotations: None };
     execute(&db, "PRAGMA wal_checkpoint(TRUNCATE)", vec![]).await.context("checkpointing the current database")?;
     db.conn.close().await.context("closing the current database")?;
     Ok(())

@@ -6,10 +6,11 @@ use sea_orm::FromQueryResult;
 
 use super::{Db, Store, execute, query_all, query_one};
 use crate::oauth::client::{Client, GrantType};
+use crate::oauth::keys::Alg;
 use crate::oauth::redirect::RedirectUri;
 use crate::oauth::scope::Scope;
 
-const COLUMNS: &str = "id, name, secret_hash, is_public, first_party, redirect_uris, post_logout_redirect_uris, grant_types, scopes, audiences, require_mfa, api_access, introspect_any";
+const COLUMNS: &str = "id, name, secret_hash, is_public, first_party, redirect_uris, post_logout_redirect_uris, grant_types, scopes, audiences, require_mfa, api_access, introspect_any, id_token_signed_response_alg, id_token_on_refresh";
 
 fn json_list(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -31,6 +32,8 @@ struct ClientRow {
     require_mfa: bool,
     api_access: bool,
     introspect_any: bool,
+    id_token_signed_response_alg: Option<String>,
+    id_token_on_refresh: bool,
 }
 
 fn list_of(raw: &str) -> anyhow::Result<Vec<String>> {
@@ -55,6 +58,9 @@ fn from_row(r: ClientRow) -> anyhow::Result<Client> {
         require_mfa: r.require_mfa,
         api_access: r.api_access,
         introspect_any: r.introspect_any,
+        // An algorithm this build no longer signs with falls back to the server's default.
+        id_token_alg: r.id_token_signed_response_alg.as_deref().and_then(Alg::parse),
+        id_token_on_refresh: r.id_token_on_refresh,
     })
 }
 
@@ -81,7 +87,7 @@ pub async fn insert(db: &impl Store, c: &Client, now: i64) -> anyhow::Result<boo
     }
     let inserted = execute(
         db,
-        &format!("INSERT INTO oauth_clients ({COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13, $14, $11, $11) ON CONFLICT (id) DO NOTHING"),
+        &format!("INSERT INTO oauth_clients ({COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13, $14, $15, $16, $11, $11) ON CONFLICT (id) DO NOTHING"),
         vec![
             c.id.clone().into(),
             c.name.clone().into(),
@@ -97,6 +103,8 @@ pub async fn insert(db: &impl Store, c: &Client, now: i64) -> anyhow::Result<boo
             c.require_mfa.into(),
             c.api_access.into(),
             c.introspect_any.into(),
+            c.id_token_alg.map(|a| a.name().to_string()).into(),
+            c.id_token_on_refresh.into(),
         ],
     )
     .await
@@ -182,7 +190,8 @@ pub async fn replace(s: &impl Store, c: &Client, now: i64) -> anyhow::Result<boo
         s,
         "UPDATE oauth_clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, grant_types = $4, \
          scopes = $5, first_party = $6, require_mfa = $7, secret_hash = $8, audiences = $9, api_access = $10, \
-         introspect_any = $11, updated_at = $12 WHERE id = $13 AND is_public = $14",
+         introspect_any = $11, id_token_signed_response_alg = $12, id_token_on_refresh = $13, updated_at = $14 \
+         WHERE id = $15 AND is_public = $16",
         vec![
             c.name.clone().into(),
             list(&c.redirect_uris).into(),
@@ -195,6 +204,8 @@ pub async fn replace(s: &impl Store, c: &Client, now: i64) -> anyhow::Result<boo
             json_list(&c.audiences).into(),
             c.api_access.into(),
             c.introspect_any.into(),
+            c.id_token_alg.map(|a| a.name().to_string()).into(),
+            c.id_token_on_refresh.into(),
             now.into(),
             c.id.clone().into(),
             c.public.into(),

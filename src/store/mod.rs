@@ -23,6 +23,8 @@ pub mod counts;
 pub mod device_codes;
 /// Grants, codes, refresh tokens, consents.
 pub mod grants;
+/// Group commit of refresh-token rotations on SQLite's one writer.
+pub mod group_commit;
 /// Plain-value reads and writes of any table, for tests and operators (not for handlers).
 #[doc(hidden)]
 pub mod inspect;
@@ -78,6 +80,8 @@ pub struct Db {
     /// SQLite only: the shared lock on `<database>.lock` that tells a restore the database
     /// is in use (see [`backup`]).
     _lock: Option<Arc<backup::DbLock>>,
+    /// SQLite with `database.group_commit`: refresh rotations share transactions and fsyncs.
+    rotations: Option<group_commit::Rotations>,
 }
 
 impl Db {
@@ -104,7 +108,17 @@ impl Db {
             .await
             .with_context(|| format!("connecting to the database ({})", redact_url(url)))?;
         let write_gate = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { conn, write_gate, audit_fanout: None, _lock: lock })
+        let mut db = Self { conn, write_gate, audit_fanout: None, _lock: lock, rotations: None };
+        if settings.group_commit && db.write_gate.is_some() {
+            // The writer task's own handle has no queue, so the task ends with the last pool handle.
+            db.rotations = Some(group_commit::Rotations::start(db.clone()));
+        }
+        Ok(db)
+    }
+
+    /// The rotation queue, when this database batches rotations.
+    pub(crate) fn rotations(&self) -> Option<&group_commit::Rotations> {
+        self.rotations.as_ref()
     }
 
     /// This handle, queueing a webhook delivery per endpoint of `fanout` for each appended
@@ -382,7 +396,12 @@ mod tests {
 
     async fn sqlite(dir: &tempfile::TempDir) -> Db {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let settings = DatabaseSettings { max_connections: 2, acquire_timeout_secs: 1, migrate_on_start: false };
+        let settings = DatabaseSettings {
+            max_connections: 2,
+            acquire_timeout_secs: 1,
+            migrate_on_start: false,
+            group_commit: true,
+        };
         Db::connect(&url, &settings).await.unwrap()
     }
 

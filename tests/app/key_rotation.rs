@@ -85,8 +85,12 @@ async fn server_verifies_access_token(app: &TestApp, token: &str) -> Result<(), 
 
 /// The database the nodes of a test share, opened the way a node opens it.
 async fn shared_db(url: &str) -> Db {
-    let settings =
-        portcullis::config::DatabaseSettings { max_connections: 2, acquire_timeout_secs: 10, migrate_on_start: false };
+    let settings = portcullis::config::DatabaseSettings {
+        max_connections: 2,
+        acquire_timeout_secs: 10,
+        migrate_on_start: false,
+        group_commit: false,
+    };
     Db::connect(url, &settings).await.unwrap()
 }
 

@@ -17,6 +17,7 @@ mod bad_input;
 mod branding;
 mod cli;
 mod config_apply;
+mod client_token_alg;
 mod crash_safety;
 mod device_flow;
 mod devices_apps;

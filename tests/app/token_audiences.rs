@@ -178,6 +178,8 @@ db_test!(
             require_mfa: false,
             api_access: false,
             introspect_any: false,
+            id_token_alg: None,
+            id_token_on_refresh: true,
         };
         assert!(portcullis::store::clients::insert(&app.state.db, &stored, app.now()).await.unwrap());
         let secret = app.state.provider.rotate_client_secret(&portcullis::audit::Actor::Cli, "legacy").await.unwrap();

@@ -41,7 +41,8 @@ fn bench_user(i: u64) -> anyhow::Result<NewUser> {
 }
 
 pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
-    let settings = DatabaseSettings { max_connections: 2, acquire_timeout_secs: 30, migrate_on_start: true };
+    let settings =
+        DatabaseSettings { max_connections: 2, acquire_timeout_secs: 30, migrate_on_start: true, group_commit: false };
     if let Some(path) = args.database_url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or(path);
         if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {

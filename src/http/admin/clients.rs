@@ -169,6 +169,8 @@ pub async fn create(
         require_mfa: values.require_mfa,
         api_access: false,
         introspect_any: false,
+        id_token_alg: None,
+        no_refresh_id_token: false,
     };
     match state.provider.create_client(&who.actor(), new).await {
         Ok((client, Some(secret))) => {

@@ -81,7 +81,8 @@ impl Provider {
         } else {
             None
         };
-        let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: stored.nonce.as_deref() };
+        let issued =
+            Issued { grant_id: &stored.grant_id, auth: &auth, nonce: stored.nonce.as_deref(), refreshed: false };
         let with_refresh = refresh_token.is_some();
         let response = self.respond(&user, client, &stored.scope, issued, refresh_token).await?;
         let event = Event::new(EventKind::TokenIssued)

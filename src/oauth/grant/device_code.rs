@@ -87,7 +87,7 @@ impl Provider {
             None
         };
         let with_refresh = refresh_token.is_some();
-        let issued = Issued { grant_id: &grant_id, auth: &auth, nonce: None };
+        let issued = Issued { grant_id: &grant_id, auth: &auth, nonce: None, refreshed: false };
         let response = self.respond(&user, client, &stored.scope, issued, refresh_token).await?;
         let event = Event::new(EventKind::TokenIssued)
             .actor(Actor::Client(client.id.to_string()))

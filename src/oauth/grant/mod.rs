@@ -29,6 +29,8 @@ pub struct Issued<'a> {
     pub grant_id: &'a GrantId,
     pub auth: &'a Authentication,
     pub nonce: Option<&'a str>,
+    /// From a refresh: an ID token only for clients that want one on refresh.
+    pub refreshed: bool,
 }
 
 impl Provider {
@@ -64,10 +66,12 @@ impl Provider {
         grant: Issued<'_>,
         refresh_token: Option<String>,
     ) -> anyhow::Result<TokenResponse> {
-        let Issued { grant_id, auth, nonce } = grant;
+        let Issued { grant_id, auth, nonce, refreshed } = grant;
         let access_token =
             self.access_token(&user.id.to_string(), client, scope, Some(grant_id.as_str()), Some(auth)).await?;
-        let id_token = if scope.contains(OPENID) {
+        // OIDC Core §12.2: a refresh response MAY carry a new ID token; per client (the
+        // default is yes, signed like the one from sign-in; see docs/id-tokens.md).
+        let id_token = if scope.contains(OPENID) && (!refreshed || client.id_token_on_refresh) {
             Some(self.id_token(user, client, scope, nonce, auth, &access_token).await?)
         } else {
             None

@@ -27,6 +27,7 @@ use crate::oauth::tokens::{Authentication, TokenResponse};
 use crate::secret::{Secret, random_token, token_hash};
 use crate::store::audit;
 use crate::store::grants::{self, RefreshWithGrant, StoredRefresh};
+use crate::store::group_commit::{self, Rotation};
 
 impl Provider {
     /// Rotates `presented` for `client`, which may use this grant (checked by the request's
@@ -67,21 +68,12 @@ impl Provider {
             .ok_or(TokenError::InvalidGrant("the user is no longer active"))?;
         let successor = random_token();
         let auth = auth_of(&stored, sid.clone());
-        let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None };
+        let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None, refreshed: true };
         let response = self.respond(&user, client, &scope, issued, Some(successor.clone())).await?;
         // Only a grace window ever hands the successor out again; strict mode keeps no copy.
         let sealed =
             if self.settings.refresh_grace_ms > 0 { Some(self.successors.seal(successor.as_bytes())?) } else { None };
 
-        let tx = self.db.begin().await?;
-        if !grants::rotate_refresh(&tx, &hash, sealed.as_deref(), now_ms).await? {
-            // Lost a race: the winner's rotation is committed now; our tokens are discarded
-            // unseen (nothing records them, and access tokens are only valid with their grant).
-            let current =
-                grants::find_refresh(&tx, &hash).await?.ok_or(TokenError::InvalidGrant("unknown refresh token"))?;
-            drop(tx);
-            return self.rotated_again(client, &current, sid, Ok(scope), now_ms).await;
-        }
         let record = StoredRefresh {
             idle_expires_at: (now + self.settings.refresh_idle_ttl_secs).min(stored.expires_at),
             used_at: None,
@@ -89,8 +81,24 @@ impl Provider {
             successor: None,
             ..stored.clone()
         };
-        grants::insert_refresh(&tx, &token_hash(&successor), &record, now).await?;
-        tx.commit().await?;
+        // One transaction: the presented token used (for exactly one caller), its successor
+        // stored. On SQLite concurrent rotations share it (group commit); either way this
+        // returns only after the commit.
+        let rotation = Rotation {
+            presented: hash.clone(),
+            sealed_successor: sealed,
+            successor: token_hash(&successor),
+            record,
+            now_ms,
+        };
+        if !group_commit::rotate(&self.db, rotation).await? {
+            // Lost a race: the winner's rotation is committed now; our tokens are discarded
+            // unseen (nothing records them, and access tokens are only valid with their grant).
+            let current = grants::find_refresh(&self.db, &hash)
+                .await?
+                .ok_or(TokenError::InvalidGrant("unknown refresh token"))?;
+            return self.rotated_again(client, &current, sid, Ok(scope), now_ms).await;
+        }
         self.count_issued(Counted::RefreshToken, client.id.as_str());
         Ok(response)
     }
@@ -124,7 +132,7 @@ impl Provider {
             return Err(TokenError::InvalidGrant("the refresh token was revoked"));
         }
         let auth = auth_of(stored, sid);
-        let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None };
+        let issued = Issued { grant_id: &stored.grant_id, auth: &auth, nonce: None, refreshed: true };
         let response = self.respond(&user, client, &scope, issued, Some(successor)).await?;
         self.count_issued(Counted::RefreshToken, client.id.as_str());
         Ok(response)

@@ -30,6 +30,8 @@ pub struct ClientSpec<'a> {
     pub scopes: &'a [&'a str],
     pub api_access: bool,
     pub introspect_any: bool,
+    pub id_token_alg: Option<portcullis::oauth::keys::Alg>,
+    pub no_refresh_id_token: bool,
 }
 
 impl TestApp {
@@ -47,6 +49,8 @@ impl TestApp {
             require_mfa: spec.require_mfa,
             api_access: spec.api_access,
             introspect_any: spec.introspect_any,
+            id_token_alg: spec.id_token_alg,
+            no_refresh_id_token: spec.no_refresh_id_token,
         };
         let (client, secret) =
             self.state.provider.create_client(&portcullis::audit::Actor::Cli, new).await.expect("client registers");
