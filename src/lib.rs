@@ -14,6 +14,8 @@ pub mod config;
 pub mod crypto;
 /// HTTP surfaces: hosted pages, health, static assets, shared layers.
 pub mod http;
+/// Languages: the shipped messages, their lookup and the choice of a language.
+pub mod i18n;
 /// Users, passwords, login throttling: the account domain.
 pub mod identity;
 /// The JWS algorithm names shared by the settings and the signing keys.

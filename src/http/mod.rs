@@ -19,6 +19,8 @@ pub mod form;
 mod health;
 /// Security headers, client address, panic guard.
 pub mod layers;
+/// The request's language (negotiated per request) and the language picker.
+pub mod language;
 /// Request-head limits: 431 and 414 before routing.
 pub mod limits;
 /// Where a browser that must sign in is sent, with a safe return address.
@@ -59,6 +61,8 @@ pub fn router(state: AppState) -> Router {
     let browser = pages::router()
         .merge(admin::router())
         .merge(oauth::browser_router())
+        .route(language::PATH, axum::routing::post(language::choose))
+        .layer(middleware::from_fn_with_state(state.clone(), language::negotiate_browser))
         .layer(session::session_layer(&state))
         .layer(middleware::from_fn(browser_error::session_store_failures));
     let mut app = Router::new()
@@ -68,7 +72,8 @@ pub fn router(state: AppState) -> Router {
         .route(metrics::PATH, axum::routing::get(metrics::render))
         .merge(assets::router())
         .fallback(pages::not_found)
-        .layer(middleware::from_fn_with_state(api::router(state.clone()), api::negotiate));
+        .layer(middleware::from_fn_with_state(api::router(state.clone()), api::negotiate))
+        .layer(middleware::from_fn_with_state(state.clone(), language::negotiate_plain));
     // Counting costs a few allocations per request (labels): only when someone reads them.
     if state.settings.http.metrics_enabled {
         app = app.layer(middleware::from_fn(metrics::track));

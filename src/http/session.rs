@@ -68,6 +68,11 @@ pub fn session_layer(state: &AppState) -> SessionManagerLayer<crate::store::sess
 /// The form field every state-changing form carries.
 pub const CSRF_FIELD: &str = "csrf_token";
 
+/// The session's CSRF token if it has one (never creates it): for the language picker.
+pub async fn peek_csrf(session: &Session) -> Option<String> {
+    session.get::<String>(CSRF_KEY).await.ok().flatten()
+}
+
 pub struct BrowserSession {
     session: Session,
     state: AppState,
@@ -88,10 +93,12 @@ impl BrowserSession {
     /// The token to embed in this page's forms (created on first use).
     pub async fn csrf_token(&self) -> Result<String, BrowserError> {
         if let Some(token) = self.session.get::<String>(CSRF_KEY).await? {
+            super::language::remember_csrf(&token);
             return Ok(token);
         }
         let token = random_token();
         self.session.insert(CSRF_KEY, &token).await?;
+        super::language::remember_csrf(&token);
         Ok(token)
     }
 
@@ -154,7 +161,13 @@ impl BrowserSession {
         } else {
             self.session.remove_value(SECOND_FACTOR_AT_KEY).await?;
         }
-        self.session.insert(CSRF_KEY, random_token()).await?;
+        let csrf = random_token();
+        self.session.insert(CSRF_KEY, &csrf).await?;
+        super::language::remember_csrf(&csrf);
+        match user.locale {
+            Some(lang) => self.session.insert(super::language::PROFILE_KEY, lang.tag()).await?,
+            None => drop(self.session.remove_value(super::language::PROFILE_KEY).await?),
+        }
         Ok(())
     }
 

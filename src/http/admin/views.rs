@@ -34,6 +34,7 @@ pub struct StepUpPage {
     pub enrolled: bool,
     pub error: Option<&'static str>,
 }
+crate::localized!(StepUpPage, |p| p.chrome.lang);
 
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
@@ -42,6 +43,7 @@ pub struct DashboardPage {
     pub overview: Overview,
     pub clients: usize,
 }
+crate::localized!(DashboardPage, |p| p.chrome.lang);
 
 /// A user as the console's tables show them.
 pub struct UserRow {
@@ -79,6 +81,7 @@ pub struct UsersPage {
     /// The link to the next page, when there is one.
     pub more: Option<String>,
 }
+crate::localized!(UsersPage, |p| p.chrome.lang);
 
 #[derive(Template)]
 #[template(path = "admin/user.html")]
@@ -97,6 +100,7 @@ pub struct UserPage {
     pub admin_flag: bool,
     pub errors: FieldErrors,
 }
+crate::localized!(UserPage, |p| p.chrome.lang);
 
 #[derive(Template, Default)]
 #[template(path = "admin/user_new.html")]
@@ -110,6 +114,7 @@ pub struct UserNewPage {
     pub verified: bool,
     pub errors: FieldErrors,
 }
+crate::localized!(UserNewPage, |p| p.chrome.lang);
 
 /// "Are you sure?" before a deletion.
 #[derive(Template)]
@@ -123,6 +128,7 @@ pub struct ConfirmPage {
     pub button: &'static str,
     pub back: String,
 }
+crate::localized!(ConfirmPage, |p| p.chrome.lang);
 
 /// A client as the list shows it.
 pub struct ClientRow {
@@ -141,6 +147,7 @@ pub struct ClientsPage {
     pub chrome: Chrome,
     pub clients: Vec<ClientRow>,
 }
+crate::localized!(ClientsPage, |p| p.chrome.lang);
 
 /// The client form's values.
 #[derive(Debug, Default, Clone)]
@@ -173,6 +180,7 @@ pub struct ClientPage {
     pub errors: FieldErrors,
     pub form_error: Option<String>,
 }
+crate::localized!(ClientPage, |p| p.chrome.lang);
 
 /// A client secret, shown this once.
 #[derive(Template)]
@@ -183,6 +191,7 @@ pub struct SecretPage {
     pub secret: String,
     pub created: bool,
 }
+crate::localized!(SecretPage, |p| p.chrome.lang);
 
 pub struct KeyRow {
     pub kid: String,
@@ -204,6 +213,7 @@ pub struct KeysPage {
     pub delay_secs: i64,
     pub notice: Option<String>,
 }
+crate::localized!(KeysPage, |p| p.chrome.lang);
 
 pub struct EventRow {
     pub at: String,
@@ -229,6 +239,7 @@ pub struct AuditPage {
     pub older: Option<String>,
     pub errors: FieldErrors,
 }
+crate::localized!(AuditPage, |p| p.chrome.lang);
 
 pub struct SessionRow {
     pub key: String,
@@ -247,3 +258,4 @@ pub struct SessionsPage {
     pub sessions: Vec<SessionRow>,
     pub notice: Option<&'static str>,
 }
+crate::localized!(SessionsPage, |p| p.chrome.lang);

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::views::EndSessionPage;
+use crate::i18n::tr;
 use crate::http::browser_error::BrowserError;
 use crate::http::csp::with_form_action;
 use crate::http::form::FormData;
@@ -49,9 +50,9 @@ fn signed_out(redirect: Option<String>) -> Response {
         None => {
             let page = MessagePage {
                 chrome: Default::default(),
-                title: "Signed out",
-                message: "You are signed out.".into(),
-                link: Some(("/", "Home")),
+                title: tr("msg-signed-out-title"),
+                message: tr("msg-signed-out"),
+                link: Some(("/", tr("msg-home"))),
             };
             render(StatusCode::OK, &page)
         }

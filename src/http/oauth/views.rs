@@ -7,6 +7,7 @@ use crate::http::render::Chrome;
 
 pub struct ScopeLine {
     pub name: String,
+    /// The message key of the scope's description.
     pub description: &'static str,
 }
 
@@ -20,6 +21,7 @@ pub struct ConsentPage {
     /// The id of the pending request kept in the session.
     pub pending: String,
 }
+crate::localized!(ConsentPage, |p| p.chrome.lang);
 
 #[derive(Template)]
 #[template(path = "pages/end_session.html")]
@@ -31,3 +33,4 @@ pub struct EndSessionPage {
     pub post_logout_redirect_uri: String,
     pub state: String,
 }
+crate::localized!(EndSessionPage, |p| p.chrome.lang);

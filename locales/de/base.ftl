@@ -1,0 +1,8 @@
+# Das Layout um jede Seite: Navigation, Fußzeile, Sprachauswahl.
+nav-skip = Zum Inhalt springen
+nav-account = Konto
+nav-sign-in = Anmelden
+nav-sign-out = Abmelden
+nav-create-account = Konto erstellen
+footer-tagline = Portcullis Identitätsserver
+language-picker-label = Sprache

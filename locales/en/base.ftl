@@ -1,0 +1,8 @@
+# The layout around every page: navigation, footer, language picker.
+nav-skip = Skip to content
+nav-account = Account
+nav-sign-in = Sign in
+nav-sign-out = Sign out
+nav-create-account = Create account
+footer-tagline = Portcullis identity server
+language-picker-label = Language

@@ -1,0 +1,8 @@
+# La mise en page autour de chaque page : navigation, pied de page, choix de la langue.
+nav-skip = Aller au contenu
+nav-account = Compte
+nav-sign-in = Se connecter
+nav-sign-out = Se déconnecter
+nav-create-account = Créer un compte
+footer-tagline = Serveur d’identité Portcullis
+language-picker-label = Langue
