@@ -21,6 +21,7 @@ mod forged;
 mod http_limits;
 mod key_rotation;
 mod keys;
+mod languages;
 mod logout;
 mod mail;
 mod mail_at_rest;
