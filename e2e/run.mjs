@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { adminJourney, prepareAdmin } from './admin.mjs';
+import { languagesJourney } from './i18n.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const BIN = process.env.PORTCULLIS_BIN || path.join(root, 'target/debug/portcullis');
@@ -309,6 +310,7 @@ async function main() {
     check('and the session is over', frank.url().startsWith(`${base}/login`));
 
     await adminJourney({ browser, base, rpPort, password: PASSWORD, totp, base32, nextStep, shot, a11y, check });
+    await languagesJourney({ browser, base, rpPort, shot, a11y, check });
   } finally {
     await browser.close();
     rp.close();

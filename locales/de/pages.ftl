@@ -93,7 +93,8 @@ profile-display-name-hint = Wird Ihnen und den Anwendungen angezeigt, bei denen 
 profile-save-name = Namen speichern
 profile-change-password = Passwort ändern
 profile-password-hint = Mindestens 8 Zeichen.
-profile-mfa-on = Die Zwei-Faktor-Authentifizierung ist eingeschaltet.
+profile-mfa-on-lead = Die Zwei-Faktor-Authentifizierung ist
+profile-mfa-on-state = eingeschaltet
 profile-codes-left = { $count ->
     [one] Sie haben noch 1 unbenutzten Wiederherstellungscode.
    *[other] Sie haben noch { $count } unbenutzte Wiederherstellungscodes.

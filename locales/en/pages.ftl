@@ -93,7 +93,8 @@ profile-display-name-hint = Shown to you and to the applications you sign in to.
 profile-save-name = Save name
 profile-change-password = Change password
 profile-password-hint = At least 8 characters.
-profile-mfa-on = Two-factor authentication is on.
+profile-mfa-on-lead = Two-factor authentication is
+profile-mfa-on-state = on
 profile-codes-left = { $count ->
     [one] You have 1 unused recovery code.
    *[other] You have { $count } unused recovery codes.

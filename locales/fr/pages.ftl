@@ -93,7 +93,8 @@ profile-display-name-hint = Visible par vous et par les applications auxquelles 
 profile-save-name = Enregistrer le nom
 profile-change-password = Changer le mot de passe
 profile-password-hint = Au moins 8 caractères.
-profile-mfa-on = L’authentification à deux facteurs est activée.
+profile-mfa-on-lead = L’authentification à deux facteurs est
+profile-mfa-on-state = activée
 profile-codes-left = { $count ->
     [one] Il vous reste 1 code de récupération inutilisé.
    *[other] Il vous reste { $count } codes de récupération inutilisés.

@@ -42,29 +42,15 @@ impl BrowserError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Self::NotFound => (StatusCode::NOT_FOUND, "error-not-found-title", "error-not-found"),
-            Self::MethodNotAllowed => {
-                (StatusCode::METHOD_NOT_ALLOWED, "error-method-title", "error-method")
-            }
-            Self::Csrf => (
-                StatusCode::FORBIDDEN,
-                "error-csrf-title",
-                "error-csrf",
-            ),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "error-method-title", "error-method"),
+            Self::Csrf => (StatusCode::FORBIDDEN, "error-csrf-title", "error-csrf"),
             Self::LoginRequired { .. } => (StatusCode::SEE_OTHER, "nav-sign-in", "error-login-required"),
-            Self::PayloadTooLarge => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "error-too-large-title", "error-too-large")
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "error-too-large-title", "error-too-large"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "error-media-type-title", "error-media-type")
             }
-            Self::UnsupportedMediaType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "error-media-type-title",
-                "error-media-type",
-            ),
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "error-bad-request-title", message),
-            Self::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "error-internal-title",
-                "error-internal",
-            ),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error-internal-title", "error-internal"),
         }
     }
 }
@@ -81,8 +67,12 @@ impl IntoResponse for BrowserError {
             other => tracing::debug!(error = %other, "request refused"),
         }
         let (status, title, message) = self.parts();
-        let page =
-            ErrorPage { chrome: Default::default(), title: tr(title), message: tr(message), request_id: current_request_id() };
+        let page = ErrorPage {
+            chrome: Default::default(),
+            title: tr(title),
+            message: tr(message),
+            request_id: current_request_id(),
+        };
         render(status, &page)
     }
 }

@@ -4,8 +4,6 @@
 //! `i18n::negotiate` choose, and runs the request in that language. Also the language
 //! picker: a POST form on every page (CSRF-checked, no JavaScript) that sets the cookie.
 
-use std::sync::{Arc, Mutex};
-
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
@@ -15,6 +13,7 @@ use tower_sessions::Session;
 use super::browser_error::BrowserError;
 use super::form::FormData;
 use super::login_redirect::safe_next;
+use super::picker::{PROFILE_KEY, PickerContext, PickerToken, UI_LOCALES_KEY};
 use super::session::{BrowserSession, CSRF_FIELD, cookie_name};
 use crate::i18n::negotiate::{self, Inputs};
 use crate::i18n::{Lang, context};
@@ -24,48 +23,7 @@ use crate::state::AppState;
 pub const PATH: &str = "/language";
 /// The language cookie (`__Host-` under https).
 pub const COOKIE: &str = "portcullis_lang";
-/// Session key: the `ui_locales` of the authorization flow in progress.
-pub const UI_LOCALES_KEY: &str = "ui_locales";
-/// Session key: the signed-in person's profile language.
-pub const PROFILE_KEY: &str = "locale";
 const YEAR_SECS: i64 = 365 * 24 * 3600;
-
-/// The session's CSRF token as far as this request has seen it: filled when a handler reads
-/// or creates the token, read when the page renders (so the picker carries the same token
-/// as the page's own forms). Empty: no picker (a page without a session).
-#[derive(Debug, Default, Clone)]
-pub struct PickerToken(Arc<Mutex<Option<String>>>);
-
-impl PickerToken {
-    /// The token, if the session has one by the time the page renders.
-    pub fn token(&self) -> Option<String> {
-        self.0.lock().ok().and_then(|t| t.clone())
-    }
-}
-
-#[derive(Clone)]
-struct PickerContext {
-    token: PickerToken,
-    here: String,
-}
-
-tokio::task_local! {
-    static PICKER: PickerContext;
-}
-
-/// The picker's token cell and return path of the request being served.
-pub fn picker() -> (PickerToken, String) {
-    PICKER.try_with(|p| (p.token.clone(), p.here.clone())).unwrap_or_else(|_| (PickerToken::default(), "/".into()))
-}
-
-/// Records the session's CSRF token for this request's language picker.
-pub fn remember_csrf(token: &str) {
-    let _ = PICKER.try_with(|p| {
-        if let Ok(mut cell) = p.token.0.lock() {
-            *cell = Some(token.to_string());
-        }
-    });
-}
 
 /// One cookie's value from the request.
 pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -136,15 +94,20 @@ pub async fn negotiate_browser(State(state): State<AppState>, req: Request, next
         _ => req.uri().path().to_string(),
     };
     let here = if safe_next(&here).is_some() && here != PATH { here } else { "/".to_string() };
-    let picker = PickerContext { token: PickerToken(Arc::new(Mutex::new(token))), here };
-    PICKER.scope(picker, context::scope(lang, next.run(req))).await
+    let picker = PickerContext { token: PickerToken::new(token), here };
+    super::picker::scope(picker, context::scope(lang, next.run(req))).await
 }
 
 /// `POST /language`: the picker. Sets the cookie (a year), drops the flow's `ui_locales`,
 /// saves the choice on the profile of whoever is signed in, and goes back.
-pub async fn choose(State(state): State<AppState>, session: BrowserSession, form: FormData) -> Result<Response, BrowserError> {
+pub async fn choose(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, BrowserError> {
     session.verify_csrf(form.text(CSRF_FIELD)).await?;
-    let lang = form.text("lang").ok().and_then(Lang::from_tag).ok_or(BrowserError::BadRequest("error-language-unknown"))?;
+    let lang =
+        form.text("lang").ok().and_then(Lang::from_tag).ok_or(BrowserError::BadRequest("error-language-unknown"))?;
     let back = form.text("next").ok().and_then(safe_next).unwrap_or("/").to_string();
     session.take::<String>(UI_LOCALES_KEY).await?;
     if let Some(user) = session.user().await? {

@@ -17,10 +17,10 @@ pub mod field_errors;
 pub mod form;
 /// `/health/live` and `/health/ready`.
 mod health;
-/// Security headers, client address, panic guard.
-pub mod layers;
 /// The request's language (negotiated per request) and the language picker.
 pub mod language;
+/// Security headers, client address, panic guard.
+pub mod layers;
 /// Request-head limits: 431 and 414 before routing.
 pub mod limits;
 /// Where a browser that must sign in is sent, with a safe return address.
@@ -33,6 +33,8 @@ pub mod oauth;
 pub mod outage;
 /// Hosted HTML pages: session cookie + CSRF; errors render a page.
 pub mod pages;
+/// The language picker's per-request inputs (CSRF token, return path).
+pub mod picker;
 /// Rendering a page, and what every browser surface's pages share.
 pub mod render;
 /// A fresh id per request: the `X-Request-Id` header, the trace span, the error pages.

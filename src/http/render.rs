@@ -16,7 +16,7 @@ pub struct Chrome {
     /// The page's language (the request's, see `http::language`).
     pub lang: Lang,
     /// The session's CSRF token for the language picker, once the session has one.
-    pub picker: super::language::PickerToken,
+    pub picker: super::picker::PickerToken,
     /// The path the language picker returns to.
     pub here: String,
 }
@@ -37,7 +37,7 @@ impl Default for Chrome {
 
 /// The chrome for a page seen by `user`, or by nobody signed in, in the request's language.
 pub fn chrome(user: Option<&User>) -> Chrome {
-    let (picker, here) = super::language::picker();
+    let (picker, here) = super::picker::picker();
     Chrome { user_name: user.map(|u| u.name().to_string()), lang: crate::i18n::current(), picker, here }
 }
 

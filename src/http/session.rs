@@ -93,12 +93,12 @@ impl BrowserSession {
     /// The token to embed in this page's forms (created on first use).
     pub async fn csrf_token(&self) -> Result<String, BrowserError> {
         if let Some(token) = self.session.get::<String>(CSRF_KEY).await? {
-            super::language::remember_csrf(&token);
+            super::picker::remember_csrf(&token);
             return Ok(token);
         }
         let token = random_token();
         self.session.insert(CSRF_KEY, &token).await?;
-        super::language::remember_csrf(&token);
+        super::picker::remember_csrf(&token);
         Ok(token)
     }
 
@@ -163,10 +163,10 @@ impl BrowserSession {
         }
         let csrf = random_token();
         self.session.insert(CSRF_KEY, &csrf).await?;
-        super::language::remember_csrf(&csrf);
+        super::picker::remember_csrf(&csrf);
         match user.locale {
-            Some(lang) => self.session.insert(super::language::PROFILE_KEY, lang.tag()).await?,
-            None => drop(self.session.remove_value(super::language::PROFILE_KEY).await?),
+            Some(lang) => self.session.insert(super::picker::PROFILE_KEY, lang.tag()).await?,
+            None => drop(self.session.remove_value(super::picker::PROFILE_KEY).await?),
         }
         Ok(())
     }

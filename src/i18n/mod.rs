@@ -2,10 +2,10 @@
 //! `locales/<lang>/*.ftl`, compiled into the binary) and, in [`negotiate`], the choice of a
 //! language from what a request carries. No HTTP types: the edge extracts the inputs.
 
-/// Choosing a language from `ui_locales`, a cookie, a profile setting and `Accept-Language`.
-pub mod negotiate;
 /// The language of the request being served (a task-local the HTTP edge sets).
 pub mod context;
+/// Choosing a language from `ui_locales`, a cookie, a profile setting and `Accept-Language`.
+pub mod negotiate;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -110,7 +110,10 @@ pub fn tr_args(key: &str, args: &[(&str, &dyn fmt::Display)]) -> String {
 
 /// An argument: a plain integer goes in as a number (so plural rules apply), the rest as text.
 fn value_of(text: String) -> FluentValue<'static> {
-    let plain_integer = !text.is_empty() && text.len() < 16 && text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
+    let plain_integer = !text.is_empty()
+        && text.len() < 16
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
     match text.parse::<i64>() {
         Ok(n) if plain_integer => FluentValue::from(n),
         _ => FluentValue::from(text),

@@ -138,12 +138,8 @@ mod tests {
 
     #[test]
     fn the_sources_rank_ui_locales_then_cookie_then_profile_then_accept_language() {
-        let all = Inputs {
-            ui_locales: Some("fr"),
-            cookie: Some("de"),
-            profile: Some("en"),
-            accept_language: Some("de"),
-        };
+        let all =
+            Inputs { ui_locales: Some("fr"), cookie: Some("de"), profile: Some("en"), accept_language: Some("de") };
         assert_eq!(choose(all), Lang::Fr);
         assert_eq!(choose(Inputs { ui_locales: Some("ja"), ..all }), Lang::De, "unsupported ui_locales fall through");
         assert_eq!(choose(Inputs { ui_locales: None, cookie: None, ..all }), Lang::En, "the profile says en");

@@ -218,7 +218,9 @@ impl Accounts {
         .await?;
         let link = self.outbox.link(links::VERIFY_EMAIL, &[("token", &token)]);
         let hours = self.account.verify_token_lifetime_secs / 3600;
-        self.outbox.queue_in(s, address, user.locale, Mail::VerifyEmail { name: user.name().to_string(), link, hours }, now).await
+        self.outbox
+            .queue_in(s, address, user.locale, Mail::VerifyEmail { name: user.name().to_string(), link, hours }, now)
+            .await
     }
 
     /// A registration from the public (pages, API): the cheap checks first (the form is

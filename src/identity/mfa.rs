@@ -266,12 +266,7 @@ impl Accounts {
         let (codes, hashes) = self.new_recovery_codes()?;
         let tx = self.db.begin().await?;
         mfa::replace_recovery_codes(&tx, user.id, &hashes, self.clock.unix()).await?;
-        self.queue_security_notice(
-            &tx,
-            user,
-            "mail-notice-new-codes",
-        )
-        .await?;
+        self.queue_security_notice(&tx, user, "mail-notice-new-codes").await?;
         let event = Event::new(EventKind::RecoveryCodesRegenerated)
             .actor(Actor::User(user.id))
             .user(user.id)

@@ -219,7 +219,15 @@ impl Accounts {
         .await?;
         let link = self.outbox.link(links::RESET_PASSWORD_CONFIRM, &[("token", &token)]);
         let minutes = self.account.reset_token_lifetime_secs / 60;
-        self.outbox.queue_in(tx, email, user.locale.or(lang), Mail::PasswordReset { name: user.name().to_string(), link, minutes }, now).await
+        self.outbox
+            .queue_in(
+                tx,
+                email,
+                user.locale.or(lang),
+                Mail::PasswordReset { name: user.name().to_string(), link, minutes },
+                now,
+            )
+            .await
     }
 
     /// The account a reset link leads to, while the link is usable (nothing is used up).

@@ -101,10 +101,9 @@ impl Mail {
                 "mail-email-changed-subject",
                 View { name: name.clone(), address: new_address.clone(), ..Default::default() },
             ),
-            Mail::SecurityNotice { name, what } => (
-                "mail-notice-subject",
-                View { name: name.clone(), address: what.clone(), ..Default::default() },
-            ),
+            Mail::SecurityNotice { name, what } => {
+                ("mail-notice-subject", View { name: name.clone(), address: what.clone(), ..Default::default() })
+            }
             Mail::NewDevice { name, device, ip, when, profile_link, reset_link } => (
                 "mail-new-device-subject",
                 View {
@@ -124,7 +123,9 @@ impl Mail {
             Mail::AccountExists { .. } => (ExistsText { v, lang }.render()?, ExistsHtml { v, lang }.render()?),
             Mail::PasswordReset { .. } => (ResetText { v, lang }.render()?, ResetHtml { v, lang }.render()?),
             Mail::PasswordChanged { .. } => (ChangedText { v, lang }.render()?, ChangedHtml { v, lang }.render()?),
-            Mail::EmailChanged { .. } => (EmailChangedText { v, lang }.render()?, EmailChangedHtml { v, lang }.render()?),
+            Mail::EmailChanged { .. } => {
+                (EmailChangedText { v, lang }.render()?, EmailChangedHtml { v, lang }.render()?)
+            }
             Mail::SecurityNotice { .. } => (NoticeText { v, lang }.render()?, NoticeHtml { v, lang }.render()?),
             Mail::NewDevice { .. } => (NewDeviceText { v, lang }.render()?, NewDeviceHtml { v, lang }.render()?),
         };

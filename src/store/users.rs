@@ -28,8 +28,7 @@ fn write_error(err: StoreError, doing: &'static str) -> WriteError {
 }
 
 /// The columns of a [`UserRow`].
-const COLUMNS: &str =
-    "id, username, email, email_normalized, email_verified, display_name, is_admin, disabled, created_at, updated_at, locale";
+const COLUMNS: &str = "id, username, email, email_normalized, email_verified, display_name, is_admin, disabled, created_at, updated_at, locale";
 
 /// A `users` row as the domain sees it (no password hash, no second-factor state).
 #[derive(Debug, FromQueryResult)]

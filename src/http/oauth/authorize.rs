@@ -8,13 +8,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::paths;
 use super::views::{ConsentPage, ScopeLine};
-use crate::i18n::{tr, tr_args};
 use crate::http::browser_error::BrowserError;
 use crate::http::csp::with_form_action;
 use crate::http::form::FormData;
 use crate::http::login_redirect::login_url_for;
 use crate::http::render::{MessagePage, chrome, render};
 use crate::http::session::{BrowserSession, CSRF_FIELD};
+use crate::i18n::{tr, tr_args};
 use crate::oauth::authorize::{AuthorizationRequest, Decision, Params, Rejection, return_after_login};
 use crate::oauth::error::{RedirectError, UnredirectableError};
 use crate::state::AppState;

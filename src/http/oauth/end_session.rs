@@ -9,12 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::views::EndSessionPage;
-use crate::i18n::tr;
 use crate::http::browser_error::BrowserError;
 use crate::http::csp::with_form_action;
 use crate::http::form::FormData;
 use crate::http::render::{MessagePage, chrome, render};
 use crate::http::session::{BrowserSession, CSRF_FIELD};
+use crate::i18n::tr;
 use crate::identity::surface::Surface;
 use crate::oauth::client::Client;
 use crate::oauth::logout::SignOut;

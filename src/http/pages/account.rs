@@ -8,7 +8,6 @@ use tower_sessions::cookie::{Cookie, SameSite};
 
 use super::paths;
 use super::views::{FieldErrors, HomePage, LoginPage, LogoutPage, RegisterPage};
-use crate::i18n::tr;
 use crate::http::browser_error::BrowserError;
 use crate::http::csp::with_form_action;
 use crate::http::form::FormData;
@@ -17,6 +16,7 @@ use crate::http::login_redirect::safe_next;
 use crate::http::render::MessagePage;
 use crate::http::render::{Chrome, chrome, render};
 use crate::http::session::{BrowserSession, CSRF_FIELD, cookie_name};
+use crate::i18n::tr;
 use crate::identity::accounts::RegisterError;
 use crate::identity::email::Email;
 use crate::identity::login::{LoginAttempt, LoginError};

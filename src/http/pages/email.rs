@@ -5,12 +5,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::paths;
-use crate::i18n::tr;
 use crate::http::browser_error::BrowserError;
 use crate::http::form::FormData;
 use crate::http::render::render;
 use crate::http::render::{MessagePage, chrome};
 use crate::http::session::BrowserSession;
+use crate::i18n::tr;
 use crate::identity::profile::{ConfirmError, Confirmed, ResendError};
 use crate::state::AppState;
 
@@ -35,7 +35,8 @@ pub async fn confirm(
         }
         Err(ConfirmError::Internal(e)) => return Err(BrowserError::Internal(e)),
     };
-    let link = if user.is_some() { (paths::PROFILE, tr("msg-go-to-profile")) } else { (paths::LOGIN, tr("nav-sign-in")) };
+    let link =
+        if user.is_some() { (paths::PROFILE, tr("msg-go-to-profile")) } else { (paths::LOGIN, tr("nav-sign-in")) };
     let page = MessagePage { chrome: chrome(user.as_ref()), title, message, link: Some(link) };
     Ok(render(status, &page))
 }

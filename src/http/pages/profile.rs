@@ -9,12 +9,12 @@ use time::format_description::well_known::Iso8601;
 
 use super::paths;
 use super::views::{FieldErrors, ProfilePage};
-use crate::i18n::tr;
 use crate::http::browser_error::BrowserError;
 use crate::http::form::FormData;
 use crate::http::render::chrome;
 use crate::http::render::render;
 use crate::http::session::BrowserSession;
+use crate::i18n::tr;
 use crate::identity::accounts::ChangeError;
 use crate::identity::email::Email;
 use crate::identity::user::{DisplayName, User};
@@ -82,9 +82,9 @@ pub async fn change_language(
     };
     state.accounts.set_locale(user.id, locale).await?;
     match locale {
-        Some(lang) => session.put(crate::http::language::PROFILE_KEY, &lang.tag()).await?,
+        Some(lang) => session.put(crate::http::picker::PROFILE_KEY, &lang.tag()).await?,
         None => {
-            session.take::<String>(crate::http::language::PROFILE_KEY).await?;
+            session.take::<String>(crate::http::picker::PROFILE_KEY).await?;
         }
     }
     let mut res = done("language");
