@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { adminJourney, prepareAdmin } from './admin.mjs';
 import { brandingJourney } from './branding.mjs';
 import { deviceJourney, prepareDevice } from './device.mjs';
+import { languagesJourney } from './i18n.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const BIN = process.env.PORTCULLIS_BIN || path.join(root, 'target/debug/portcullis');
@@ -314,6 +315,7 @@ async function main() {
     await adminJourney({ browser, base, rpPort, password: PASSWORD, totp, base32, nextStep, shot, a11y, check });
     await brandingJourney({ browser, bin: BIN, work, port: await freePort(), waitFor, children, shot, a11y, check });
     await deviceJourney({ browser, base, password: PASSWORD, shot, a11y, check });
+    await languagesJourney({ browser, base, rpPort, shot, a11y, check });
   } finally {
     await browser.close();
     rp.close();

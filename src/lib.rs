@@ -18,6 +18,8 @@ pub mod crypto;
 pub mod declarative;
 /// HTTP surfaces: hosted pages, health, static assets, shared layers.
 pub mod http;
+/// Languages: the shipped messages, their lookup and the choice of a language.
+pub mod i18n;
 /// Users, passwords, login throttling: the account domain.
 pub mod identity;
 /// The JWS algorithm names shared by the settings and the signing keys.

@@ -41,7 +41,7 @@ impl AppState {
     pub async fn build(settings: Settings, clock: SharedClock, migrate: bool) -> anyhow::Result<Self> {
         // The brand first: a bad file or template override stops the start before anything else.
         let branding = Arc::new(
-            crate::branding::Branding::load(&settings.branding, crate::branding::overrides::untranslated())
+            crate::branding::Branding::load(&settings.branding, override_translations())
                 .context("loading the branding")?,
         );
         prepare_data_dir(&settings.data_dir)?;
@@ -363,4 +363,15 @@ fn load_or_generate_secret(dir: &Path) -> anyhow::Result<Secret> {
         .with_context(|| format!("writing {}", path.display()))?;
     tracing::warn!(path = %path.display(), "SECRET_KEY is not set; generated one. Production must set SECRET_KEY.");
     Ok(Secret::new(key))
+}
+
+/// The message catalogue, as the template overrides' `t(..)` calls it (language tag, key,
+/// named text arguments); an unknown tag is English.
+fn override_translations() -> crate::branding::overrides::Translate {
+    Arc::new(|lang: &str, key: &str, args: &[(&str, &str)]| {
+        let lang = crate::i18n::Lang::from_tag(lang).unwrap_or_default();
+        let args: Vec<(&str, &dyn std::fmt::Display)> =
+            args.iter().map(|(name, value)| (*name, value as &dyn std::fmt::Display)).collect();
+        crate::i18n::translate(lang, key, &args)
+    })
 }

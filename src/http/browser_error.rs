@@ -2,6 +2,7 @@
 //! not-found fallbacks): every failure becomes a friendly page with the request id, never a
 //! stack trace. Internal errors are logged once, here, with their whole chain.
 
+use crate::i18n::tr;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -36,32 +37,20 @@ impl From<tower_sessions::session::Error> for BrowserError {
 }
 
 impl BrowserError {
+    /// The status and the message keys of the page's title and text (a `BadRequest` carries
+    /// a key of its own).
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            Self::NotFound => (StatusCode::NOT_FOUND, "Page not found", "There is no page at this address."),
-            Self::MethodNotAllowed => {
-                (StatusCode::METHOD_NOT_ALLOWED, "Not allowed", "This page cannot be used that way.")
+            Self::NotFound => (StatusCode::NOT_FOUND, "error-not-found-title", "error-not-found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "error-method-title", "error-method"),
+            Self::Csrf => (StatusCode::FORBIDDEN, "error-csrf-title", "error-csrf"),
+            Self::LoginRequired { .. } => (StatusCode::SEE_OTHER, "nav-sign-in", "error-login-required"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "error-too-large-title", "error-too-large"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "error-media-type-title", "error-media-type")
             }
-            Self::Csrf => (
-                StatusCode::FORBIDDEN,
-                "Form expired",
-                "This form has expired or did not come from this site. Go back, reload the page and try again.",
-            ),
-            Self::LoginRequired { .. } => (StatusCode::SEE_OTHER, "Sign in", "Please sign in."),
-            Self::PayloadTooLarge => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "Too much data", "The form sent more data than this server accepts.")
-            }
-            Self::UnsupportedMediaType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported form",
-                "This page accepts ordinary HTML form submissions only.",
-            ),
-            Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "Bad request", message),
-            Self::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "The server could not complete this request. Please try again in a moment.",
-            ),
+            Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "error-bad-request-title", message),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error-internal-title", "error-internal"),
         }
     }
 }
@@ -78,7 +67,12 @@ impl IntoResponse for BrowserError {
             other => tracing::debug!(error = %other, "request refused"),
         }
         let (status, title, message) = self.parts();
-        let page = ErrorPage { chrome: Default::default(), title, message, request_id: current_request_id() };
+        let page = ErrorPage {
+            chrome: Default::default(),
+            title: tr(title),
+            message: tr(message),
+            request_id: current_request_id(),
+        };
         render(status, &page)
     }
 }
@@ -87,8 +81,8 @@ impl IntoResponse for BrowserError {
 pub fn unavailable_page() -> Response {
     let page = ErrorPage {
         chrome: Default::default(),
-        title: "Temporarily unavailable",
-        message: "The service is temporarily unavailable. Please try again in a few seconds.",
+        title: tr("error-unavailable-title"),
+        message: tr("error-unavailable"),
         request_id: current_request_id(),
     };
     let mut res = render(StatusCode::SERVICE_UNAVAILABLE, &page);

@@ -125,7 +125,7 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 BrowserError::PayloadTooLarge
             } else {
-                BrowserError::BadRequest("The form could not be read.")
+                BrowserError::BadRequest("error-form-unreadable")
             }
         })?;
         Ok(Self::parse(&body))

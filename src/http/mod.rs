@@ -19,6 +19,8 @@ pub mod field_errors;
 pub mod form;
 /// `/health/live` and `/health/ready`.
 mod health;
+/// The request's language (negotiated per request) and the language picker.
+pub mod language;
 /// Security headers, client address, panic guard.
 pub mod layers;
 /// Request-head limits: 431 and 414 before routing.
@@ -33,6 +35,8 @@ pub mod oauth;
 pub mod outage;
 /// Hosted HTML pages: session cookie + CSRF; errors render a page.
 pub mod pages;
+/// The language picker's per-request inputs (CSRF token, return path).
+pub mod picker;
 /// Rendering a page, and what every browser surface's pages share.
 pub mod render;
 /// A fresh id per request: the `X-Request-Id` header, the trace span, the error pages.
@@ -61,6 +65,8 @@ pub fn router(state: AppState) -> Router {
     let browser = pages::router()
         .merge(admin::router())
         .merge(oauth::browser_router())
+        .route(language::PATH, axum::routing::post(language::choose))
+        .layer(middleware::from_fn_with_state(state.clone(), language::negotiate_browser))
         .layer(session::session_layer(&state))
         .layer(middleware::from_fn(browser_error::session_store_failures));
     let mut app = Router::new()
@@ -70,7 +76,8 @@ pub fn router(state: AppState) -> Router {
         .route(metrics::PATH, axum::routing::get(metrics::render))
         .merge(assets::router())
         .fallback(pages::not_found)
-        .layer(middleware::from_fn_with_state(api::router(state.clone()), api::negotiate));
+        .layer(middleware::from_fn_with_state(api::router(state.clone()), api::negotiate))
+        .layer(middleware::from_fn_with_state(state.clone(), language::negotiate_plain));
     // Counting costs a few allocations per request (labels): only when someone reads them.
     if state.settings.http.metrics_enabled {
         app = app.layer(middleware::from_fn(metrics::track));

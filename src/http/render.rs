@@ -16,6 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 
 use crate::branding::{BrandView, Branding};
+use crate::i18n::Lang;
 use crate::identity::user::User;
 use crate::state::AppState;
 
@@ -39,19 +40,41 @@ fn current_brand() -> Arc<BrandView> {
 pub struct Chrome {
     /// The signed-in user's name, for the navigation.
     pub user_name: Option<String>,
+    /// The page's language (the request's, see `http::language`).
+    pub lang: Lang,
+    /// The session's CSRF token for the language picker, once the page has one.
+    #[serde(skip)]
+    pub picker: super::picker::PickerToken,
+    /// The path the language picker returns to.
+    pub here: String,
     /// Product name, logo, favicon and brand stylesheets.
     pub brand: Arc<BrandView>,
 }
 
-impl Default for Chrome {
-    fn default() -> Self {
-        Self { user_name: None, brand: current_brand() }
+impl Chrome {
+    /// The languages the picker offers: (tag, name in itself, whether it is the page's).
+    pub fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Lang::ALL.iter().map(|l| (l.tag(), l.native_name(), *l == self.lang)).collect()
     }
 }
 
-/// The chrome for a page seen by `user`, or by nobody signed in.
+impl Default for Chrome {
+    /// Nobody signed in, in the request's language.
+    fn default() -> Self {
+        chrome(None)
+    }
+}
+
+/// The chrome for a page seen by `user`, or by nobody signed in, in the request's language.
 pub fn chrome(user: Option<&User>) -> Chrome {
-    Chrome { user_name: user.map(|u| u.name().to_string()), ..Chrome::default() }
+    let (picker, here) = super::picker::picker();
+    Chrome {
+        user_name: user.map(|u| u.name().to_string()),
+        lang: crate::i18n::current(),
+        picker,
+        here,
+        brand: current_brand(),
+    }
 }
 
 /// A page: its compiled template, the name an override of it has (its path under
@@ -76,20 +99,22 @@ pages!(ErrorPage => "pages/error.html", MessagePage => "pages/message.html");
 #[template(path = "pages/error.html")]
 pub struct ErrorPage {
     pub chrome: Chrome,
-    pub title: &'static str,
-    pub message: &'static str,
+    pub title: String,
+    pub message: String,
     pub request_id: String,
 }
+crate::localized!(ErrorPage, |p| p.chrome.lang);
 
 /// A page that says one thing, with an optional link onwards.
 #[derive(Template, Serialize)]
 #[template(path = "pages/message.html")]
 pub struct MessagePage {
     pub chrome: Chrome,
-    pub title: &'static str,
+    pub title: String,
     pub message: String,
-    pub link: Option<(&'static str, &'static str)>,
+    pub link: Option<(&'static str, String)>,
 }
+crate::localized!(MessagePage, |p| p.chrome.lang);
 
 /// Renders a page with a status, from the operator's override of its template if there is one.
 /// An override that fails at run time (it passed the test render at start) is logged and the

@@ -121,7 +121,9 @@ impl BrowserSession {
     /// gets a CSRF seed cookie if it has none).
     pub async fn csrf_token(&self) -> Result<String, BrowserError> {
         let binding = self.csrf_binding().await?;
-        Ok(csrf::issue(&self.state.csrf_key, &self.cookies, &self.seed_cookie(), &binding)?)
+        let token = csrf::issue(&self.state.csrf_key, &self.cookies, &self.seed_cookie(), &binding)?;
+        super::picker::remember_csrf(&token);
+        Ok(token)
     }
 
     /// Refuses the request unless `submitted` is this browser's token for its current sign-in.
@@ -193,6 +195,10 @@ impl BrowserSession {
             self.session.insert(SECOND_FACTOR_AT_KEY, self.state.clock.unix()).await?;
         } else {
             self.session.remove_value(SECOND_FACTOR_AT_KEY).await?;
+        }
+        match user.locale {
+            Some(lang) => self.session.insert(super::picker::PROFILE_KEY, lang.tag()).await?,
+            None => drop(self.session.remove_value(super::picker::PROFILE_KEY).await?),
         }
         Ok(())
     }

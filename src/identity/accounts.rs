@@ -186,6 +186,11 @@ impl Accounts {
         users::find_by_id(&self.db, id).await
     }
 
+    /// Sets (or clears, with `None`) the person's language.
+    pub async fn set_locale(&self, id: UserId, locale: Option<crate::i18n::Lang>) -> anyhow::Result<()> {
+        users::set_locale(&self.db, id, locale, self.clock.unix()).await
+    }
+
     pub async fn list(&self) -> anyhow::Result<Vec<User>> {
         users::list(&self.db).await
     }
@@ -213,7 +218,9 @@ impl Accounts {
         .await?;
         let link = self.outbox.link(links::VERIFY_EMAIL, &[("token", &token)]);
         let hours = self.account.verify_token_lifetime_secs / 3600;
-        self.outbox.queue(s, address, Mail::VerifyEmail { name: user.name().to_string(), link, hours }, now).await
+        self.outbox
+            .queue_in(s, address, user.locale, Mail::VerifyEmail { name: user.name().to_string(), link, hours }, now)
+            .await
     }
 
     /// A registration from the public (pages, API): the cheap checks first (the form is
@@ -297,7 +304,7 @@ impl Accounts {
             reset_link: self.outbox.link(links::RESET_PASSWORD, &[]),
         };
         let address = Email::parse(&owner.email).map_err(|m| anyhow::anyhow!("stored address unparseable: {m}"))?;
-        self.outbox.queue(&self.db, &address, mail, now).await?;
+        self.outbox.queue_in(&self.db, &address, owner.locale, mail, now).await?;
         self.outbox.wake();
         Ok(())
     }

@@ -241,10 +241,9 @@ impl Accounts {
         mfa::disable(&tx, id, now).await?;
         second_factor::void_challenges(&tx, id).await?;
         let address = Email::parse(&user.email).map_err(|m| anyhow::anyhow!("stored address unparseable: {m}"))?;
-        let what = "An administrator turned off two-factor authentication for your account. Set it up again from \
-                    your profile.";
+        let what = "mail-notice-admin-2fa-off";
         let mail = Mail::SecurityNotice { name: user.name().to_string(), what: what.to_string() };
-        self.outbox.queue(&tx, &address, mail, now).await?;
+        self.outbox.queue_in(&tx, &address, user.locale, mail, now).await?;
         self.record(&tx, Event::new(EventKind::SecondFactorReset).actor(actor.clone()).user(id)).await?;
         tx.commit().await?;
         self.outbox.wake();
@@ -278,6 +277,6 @@ impl Accounts {
         tokens::insert(s, &hash, user.id, Purpose::ResetPassword, &user.email, now, now + lifetime).await?;
         let link = self.outbox.link(links::RESET_PASSWORD_CONFIRM, &[("token", &token)]);
         let mail = Mail::PasswordReset { name: user.name().to_string(), link, minutes: lifetime / 60 };
-        self.outbox.queue(s, address, mail, now).await
+        self.outbox.queue_in(s, address, user.locale, mail, now).await
     }
 }

@@ -222,7 +222,7 @@ impl Accounts {
         let tx = self.db.begin().await?;
         mfa::enable(&tx, user.id, &sealed, step as i64, now).await?;
         mfa::replace_recovery_codes(&tx, user.id, &hashes, now).await?;
-        self.queue_security_notice(&tx, user, "Two-factor authentication was turned on for your account.").await?;
+        self.queue_security_notice(&tx, user, "mail-notice-2fa-on").await?;
         let event = Event::new(EventKind::TotpEnabled).actor(Actor::User(user.id)).user(user.id);
         audit::append(&tx, self.clock.now_ms(), &event).await?;
         tx.commit().await?;
@@ -241,7 +241,7 @@ impl Accounts {
         self.verify_second_factor(user.id, code, FactorUse::StepUp).await?;
         let tx = self.db.begin().await?;
         mfa::disable(&tx, user.id, self.clock.unix()).await?;
-        self.queue_security_notice(&tx, user, "Two-factor authentication was turned off for your account.").await?;
+        self.queue_security_notice(&tx, user, "mail-notice-2fa-off").await?;
         let event = Event::new(EventKind::TotpDisabled).actor(Actor::User(user.id)).user(user.id);
         audit::append(&tx, self.clock.now_ms(), &event).await?;
         tx.commit().await?;
@@ -266,12 +266,7 @@ impl Accounts {
         let (codes, hashes) = self.new_recovery_codes()?;
         let tx = self.db.begin().await?;
         mfa::replace_recovery_codes(&tx, user.id, &hashes, self.clock.unix()).await?;
-        self.queue_security_notice(
-            &tx,
-            user,
-            "New recovery codes were created for your account; the old ones no longer work.",
-        )
-        .await?;
+        self.queue_security_notice(&tx, user, "mail-notice-new-codes").await?;
         let event = Event::new(EventKind::RecoveryCodesRegenerated)
             .actor(Actor::User(user.id))
             .user(user.id)
@@ -289,10 +284,11 @@ impl Accounts {
         Ok((codes, hashes))
     }
 
+    /// `what`: the message key (`locales/*/mail.ftl`) of what changed.
     async fn queue_security_notice(&self, s: &impl crate::store::Store, user: &User, what: &str) -> anyhow::Result<()> {
         let address = Email::parse(&user.email).map_err(|m| anyhow::anyhow!("stored address unparseable: {m}"))?;
         let mail = Mail::SecurityNotice { name: user.name().to_string(), what: what.to_string() };
-        self.outbox.queue(s, &address, mail, self.clock.unix()).await
+        self.outbox.queue_in(s, &address, user.locale, mail, self.clock.unix()).await
     }
 }
 

@@ -43,7 +43,7 @@ impl Accounts {
             reset_link: self.outbox.link(links::RESET_PASSWORD, &[]),
         };
         let address = Email::parse(&user.email).map_err(|m| anyhow::anyhow!("stored address unparseable: {m}"))?;
-        self.outbox.queue(s, &address, mail, now).await?;
+        self.outbox.queue_in(s, &address, user.locale, mail, now).await?;
         self.outbox.wake();
         tracing::info!(user_id = %user.id, "new-device notice queued");
         Ok(())

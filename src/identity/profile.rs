@@ -89,7 +89,15 @@ impl Accounts {
         crate::store::grants::revoke_all_for_user(s, user.id, now).await?;
         let address = Email::parse(&user.email).map_err(|m| anyhow::anyhow!("stored address unparseable: {m}"))?;
         let reset_link = self.outbox.link(links::RESET_PASSWORD, &[]);
-        self.outbox.queue(s, &address, Mail::PasswordChanged { name: user.name().to_string(), reset_link }, now).await
+        self.outbox
+            .queue_in(
+                s,
+                &address,
+                user.locale,
+                Mail::PasswordChanged { name: user.name().to_string(), reset_link },
+                now,
+            )
+            .await
     }
 
     /// Starts an e-mail change after checking the current password: a link goes to the new
@@ -147,7 +155,7 @@ impl Accounts {
         }
         if let Ok(old) = Email::parse(&user.email) {
             let notice = Mail::EmailChanged { name: user.name().to_string(), new_address: new.as_str().to_string() };
-            self.outbox.queue(&tx, &old, notice, now).await?;
+            self.outbox.queue_in(&tx, &old, user.locale, notice, now).await?;
         }
         tx.commit().await?;
         self.outbox.wake();

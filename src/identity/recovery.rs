@@ -39,6 +39,9 @@ struct ResetJob {
     user_agent: Option<String>,
     request_id: Option<String>,
     requested_at_ms: i64,
+    /// The language of the request (jobs from before languages have none: English).
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 impl ResetJob {
@@ -48,7 +51,7 @@ impl ResetJob {
             return Ok(job);
         }
         let email = String::from_utf8(raw.to_vec())?;
-        Ok(Self { email, ip: None, user_agent: None, request_id: None, requested_at_ms: 0 })
+        Ok(Self { email, ip: None, user_agent: None, request_id: None, requested_at_ms: 0, lang: None })
     }
 
     fn request(&self) -> RequestMeta {
@@ -122,6 +125,7 @@ impl Accounts {
             user_agent: request.user_agent,
             request_id: request.request_id,
             requested_at_ms: self.clock.now_ms(),
+            lang: Some(crate::i18n::current().tag().to_string()),
         };
         let payload = Zeroizing::new(serde_json::to_vec(&job).context("encoding a reset request")?);
         let tx = self.db.begin().await?;
@@ -180,7 +184,8 @@ impl Accounts {
         }
         audit::append(&tx, self.clock.now_ms(), &event).await?;
         if let (Outcome::LinkSent, Some(user)) = (outcome, &user) {
-            self.send_reset_link(&tx, user, &email, now).await?;
+            let lang = request.lang.as_deref().and_then(crate::i18n::Lang::from_tag);
+            self.send_reset_link(&tx, user, &email, lang, now).await?;
         }
         tx.commit().await?;
         if matches!(outcome, Outcome::LinkSent) {
@@ -191,7 +196,15 @@ impl Accounts {
     }
 
     /// A new reset link for `user` (older ones void) and its mail, on the worker's transaction.
-    async fn send_reset_link(&self, tx: &impl Store, user: &User, email: &Email, now: i64) -> anyhow::Result<()> {
+    /// In the person's language, else `lang` (the requesting page's).
+    async fn send_reset_link(
+        &self,
+        tx: &impl Store,
+        user: &User,
+        email: &Email,
+        lang: Option<crate::i18n::Lang>,
+        now: i64,
+    ) -> anyhow::Result<()> {
         let (token, hash) = new_token();
         tokens::void_all(tx, user.id, Purpose::ResetPassword, now).await?;
         tokens::insert(
@@ -206,7 +219,15 @@ impl Accounts {
         .await?;
         let link = self.outbox.link(links::RESET_PASSWORD_CONFIRM, &[("token", &token)]);
         let minutes = self.account.reset_token_lifetime_secs / 60;
-        self.outbox.queue(tx, email, Mail::PasswordReset { name: user.name().to_string(), link, minutes }, now).await
+        self.outbox
+            .queue_in(
+                tx,
+                email,
+                user.locale.or(lang),
+                Mail::PasswordReset { name: user.name().to_string(), link, minutes },
+                now,
+            )
+            .await
     }
 
     /// The account a reset link leads to, while the link is usable (nothing is used up).

@@ -39,6 +39,8 @@ pub struct User {
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The language the person chose (profile, picker, API); `None`: the browser decides.
+    pub locale: Option<crate::i18n::Lang>,
 }
 
 impl User {

@@ -1,11 +1,12 @@
 //! The messages Portcullis sends. Each has an html + txt template pair in `templates/email/`;
-//! subjects are fixed strings, so nothing a user typed reaches a mail header but the
+//! subjects are fixed messages (`locales/*/mail.ftl`), so nothing a user typed reaches a mail header but the
 //! recipient address, which [`Email`](crate::identity::email::Email) has already parsed.
 
 use anyhow::Context;
 use askama::Template;
 
 use crate::branding::Overrides;
+use crate::i18n::{Lang, translate};
 
 /// A message to one recipient.
 #[derive(Debug, Clone)]
@@ -20,7 +21,8 @@ pub enum Mail {
     PasswordChanged { name: String, reset_link: String },
     /// Sent to the old address when the account's address changes.
     EmailChanged { name: String, new_address: String },
-    /// A change to how the account signs in (two-factor authentication, recovery codes).
+    /// A change to how the account signs in (two-factor authentication, recovery codes);
+    /// `what` is the message key that says which.
     SecurityNotice { name: String, what: String },
     /// A sign-in completed on a device not known before: which one, from where, when.
     NewDevice { name: String, device: String, ip: String, when: String, profile_link: String, reset_link: String },
@@ -51,12 +53,16 @@ macro_rules! pair {
         #[template(path = $txt_path)]
         struct $text<'a> {
             v: &'a View,
+            lang: Lang,
         }
+        crate::localized!($text<'_>, |m| m.lang);
         #[derive(Template)]
         #[template(path = $html_path)]
         struct $html<'a> {
             v: &'a View,
+            lang: Lang,
         }
+        crate::localized!($html<'_>, |m| m.lang);
     };
 }
 
@@ -72,6 +78,8 @@ pair!(NewDeviceText, NewDeviceHtml, "email/new_device.txt", "email/new_device.ht
 #[derive(serde::Serialize)]
 struct OverrideValues<'a> {
     v: &'a View,
+    /// The mail's language tag, for the overrides' `t(..)`.
+    lang: &'static str,
 }
 
 impl Mail {
@@ -91,13 +99,13 @@ impl Mail {
     /// Renders with the built-in templates, then replaces each part the operator overrode
     /// (`branding.templates_dir`) by its override's output. An override that fails here is an
     /// error: the mail is not queued half-branded.
-    pub fn render_with(&self, overrides: &Overrides) -> anyhow::Result<Rendered> {
-        let mut rendered = self.render()?;
+    pub fn render_with(&self, overrides: &Overrides, lang: Lang) -> anyhow::Result<Rendered> {
+        let mut rendered = self.render(lang)?;
         if overrides.is_empty() {
             return Ok(rendered);
         }
         let view = self.view().1;
-        let values = OverrideValues { v: &view };
+        let values = OverrideValues { v: &view, lang: lang.tag() };
         let (text_name, html_name) = self.template_names();
         if overrides.has(text_name) {
             rendered.text = overrides.render(text_name, &values).with_context(|| format!("rendering {text_name}"))?;
@@ -108,31 +116,33 @@ impl Mail {
         Ok(rendered)
     }
 
-    /// Renders with the built-in (compiled) templates.
-    pub fn render(&self) -> anyhow::Result<Rendered> {
+    /// The message in `lang` from the built-in (compiled) templates: subject, text and html body.
+    pub fn render(&self, lang: Lang) -> anyhow::Result<Rendered> {
         let (subject, view) = self.view();
         let v = &view;
         let (text, html) = match self {
-            Mail::VerifyEmail { .. } => (VerifyText { v }.render()?, VerifyHtml { v }.render()?),
-            Mail::AccountExists { .. } => (ExistsText { v }.render()?, ExistsHtml { v }.render()?),
-            Mail::PasswordReset { .. } => (ResetText { v }.render()?, ResetHtml { v }.render()?),
-            Mail::PasswordChanged { .. } => (ChangedText { v }.render()?, ChangedHtml { v }.render()?),
-            Mail::EmailChanged { .. } => (EmailChangedText { v }.render()?, EmailChangedHtml { v }.render()?),
-            Mail::SecurityNotice { .. } => (NoticeText { v }.render()?, NoticeHtml { v }.render()?),
-            Mail::NewDevice { .. } => (NewDeviceText { v }.render()?, NewDeviceHtml { v }.render()?),
+            Mail::VerifyEmail { .. } => (VerifyText { v, lang }.render()?, VerifyHtml { v, lang }.render()?),
+            Mail::AccountExists { .. } => (ExistsText { v, lang }.render()?, ExistsHtml { v, lang }.render()?),
+            Mail::PasswordReset { .. } => (ResetText { v, lang }.render()?, ResetHtml { v, lang }.render()?),
+            Mail::PasswordChanged { .. } => (ChangedText { v, lang }.render()?, ChangedHtml { v, lang }.render()?),
+            Mail::EmailChanged { .. } => {
+                (EmailChangedText { v, lang }.render()?, EmailChangedHtml { v, lang }.render()?)
+            }
+            Mail::SecurityNotice { .. } => (NoticeText { v, lang }.render()?, NoticeHtml { v, lang }.render()?),
+            Mail::NewDevice { .. } => (NewDeviceText { v, lang }.render()?, NewDeviceHtml { v, lang }.render()?),
         };
-        Ok(Rendered { subject: subject.to_string(), text, html })
+        Ok(Rendered { subject: translate(lang, subject, &[]), text, html })
     }
 
     /// The subject and the values the templates show.
     fn view(&self) -> (&'static str, View) {
         let (subject, view) = match self {
             Mail::VerifyEmail { name, link, hours } => (
-                "Confirm your e-mail address",
+                "mail-verify-subject",
                 View { name: name.clone(), link: link.clone(), amount: *hours, ..Default::default() },
             ),
             Mail::AccountExists { name, login_link, reset_link } => (
-                "You already have an account",
+                "mail-exists-subject",
                 View {
                     name: name.clone(),
                     link: login_link.clone(),
@@ -141,23 +151,22 @@ impl Mail {
                 },
             ),
             Mail::PasswordReset { name, link, minutes } => (
-                "Reset your password",
+                "mail-reset-subject",
                 View { name: name.clone(), link: link.clone(), amount: *minutes, ..Default::default() },
             ),
             Mail::PasswordChanged { name, reset_link } => (
-                "Your password was changed",
+                "mail-password-changed-subject",
                 View { name: name.clone(), link: reset_link.clone(), ..Default::default() },
             ),
             Mail::EmailChanged { name, new_address } => (
-                "Your e-mail address was changed",
+                "mail-email-changed-subject",
                 View { name: name.clone(), address: new_address.clone(), ..Default::default() },
             ),
-            Mail::SecurityNotice { name, what } => (
-                "A security setting of your account changed",
-                View { name: name.clone(), address: what.clone(), ..Default::default() },
-            ),
+            Mail::SecurityNotice { name, what } => {
+                ("mail-notice-subject", View { name: name.clone(), address: what.clone(), ..Default::default() })
+            }
             Mail::NewDevice { name, device, ip, when, profile_link, reset_link } => (
-                "New sign-in to your account",
+                "mail-new-device-subject",
                 View {
                     name: name.clone(),
                     device: device.clone(),
@@ -184,10 +193,42 @@ mod tests {
             link: "https://id.example/verify-email?token=abc&x=1".into(),
             hours: 48,
         };
-        let r = mail.render().unwrap();
+        let r = mail.render(Lang::En).unwrap();
         assert!(!r.html.contains("<script>"), "{}", r.html);
         assert!(r.text.contains("https://id.example/verify-email?token=abc&x=1"), "{}", r.text);
         assert!(r.html.contains("https://id.example/verify-email?token=abc&#38;x=1"), "{}", r.html);
         assert_eq!(r.subject, "Confirm your e-mail address");
+    }
+
+    #[test]
+    fn every_message_renders_in_every_language_with_no_key_left_unresolved() {
+        let all = [
+            Mail::VerifyEmail { name: "A".into(), link: "https://l".into(), hours: 48 },
+            Mail::AccountExists { name: "A".into(), login_link: "https://l".into(), reset_link: "https://r".into() },
+            Mail::PasswordReset { name: "A".into(), link: "https://l".into(), minutes: 30 },
+            Mail::PasswordChanged { name: "A".into(), reset_link: "https://r".into() },
+            Mail::EmailChanged { name: "A".into(), new_address: "a@b.example".into() },
+            Mail::SecurityNotice { name: "A".into(), what: "mail-notice-2fa-on".into() },
+            Mail::NewDevice {
+                name: "A".into(),
+                device: "Firefox".into(),
+                ip: "192.0.2.1".into(),
+                when: "2026-12-05 10:00 UTC".into(),
+                profile_link: "https://p".into(),
+                reset_link: "https://r".into(),
+            },
+        ];
+        for lang in Lang::ALL {
+            for mail in &all {
+                let r = mail.render(lang).unwrap();
+                for part in [&r.subject, &r.text, &r.html] {
+                    assert!(!part.contains("mail-"), "{lang}: unresolved key in {part}");
+                }
+                assert!(r.html.contains(&format!("<html lang=\"{lang}\">")), "{}", r.html);
+            }
+        }
+        let fr = all[0].render(Lang::Fr).unwrap();
+        assert_eq!(fr.subject, "Confirmez votre adresse e-mail");
+        assert!(fr.text.starts_with("Bonjour A,"), "{}", fr.text);
     }
 }

@@ -92,9 +92,23 @@ impl Outbox {
         url
     }
 
-    /// Renders `mail` for `to`, seals it and queues it on `s` (the caller's transaction).
+    /// Renders `mail` for `to` in the language of the request being served, seals it and
+    /// queues it on `s` (the caller's transaction).
     pub async fn queue(&self, s: &impl Store, to: &Email, mail: Mail, now: i64) -> anyhow::Result<()> {
-        let rendered = mail.render_with(&self.branding.overrides)?;
+        self.queue_in(s, to, None, mail, now).await
+    }
+
+    /// [`queue`](Self::queue) in the recipient's own language when they chose one (their
+    /// profile), else in the language of the request being served.
+    pub async fn queue_in(
+        &self,
+        s: &impl Store,
+        to: &Email,
+        locale: Option<crate::i18n::Lang>,
+        mail: Mail,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let rendered = mail.render_with(&self.branding.overrides, locale.unwrap_or_else(crate::i18n::current))?;
         let id = uuid::Uuid::now_v7().to_string();
         let body = SealedBody { id: id.clone(), to: to.as_str().to_string(), text: rendered.text, html: rendered.html };
         let plain = Zeroizing::new(serde_json::to_vec(&body).context("encoding a mail body")?);

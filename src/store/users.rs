@@ -4,6 +4,7 @@ use anyhow::Context;
 use sea_orm::FromQueryResult;
 
 use super::{Count, Store, StoreError, execute, query_all, query_one};
+use crate::i18n::Lang;
 use crate::identity::email::Email;
 use crate::identity::user::{AdminChanges, DisplayName, NewUser, User, UserId, Username};
 
@@ -27,8 +28,7 @@ fn write_error(err: StoreError, doing: &'static str) -> WriteError {
 }
 
 /// The columns of a [`UserRow`].
-const COLUMNS: &str =
-    "id, username, email, email_normalized, email_verified, display_name, is_admin, disabled, created_at, updated_at";
+const COLUMNS: &str = "id, username, email, email_normalized, email_verified, display_name, is_admin, disabled, created_at, updated_at, locale";
 
 /// A `users` row as the domain sees it (no password hash, no second-factor state).
 #[derive(Debug, FromQueryResult)]
@@ -42,6 +42,7 @@ struct UserRow {
     disabled: bool,
     created_at: i64,
     updated_at: i64,
+    locale: Option<String>,
 }
 
 /// A user row with its password hash.
@@ -74,7 +75,20 @@ fn to_domain(m: UserRow) -> anyhow::Result<User> {
         disabled: m.disabled,
         created_at: m.created_at,
         updated_at: m.updated_at,
+        locale: m.locale.as_deref().and_then(Lang::from_tag),
     })
+}
+
+/// Sets (or clears) a user's language.
+pub async fn set_locale(db: &impl Store, id: UserId, locale: Option<Lang>, now: i64) -> anyhow::Result<()> {
+    let changed = execute(
+        db,
+        "UPDATE users SET locale = $1, updated_at = $2 WHERE id = $3",
+        vec![locale.map(|l| l.tag().to_string()).into(), now.into(), id.to_string().into()],
+    )
+    .await
+    .context("setting a user's language")?;
+    updated(changed, "setting a user's language")
 }
 
 /// Inserts a user in one statement: either the whole row exists afterwards or nothing does.

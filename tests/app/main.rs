@@ -26,6 +26,7 @@ mod http_limits;
 mod key_rotation;
 mod keys;
 mod lean_sessions;
+mod languages;
 mod logout;
 mod mail;
 mod mail_at_rest;

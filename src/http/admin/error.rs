@@ -52,8 +52,8 @@ impl IntoResponse for ConsoleError {
                 tracing::info!("admin console refused: not an administrator");
                 let page = ErrorPage {
                     chrome,
-                    title: "Administrators only",
-                    message: "This part of the site is for administrators. Your account does not have that role.",
+                    title: crate::i18n::tr("error-admins-only-title"),
+                    message: crate::i18n::tr("error-admins-only"),
                     request_id: current_request_id(),
                 };
                 render(StatusCode::FORBIDDEN, &page)
@@ -61,8 +61,8 @@ impl IntoResponse for ConsoleError {
             Self::NotFound => {
                 let page = ErrorPage {
                     chrome: Chrome::default(),
-                    title: "Page not found",
-                    message: "There is no such page in the admin console.",
+                    title: crate::i18n::tr("error-not-found-title"),
+                    message: crate::i18n::tr("error-console-not-found"),
                     request_id: current_request_id(),
                 };
                 render(StatusCode::NOT_FOUND, &page)

@@ -34,6 +34,7 @@ pub struct StepUpPage {
     pub enrolled: bool,
     pub error: Option<&'static str>,
 }
+crate::localized!(StepUpPage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize)]
 #[template(path = "admin/dashboard.html")]
@@ -42,6 +43,7 @@ pub struct DashboardPage {
     pub overview: Overview,
     pub clients: usize,
 }
+crate::localized!(DashboardPage, |p| p.chrome.lang);
 
 /// A user as the console's tables show them.
 #[derive(serde::Serialize)]
@@ -80,6 +82,7 @@ pub struct UsersPage {
     /// The link to the next page, when there is one.
     pub more: Option<String>,
 }
+crate::localized!(UsersPage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize)]
 #[template(path = "admin/user.html")]
@@ -98,6 +101,7 @@ pub struct UserPage {
     pub admin_flag: bool,
     pub errors: FieldErrors,
 }
+crate::localized!(UserPage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize, Default)]
 #[template(path = "admin/user_new.html")]
@@ -111,6 +115,7 @@ pub struct UserNewPage {
     pub verified: bool,
     pub errors: FieldErrors,
 }
+crate::localized!(UserNewPage, |p| p.chrome.lang);
 
 /// "Are you sure?" before a deletion.
 #[derive(Template, serde::Serialize)]
@@ -124,6 +129,7 @@ pub struct ConfirmPage {
     pub button: &'static str,
     pub back: String,
 }
+crate::localized!(ConfirmPage, |p| p.chrome.lang);
 
 /// A client as the list shows it.
 #[derive(serde::Serialize)]
@@ -143,6 +149,7 @@ pub struct ClientsPage {
     pub chrome: Chrome,
     pub clients: Vec<ClientRow>,
 }
+crate::localized!(ClientsPage, |p| p.chrome.lang);
 
 /// The client form's values.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -176,6 +183,7 @@ pub struct ClientPage {
     pub errors: FieldErrors,
     pub form_error: Option<String>,
 }
+crate::localized!(ClientPage, |p| p.chrome.lang);
 
 /// A client secret, shown this once.
 #[derive(Template, serde::Serialize)]
@@ -186,6 +194,7 @@ pub struct SecretPage {
     pub secret: String,
     pub created: bool,
 }
+crate::localized!(SecretPage, |p| p.chrome.lang);
 
 #[derive(serde::Serialize)]
 pub struct KeyRow {
@@ -208,6 +217,7 @@ pub struct KeysPage {
     pub delay_secs: i64,
     pub notice: Option<String>,
 }
+crate::localized!(KeysPage, |p| p.chrome.lang);
 
 #[derive(serde::Serialize)]
 pub struct EventRow {
@@ -234,6 +244,7 @@ pub struct AuditPage {
     pub older: Option<String>,
     pub errors: FieldErrors,
 }
+crate::localized!(AuditPage, |p| p.chrome.lang);
 
 #[derive(serde::Serialize)]
 pub struct SessionRow {
@@ -268,3 +279,4 @@ crate::pages!(
     AuditPage => "admin/audit.html",
     SessionsPage => "admin/sessions.html",
 );
+crate::localized!(SessionsPage, |p| p.chrome.lang);

@@ -322,6 +322,8 @@ pub struct ProfileBody {
     email: Option<String>,
     current_password: Option<String>,
     new_password: Option<String>,
+    /// `en`, `de`, `fr`; `""` clears the setting.
+    locale: Option<String>,
 }
 
 /// Own profile: the display name freely; e-mail and password with `current_password`. A new
@@ -345,6 +347,14 @@ pub async fn update_profile(
         .transpose()
         .map_err(|m| ApiError::field("display_name", m))?;
     let email = body.email.as_deref().map(Email::parse).transpose().map_err(|m| ApiError::field("email", m))?;
+    let locale = match body.locale.as_deref() {
+        None => None,
+        Some("") => Some(None),
+        Some(tag) => Some(Some(
+            crate::i18n::Lang::from_tag(tag)
+                .ok_or_else(|| ApiError::field("locale", "Use one of: en, de, fr (or \"\" for none)."))?,
+        )),
+    };
     let change_error = |e: ChangeError, field: &str| match e {
         ChangeError::WrongCurrentPassword => {
             ApiError::field("current_password", "The current password is not correct.")
@@ -364,6 +374,9 @@ pub async fn update_profile(
     }
     if let Some(name) = &name {
         state.accounts.change_display_name(&user, name).await?;
+    }
+    if let Some(locale) = locale {
+        state.accounts.set_locale(user.id, locale).await?;
     }
     let fresh = state.accounts.find(user.id).await?.ok_or_else(ApiError::invalid_token)?;
     Ok(Json(public_user(&state, &fresh).await?).into_response())

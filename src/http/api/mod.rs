@@ -176,5 +176,6 @@ pub async fn public_user(state: &AppState, user: &User) -> Result<Value, ApiErro
         "mfa_enabled": state.accounts.mfa_enabled(user.id).await?,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
+        "locale": user.locale.map(|l| l.tag()),
     }))
 }

@@ -82,7 +82,8 @@ pub fn spec(issuer: &str) -> Value {
         &[],
         json!({
         "display_name": { "type": ["string", "null"] }, "email": { "type": ["string", "null"] },
-        "current_password": { "type": ["string", "null"] }, "new_password": { "type": ["string", "null"] } }),
+        "current_password": { "type": ["string", "null"] }, "new_password": { "type": ["string", "null"] },
+        "locale": { "type": ["string", "null"], "enum": ["en", "de", "fr", "", null], "description": "The language of pages and mail; \"\" clears it" } }),
     );
     let admin_body = object(
         &[],
@@ -175,7 +176,8 @@ pub fn spec(issuer: &str) -> Value {
                     "properties": { "id": { "type": "string" }, "username": { "type": "string" }, "email": { "type": "string" },
                         "email_verified": { "type": "boolean" }, "display_name": { "type": "string" }, "is_admin": { "type": "boolean" },
                         "disabled": { "type": "boolean" }, "mfa_enabled": { "type": "boolean" },
-                        "created_at": { "type": "integer" }, "updated_at": { "type": "integer" } } },
+                        "created_at": { "type": "integer" }, "updated_at": { "type": "integer" },
+                        "locale": { "type": ["string", "null"] } } },
                 "Tokens": { "type": "object", "required": ["access_token", "token_type", "expires_in", "scope"], "properties": {
                     "access_token": { "type": "string" }, "token_type": { "type": "string" }, "expires_in": { "type": "integer" },
                     "refresh_token": { "type": "string" }, "scope": { "type": "string" },

@@ -14,6 +14,7 @@ use crate::http::form::FormData;
 use crate::http::login_redirect::login_url_for;
 use crate::http::render::{MessagePage, chrome, render};
 use crate::http::session::{BrowserSession, CSRF_FIELD};
+use crate::i18n::{tr, tr_args};
 use crate::oauth::authorize::{AuthorizationRequest, Decision, Params, Rejection, return_after_login};
 use crate::oauth::error::{RedirectError, UnredirectableError};
 use crate::state::AppState;
@@ -50,11 +51,8 @@ pub async fn authorize_post(
 fn bad_request_page(error: &UnredirectableError) -> Response {
     let page = MessagePage {
         chrome: Default::default(),
-        title: "Invalid sign-in request",
-        message: format!(
-            "The application that sent you here made a request this server cannot accept ({error}). \
-             Go back to the application and try again; if it keeps happening, tell its owner."
-        ),
+        title: tr("msg-invalid-request-title"),
+        message: tr_args("msg-invalid-request", &[("error", error)]),
         link: None,
     };
     render(StatusCode::BAD_REQUEST, &page)
@@ -131,13 +129,14 @@ async fn issue(
     }
 }
 
+/// The message key describing a scope on the consent (and device) page.
 pub(super) fn describe(scope: &str) -> &'static str {
     match scope {
-        "openid" => "Confirm who you are (your account id)",
-        "profile" => "Your name and username",
-        "email" => "Your e-mail address and whether it is confirmed",
-        "offline_access" => "Stay connected when you are not signed in here",
-        _ => "Access to an API on your behalf",
+        "openid" => "scope-openid",
+        "profile" => "scope-profile",
+        "email" => "scope-email",
+        "offline_access" => "scope-offline-access",
+        _ => "scope-api",
     }
 }
 
@@ -169,8 +168,8 @@ pub async fn consent(
     let Some(pairs) = stored.filter(|_| !pending.is_empty()) else {
         let page = MessagePage {
             chrome: Default::default(),
-            title: "Request expired",
-            message: "This approval request is no longer valid. Go back to the application and start again.".into(),
+            title: tr("msg-request-expired-title"),
+            message: tr("msg-request-expired"),
             link: None,
         };
         return Ok(render(StatusCode::BAD_REQUEST, &page));

@@ -15,12 +15,13 @@ use crate::http::form::FormData;
 use crate::http::layers::ClientIp;
 use crate::http::render::{MessagePage, chrome, render};
 use crate::http::session::BrowserSession;
+use crate::i18n::{tr, tr_args};
 use crate::identity::user::User;
 use crate::oauth::device::{Approver, DeviceError};
 use crate::state::AppState;
 
-const UNKNOWN_CODE: &str =
-    "That code is not valid, has expired or was already used. Check the code on your device and try again.";
+/// The message key of the entry form's error.
+const UNKNOWN_CODE: &str = "device-unknown-code";
 
 /// What of a typed code goes back into the form: letters, digits and hyphens, at most 16.
 fn shown(typed: &str) -> String {
@@ -53,11 +54,8 @@ pub async fn entry_form(session: BrowserSession, OriginalUri(uri): OriginalUri) 
 fn throttled(wait: i64) -> Response {
     let page = MessagePage {
         chrome: Default::default(),
-        title: "Too many wrong codes",
-        message: format!(
-            "Too many codes that did not match were entered. Wait {} minute(s), then try again with the code your device shows.",
-            (wait + 59) / 60
-        ),
+        title: tr("device-throttled-title"),
+        message: tr_args("device-throttled", &[("minutes", &((wait + 59) / 60))]),
         link: None,
     };
     let mut res = render(StatusCode::TOO_MANY_REQUESTS, &page);
@@ -114,26 +112,24 @@ pub async fn decide(
     let who = Approver { user: user.id, auth_time: auth.auth.auth_time, amr: &auth.auth.amr };
     let (title, message) = match state.provider.answer_device(typed, who, approve).await {
         Ok(()) if approve => {
-            ("Device allowed", "You are signed in on your device. You can close this page and go back to it.")
+            (tr("device-allowed-title"), tr("device-allowed"))
         }
-        Ok(()) => ("Device denied", "Nothing was shared. The device was told you said no."),
+        Ok(()) => (tr("device-denied-title"), tr("device-denied")),
         Err(DeviceError::Unknown) => {
             return entry_page(&session, &user, StatusCode::BAD_REQUEST, String::new(), Some(UNKNOWN_CODE)).await;
         }
         Err(DeviceError::NeedsSecondFactor) => {
             let page = MessagePage {
                 chrome: chrome(Some(&user)),
-                title: "A second factor is needed",
-                message: "This application requires a sign-in with your second factor. Sign out, sign in again with \
-                          your authenticator app, and enter the code from your device once more."
-                    .into(),
-                link: Some((paths::DEVICE, "Enter the code again")),
+                title: tr("device-mfa-title"),
+                message: tr("device-mfa"),
+                link: Some((paths::DEVICE, tr("device-enter-again"))),
             };
             return Ok(render(StatusCode::FORBIDDEN, &page));
         }
         Err(DeviceError::Throttled(wait)) => return Ok(throttled(wait)),
         Err(DeviceError::Internal(e)) => return Err(BrowserError::Internal(e)),
     };
-    let page = MessagePage { chrome: chrome(Some(&user)), title, message: message.into(), link: None };
+    let page = MessagePage { chrome: chrome(Some(&user)), title, message, link: None };
     Ok(render(StatusCode::OK, &page))
 }

@@ -26,6 +26,7 @@ pub fn metadata(issuer: &str) -> serde_json::Value {
         "end_session_endpoint": url(paths::END_SESSION),
         "device_authorization_endpoint": url(paths::DEVICE_AUTHORIZATION),
         "scopes_supported": OIDC_SCOPES,
+        "ui_locales_supported": crate::i18n::Lang::supported_tags(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT],

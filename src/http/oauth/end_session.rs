@@ -14,6 +14,7 @@ use crate::http::csp::with_form_action;
 use crate::http::form::FormData;
 use crate::http::render::{MessagePage, chrome, render};
 use crate::http::session::{BrowserSession, CSRF_FIELD};
+use crate::i18n::tr;
 use crate::identity::surface::Surface;
 use crate::oauth::client::Client;
 use crate::oauth::logout::SignOut;
@@ -49,9 +50,9 @@ fn signed_out(redirect: Option<String>) -> Response {
         None => {
             let page = MessagePage {
                 chrome: Default::default(),
-                title: "Signed out",
-                message: "You are signed out.".into(),
-                link: Some(("/", "Home")),
+                title: tr("msg-signed-out-title"),
+                message: tr("msg-signed-out"),
+                link: Some(("/", tr("msg-home"))),
             };
             render(StatusCode::OK, &page)
         }

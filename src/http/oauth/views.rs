@@ -9,6 +9,7 @@ use crate::http::render::Chrome;
 #[derive(serde::Serialize)]
 pub struct ScopeLine {
     pub name: String,
+    /// The message key of the scope's description.
     pub description: &'static str,
 }
 
@@ -22,6 +23,7 @@ pub struct ConsentPage {
     /// The id of the pending request kept in the session.
     pub pending: String,
 }
+crate::localized!(ConsentPage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize)]
 #[template(path = "pages/end_session.html")]
@@ -55,9 +57,13 @@ pub struct DeviceConfirmPage {
     pub scopes: Vec<ScopeLine>,
 }
 
+crate::localized!(DeviceEntryPage, |p| p.chrome.lang);
+crate::localized!(DeviceConfirmPage, |p| p.chrome.lang);
+
 crate::pages!(
     ConsentPage => "pages/consent.html",
     EndSessionPage => "pages/end_session.html",
     DeviceEntryPage => "pages/device.html",
     DeviceConfirmPage => "pages/device_confirm.html",
 );
+crate::localized!(EndSessionPage, |p| p.chrome.lang);

@@ -16,6 +16,7 @@ use crate::http::login_redirect::safe_next;
 use crate::http::render::MessagePage;
 use crate::http::render::{Chrome, chrome, render};
 use crate::http::session::{BrowserSession, CSRF_FIELD, cookie_name};
+use crate::i18n::tr;
 use crate::identity::accounts::RegisterError;
 use crate::identity::email::Email;
 use crate::identity::login::{LoginAttempt, LoginError};
@@ -97,7 +98,7 @@ pub async fn register(
         Ok(_) => Ok(check_inbox()),
         Err(RegisterError::UsernameTaken) => {
             let mut errors = FieldErrors::default();
-            errors.add("username", "This username is taken. Choose another.");
+            errors.add("username", tr("field-error-username-taken"));
             Ok(again(errors, None, StatusCode::CONFLICT, csrf))
         }
         Err(RegisterError::TooMany { retry_after_secs }) => {
@@ -117,11 +118,9 @@ pub async fn register(
 fn check_inbox() -> Response {
     let page = MessagePage {
         chrome: Chrome::default(),
-        title: "Check your inbox",
-        message: "We sent a message to the address you gave. Follow the link in it to confirm your address, \
-                  then sign in. If you do not see it within a few minutes, look in your spam folder."
-            .into(),
-        link: Some((paths::LOGIN, "Sign in")),
+        title: tr("msg-check-inbox-title"),
+        message: tr("msg-check-inbox-register"),
+        link: Some((paths::LOGIN, tr("nav-sign-in"))),
     };
     render(StatusCode::OK, &page)
 }

@@ -77,11 +77,11 @@ pub async fn lists(
 /// The notices these forms lead to.
 pub fn notice(code: &str) -> Option<&'static str> {
     match code {
-        "session-ended" => Some("That session was signed out."),
-        "session-gone" => Some("That session had already ended."),
-        "others-ended" => Some("You were signed out everywhere else. This device stays signed in."),
-        "app-removed" => Some("The app's access was removed. It will have to ask you again before it can sign you in."),
-        "app-gone" => Some("That app no longer had access to your account."),
+        "session-ended" => Some("notice-session-ended"),
+        "session-gone" => Some("notice-session-gone"),
+        "others-ended" => Some("notice-others-ended"),
+        "app-removed" => Some("notice-app-removed"),
+        "app-gone" => Some("notice-app-gone"),
         _ => None,
     }
 }

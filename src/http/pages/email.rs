@@ -10,6 +10,7 @@ use crate::http::form::FormData;
 use crate::http::render::render;
 use crate::http::render::{MessagePage, chrome};
 use crate::http::session::BrowserSession;
+use crate::i18n::tr;
 use crate::identity::profile::{ConfirmError, Confirmed, ResendError};
 use crate::state::AppState;
 
@@ -24,24 +25,19 @@ pub async fn confirm(
     let token = query.text("token").unwrap_or_default();
     let user = session.user().await?;
     let (status, title, message) = match state.accounts.confirm_email(token).await {
-        Ok(Confirmed::Address) => (StatusCode::OK, "Address confirmed", "Thank you: your e-mail address is confirmed."),
-        Ok(Confirmed::NewAddress) => {
-            (StatusCode::OK, "Address changed", "Your account now uses the new e-mail address. The old one was told.")
+        Ok(Confirmed::Address) => (StatusCode::OK, tr("msg-address-confirmed-title"), tr("msg-address-confirmed")),
+        Ok(Confirmed::NewAddress) => (StatusCode::OK, tr("msg-address-changed-title"), tr("msg-address-changed")),
+        Err(ConfirmError::InvalidLink) => {
+            (StatusCode::BAD_REQUEST, tr("msg-link-invalid-title"), tr("msg-email-link-invalid"))
         }
-        Err(ConfirmError::InvalidLink) => (
-            StatusCode::BAD_REQUEST,
-            "Link not valid",
-            "This link is invalid, was already used, or has expired. Sign in and ask for a new one from your profile.",
-        ),
-        Err(ConfirmError::AddressInUse) => (
-            StatusCode::CONFLICT,
-            "Address in use",
-            "This address now belongs to another account, so your address was not changed.",
-        ),
+        Err(ConfirmError::AddressInUse) => {
+            (StatusCode::CONFLICT, tr("msg-address-in-use-title"), tr("msg-address-in-use"))
+        }
         Err(ConfirmError::Internal(e)) => return Err(BrowserError::Internal(e)),
     };
-    let link = if user.is_some() { (paths::PROFILE, "Go to your profile") } else { (paths::LOGIN, "Sign in") };
-    let page = MessagePage { chrome: chrome(user.as_ref()), title, message: message.to_string(), link: Some(link) };
+    let link =
+        if user.is_some() { (paths::PROFILE, tr("msg-go-to-profile")) } else { (paths::LOGIN, tr("nav-sign-in")) };
+    let page = MessagePage { chrome: chrome(user.as_ref()), title, message, link: Some(link) };
     Ok(render(status, &page))
 }
 

@@ -14,6 +14,7 @@ use crate::http::form::FormData;
 use crate::http::render::render;
 use crate::http::render::{Chrome, MessagePage, chrome};
 use crate::http::session::{BrowserSession, CSRF_FIELD};
+use crate::i18n::{tr, tr_args};
 use crate::identity::mfa::{Enrolment, MfaError, SecondFactor, StepUpError};
 use crate::identity::second_factor::ChallengeError;
 use crate::identity::surface::Surface;
@@ -68,12 +69,9 @@ pub async fn challenge(
                 SecondFactor::RecoveryCode { remaining } => {
                     let page = MessagePage {
                         chrome: chrome(Some(&user)),
-                        title: "Signed in with a recovery code",
-                        message: format!(
-                            "That recovery code is used up. You have {remaining} left. If you no longer have your \
-                             authenticator app, set up two-factor authentication again from your profile."
-                        ),
-                        link: Some(("/profile", "Go to your profile")),
+                        title: tr("msg-recovery-used-title"),
+                        message: tr_args("msg-recovery-used", &[("count", &remaining)]),
+                        link: Some(("/profile", tr("msg-go-to-profile"))),
                     };
                     render(StatusCode::OK, &page)
                 }
@@ -188,7 +186,7 @@ pub async fn confirm(
         Err(MfaError::InvalidCode) => match state.accounts.pending_mfa_enrolment(&user).await? {
             Some(enrolment) => {
                 let mut errors = FieldErrors::default();
-                errors.add("code", "That code is not valid. Check the time on your device and enter the current code.");
+                errors.add("code", tr("field-error-totp-setup-code"));
                 Ok(setup_page(chrome(Some(&user)), session.csrf_token().await?, &enrolment, errors))
             }
             None => Ok(Redirect::to(paths::PROFILE).into_response()),

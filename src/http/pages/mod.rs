@@ -39,6 +39,7 @@ pub mod paths {
     pub const PROFILE_SESSION_END: &str = "/profile/devices/sign-out";
     pub const PROFILE_SESSIONS_END_OTHERS: &str = "/profile/devices/sign-out-others";
     pub const PROFILE_APP_REMOVE: &str = "/profile/devices/remove-app";
+    pub const PROFILE_LANGUAGE: &str = "/profile/language";
 }
 
 /// The hosted pages (without the session layer: see [`crate::http::session::session_layer`]).
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route(paths::PROFILE_SESSION_END, post(devices::end_session))
         .route(paths::PROFILE_SESSIONS_END_OTHERS, post(devices::end_other_sessions))
         .route(paths::PROFILE_APP_REMOVE, post(devices::remove_app))
+        .route(paths::PROFILE_LANGUAGE, post(profile::change_language))
         .route(paths::LOGIN_SECOND_FACTOR, get(mfa::challenge_form).post(mfa::challenge))
         .route(paths::MFA_SETUP, post(mfa::setup))
         .route(paths::MFA_CONFIRM, post(mfa::confirm))

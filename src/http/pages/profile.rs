@@ -14,6 +14,7 @@ use crate::http::form::FormData;
 use crate::http::render::chrome;
 use crate::http::render::render;
 use crate::http::session::BrowserSession;
+use crate::i18n::tr;
 use crate::identity::accounts::ChangeError;
 use crate::identity::email::Email;
 use crate::identity::user::{DisplayName, User};
@@ -23,14 +24,13 @@ use crate::state::AppState;
 /// Notices after a redirect, chosen by a fixed code so no text travels in the URL.
 fn notice(code: &str) -> Option<&'static str> {
     match code {
-        "name" => Some("Your display name was saved."),
-        "password" => Some("Your password was changed. Other sessions were signed out."),
-        "email" => Some("We sent a confirmation link to the new address. Your address changes when you follow it."),
-        "verification-sent" => Some("We sent you a new confirmation link."),
-        "2fa-off" => Some("Two-factor authentication is off."),
-        "verification-throttled" => {
-            Some("We have sent several links in the last hour. Please use the newest one, or try again later.")
-        }
+        "name" => Some("notice-name-saved"),
+        "password" => Some("notice-password-changed"),
+        "email" => Some("notice-email-link-sent"),
+        "verification-sent" => Some("notice-verification-sent"),
+        "2fa-off" => Some("notice-2fa-off"),
+        "verification-throttled" => Some("notice-verification-throttled"),
+        "language" => Some("notice-language-saved"),
         other => super::devices::notice(other),
     }
 }
@@ -62,7 +62,39 @@ async fn page(
         sessions,
         apps,
         errors,
+        locale: user.locale.map_or("", |l| l.tag()),
     })
+}
+
+/// POST /profile/language: the person's language for pages and mail (empty: none, the
+/// browser decides); this session switches at once, the picker's cookie is dropped so the
+/// setting shows.
+pub async fn change_language(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    form: FormData,
+) -> Result<Response, BrowserError> {
+    let user = session.signed_in_form(paths::PROFILE, &form).await?;
+    let raw = form.text("locale").unwrap_or_default();
+    let locale = match raw {
+        "" => None,
+        tag => Some(crate::i18n::Lang::from_tag(tag).ok_or(BrowserError::BadRequest("error-language-unknown"))?),
+    };
+    state.accounts.set_locale(user.id, locale).await?;
+    match locale {
+        Some(lang) => session.put(crate::http::picker::PROFILE_KEY, &lang.tag()).await?,
+        None => {
+            session.take::<String>(crate::http::picker::PROFILE_KEY).await?;
+        }
+    }
+    let mut res = done("language");
+    let secure = state.settings.secure_cookies();
+    let name = crate::http::session::cookie_name(secure, crate::http::language::COOKIE);
+    let clear = format!("{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}", if secure { "; Secure" } else { "" });
+    if let Ok(value) = axum::http::HeaderValue::from_str(&clear) {
+        res.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    }
+    Ok(res)
 }
 
 /// The profile page again, with errors beside the fields of one of its forms.
@@ -136,7 +168,7 @@ pub async fn change_password(
     let mut field = |name: &'static str| form.text(name).map_err(|p| errors.add(name, p.message())).unwrap_or_default();
     let (current, new, confirm) = (field("current_password"), field("new_password"), field("confirm_password"));
     if errors.is_empty() && new != confirm {
-        errors.add("confirm_password", "The two new passwords do not match.");
+        errors.add("confirm_password", tr("field-error-new-passwords-differ"));
     }
     if errors.is_empty() {
         let result = state
@@ -149,7 +181,7 @@ pub async fn change_password(
                 return Ok(done("password"));
             }
             Err(ChangeError::WrongCurrentPassword) => {
-                errors.add("current_password", "The current password is not correct.")
+                errors.add("current_password", tr("field-error-current-password"))
             }
             Err(ChangeError::Policy(problem)) => errors.add("new_password", problem.to_string()),
             Err(ChangeError::Internal(e)) => return Err(BrowserError::Internal(e)),
@@ -177,7 +209,7 @@ pub async fn change_email(
         match state.accounts.request_email_change(&user, &Secret::new(current), &email).await {
             Ok(()) => return Ok(done("email")),
             Err(ChangeError::WrongCurrentPassword) => {
-                errors.add("email_current_password", "The current password is not correct.")
+                errors.add("email_current_password", tr("field-error-current-password"))
             }
             Err(ChangeError::Policy(_)) => {}
             Err(ChangeError::Internal(e)) => return Err(BrowserError::Internal(e)),

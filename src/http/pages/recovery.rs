@@ -13,6 +13,7 @@ use crate::http::layers::ClientIp;
 use crate::http::render::render;
 use crate::http::render::{Chrome, MessagePage};
 use crate::http::session::{BrowserSession, CSRF_FIELD};
+use crate::i18n::tr;
 use crate::identity::email::Email;
 use crate::identity::recovery::{ResetError, ResetRequestError};
 use crate::identity::surface::Surface;
@@ -51,11 +52,9 @@ pub async fn request(
         Ok(()) => {
             let page = MessagePage {
                 chrome: Chrome::default(),
-                title: "Check your inbox",
-                message: "If an account exists for that address, we have sent it a link to choose a new password. \
-                          The link works once and expires soon."
-                    .into(),
-                link: Some((paths::LOGIN, "Back to sign in")),
+                title: tr("msg-check-inbox-title"),
+                message: tr("msg-check-inbox-reset"),
+                link: Some((paths::LOGIN, tr("reset-back"))),
             };
             Ok(render(StatusCode::OK, &page))
         }
@@ -78,9 +77,9 @@ pub async fn request(
 fn invalid_link() -> Response {
     let page = MessagePage {
         chrome: Chrome::default(),
-        title: "Link not valid",
-        message: "This password-reset link is invalid, was already used, or has expired. Ask for a new one.".into(),
-        link: Some((paths::RESET_PASSWORD, "Ask for a new link")),
+        title: tr("msg-link-invalid-title"),
+        message: tr("msg-reset-link-invalid"),
+        link: Some((paths::RESET_PASSWORD, tr("msg-ask-new-link"))),
     };
     render(StatusCode::BAD_REQUEST, &page)
 }
@@ -116,7 +115,7 @@ pub async fn confirm(
     let confirm =
         form.text("confirm_password").map_err(|p| errors.add("confirm_password", p.message())).unwrap_or_default();
     if errors.is_empty() && new != confirm {
-        errors.add("confirm_password", "The two passwords do not match.");
+        errors.add("confirm_password", tr("field-error-passwords-differ"));
     }
     if errors.is_empty() {
         match state.accounts.reset_password(&token, new).await {
@@ -125,11 +124,9 @@ pub async fn confirm(
                 session.log_out(SignOut::new(Surface::Pages)).await?;
                 let page = MessagePage {
                     chrome: Chrome::default(),
-                    title: "Password changed",
-                    message:
-                        "Your password was changed and every session was signed out. Sign in with the new password."
-                            .into(),
-                    link: Some((paths::LOGIN, "Sign in")),
+                    title: tr("msg-password-changed-title"),
+                    message: tr("msg-password-changed"),
+                    link: Some((paths::LOGIN, tr("nav-sign-in"))),
                 };
                 return Ok(render(StatusCode::OK, &page));
             }

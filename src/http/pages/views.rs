@@ -11,6 +11,7 @@ pub use crate::http::field_errors::FieldErrors;
 pub struct HomePage {
     pub chrome: Chrome,
 }
+crate::localized!(HomePage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize, Default)]
 #[template(path = "pages/register.html")]
@@ -23,6 +24,7 @@ pub struct RegisterPage {
     pub errors: FieldErrors,
     pub form_error: Option<String>,
 }
+crate::localized!(RegisterPage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize, Default)]
 #[template(path = "pages/login.html")]
@@ -34,6 +36,7 @@ pub struct LoginPage {
     pub errors: FieldErrors,
     pub form_error: Option<String>,
 }
+crate::localized!(LoginPage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize)]
 #[template(path = "pages/logout.html")]
@@ -42,6 +45,7 @@ pub struct LogoutPage {
     pub csrf: String,
     pub signed_in: bool,
 }
+crate::localized!(LogoutPage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize, Default)]
 #[template(path = "pages/profile.html")]
@@ -65,7 +69,10 @@ pub struct ProfilePage {
     /// The apps holding access to the account.
     pub apps: Vec<super::devices::AppView>,
     pub errors: FieldErrors,
+    /// The person's language setting (`""`: none, the browser decides).
+    pub locale: &'static str,
 }
+crate::localized!(ProfilePage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize, Default)]
 #[template(path = "pages/reset_request.html")]
@@ -76,6 +83,7 @@ pub struct ResetRequestPage {
     pub errors: FieldErrors,
     pub form_error: Option<String>,
 }
+crate::localized!(ResetRequestPage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize, Default)]
 #[template(path = "pages/reset_confirm.html")]
@@ -85,6 +93,7 @@ pub struct ResetConfirmPage {
     pub token: String,
     pub errors: FieldErrors,
 }
+crate::localized!(ResetConfirmPage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize)]
 #[template(path = "pages/second_factor.html")]
@@ -93,6 +102,7 @@ pub struct SecondFactorPage {
     pub csrf: String,
     pub errors: FieldErrors,
 }
+crate::localized!(SecondFactorPage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize)]
 #[template(path = "pages/totp_setup.html")]
@@ -105,6 +115,7 @@ pub struct TotpSetupPage {
     pub otpauth_uri: String,
     pub errors: FieldErrors,
 }
+crate::localized!(TotpSetupPage, |p| p.chrome.lang);
 
 #[derive(Template, serde::Serialize)]
 #[template(path = "pages/recovery_codes.html")]
@@ -126,3 +137,4 @@ crate::pages!(
     TotpSetupPage => "pages/totp_setup.html",
     RecoveryCodesPage => "pages/recovery_codes.html",
 );
+crate::localized!(RecoveryCodesPage, |p| p.chrome.lang);

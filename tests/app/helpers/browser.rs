@@ -56,6 +56,11 @@ impl Browser {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// GET with one extra request header (e.g. `Accept-Language`).
+    pub async fn get_with(&self, path: &str, name: &str, value: &str) -> Response {
+        self.client.get(self.url(path)).header(name, value).send().await.expect("GET")
+    }
+
     pub async fn text(&self, path: &str) -> String {
         self.get(path).await.text().await.expect("body")
     }

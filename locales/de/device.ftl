@@ -1,0 +1,22 @@
+# Die Seiten für die Anmeldung auf einem Gerät (RFC 8628): /device und die Bestätigung.
+device-title = Auf einem Gerät anmelden
+device-intro = Geben Sie den Code ein, den Ihr Gerät anzeigt (ein Fernseher, ein Kommandozeilenprogramm, eine Spielkonsole). Bevor etwas freigegeben wird, sehen Sie, welche Anwendung anfragt.
+device-code-label = Code von Ihrem Gerät
+device-warning = Geben Sie nur einen Code ein, den Sie von einem Gerät vor Ihnen erhalten haben. Geben Sie niemals einen Code ein, den Ihnen jemand geschickt hat.
+device-unknown-code = Dieser Code ist ungültig, abgelaufen oder wurde bereits verwendet. Prüfen Sie den Code auf Ihrem Gerät und versuchen Sie es erneut.
+device-confirm-title = Gerät zulassen
+device-confirm-heading = Auf Ihrem Gerät bei { $client } anmelden?
+device-confirm-check = Prüfen Sie, dass Ihr Gerät diesen Code anzeigt:
+device-confirm-gets = Wenn Sie zustimmen, erhält { $client }:
+device-allow = Zulassen
+device-deny = Ablehnen
+device-confirm-warning = Wenn Sie dies nicht auf einem Ihrer Geräte begonnen haben, lehnen Sie ab.
+device-throttled-title = Zu viele falsche Codes
+device-throttled = Es wurden zu viele nicht passende Codes eingegeben. Warten Sie { $minutes } Minute(n) und versuchen Sie es dann mit dem Code, den Ihr Gerät anzeigt, erneut.
+device-allowed-title = Gerät zugelassen
+device-allowed = Sie sind auf Ihrem Gerät angemeldet. Sie können diese Seite schließen und zu Ihrem Gerät zurückkehren.
+device-denied-title = Gerät abgelehnt
+device-denied = Es wurde nichts freigegeben. Dem Gerät wurde mitgeteilt, dass Sie abgelehnt haben.
+device-mfa-title = Ein zweiter Faktor ist nötig
+device-mfa = Diese Anwendung verlangt eine Anmeldung mit Ihrem zweiten Faktor. Melden Sie sich ab, melden Sie sich mit Ihrer Authentifizierungs-App erneut an und geben Sie den Code Ihres Geräts noch einmal ein.
+device-enter-again = Code erneut eingeben

@@ -1,0 +1,22 @@
+# Freundliche Fehlerseiten.
+error-not-found-title = Seite nicht gefunden
+error-not-found = Unter dieser Adresse gibt es keine Seite.
+error-console-not-found = Diese Seite gibt es in der Verwaltungskonsole nicht.
+error-method-title = Nicht erlaubt
+error-method = Diese Seite kann so nicht verwendet werden.
+error-csrf-title = Formular abgelaufen
+error-csrf = Dieses Formular ist abgelaufen oder stammt nicht von dieser Website. Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es noch einmal.
+error-login-required = Bitte melden Sie sich an.
+error-too-large-title = Zu viele Daten
+error-too-large = Das Formular hat mehr Daten gesendet, als dieser Server annimmt.
+error-media-type-title = Nicht unterstütztes Formular
+error-media-type = Diese Seite nimmt nur gewöhnliche HTML-Formulare an.
+error-bad-request-title = Ungültige Anfrage
+error-form-unreadable = Das Formular konnte nicht gelesen werden.
+error-language-unknown = Wählen Sie eine der angebotenen Sprachen.
+error-internal-title = Etwas ist schiefgelaufen
+error-internal = Der Server konnte diese Anfrage nicht abschließen. Bitte versuchen Sie es gleich noch einmal.
+error-unavailable-title = Vorübergehend nicht verfügbar
+error-unavailable = Der Dienst ist vorübergehend nicht verfügbar. Bitte versuchen Sie es in einigen Sekunden noch einmal.
+error-admins-only-title = Nur für Administratoren
+error-admins-only = Dieser Bereich ist Administratoren vorbehalten. Ihr Konto hat diese Rolle nicht.

@@ -1,0 +1,22 @@
+# The device sign-in pages (RFC 8628): /device and its confirmation.
+device-title = Sign in on a device
+device-intro = Enter the code your device shows (a TV, a command-line tool, a game console). You will see which application asks before anything is shared.
+device-code-label = Code from your device
+device-warning = Only enter a code you got from a device in front of you. Never enter a code someone sent you.
+device-unknown-code = That code is not valid, has expired or was already used. Check the code on your device and try again.
+device-confirm-title = Allow a device
+device-confirm-heading = Sign in to { $client } on your device?
+device-confirm-check = Check that your device shows the code
+device-confirm-gets = If you allow it, { $client } will get:
+device-allow = Allow
+device-deny = Deny
+device-confirm-warning = If you did not start this on a device of yours, deny it.
+device-throttled-title = Too many wrong codes
+device-throttled = Too many codes that did not match were entered. Wait { $minutes } minute(s), then try again with the code your device shows.
+device-allowed-title = Device allowed
+device-allowed = You are signed in on your device. You can close this page and go back to it.
+device-denied-title = Device denied
+device-denied = Nothing was shared. The device was told you said no.
+device-mfa-title = A second factor is needed
+device-mfa = This application requires a sign-in with your second factor. Sign out, sign in again with your authenticator app, and enter the code from your device once more.
+device-enter-again = Enter the code again

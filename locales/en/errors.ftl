@@ -1,0 +1,22 @@
+# Friendly error pages.
+error-not-found-title = Page not found
+error-not-found = There is no page at this address.
+error-console-not-found = There is no such page in the admin console.
+error-method-title = Not allowed
+error-method = This page cannot be used that way.
+error-csrf-title = Form expired
+error-csrf = This form has expired or did not come from this site. Go back, reload the page and try again.
+error-login-required = Please sign in.
+error-too-large-title = Too much data
+error-too-large = The form sent more data than this server accepts.
+error-media-type-title = Unsupported form
+error-media-type = This page accepts ordinary HTML form submissions only.
+error-bad-request-title = Bad request
+error-form-unreadable = The form could not be read.
+error-language-unknown = Choose one of the languages offered.
+error-internal-title = Something went wrong
+error-internal = The server could not complete this request. Please try again in a moment.
+error-unavailable-title = Temporarily unavailable
+error-unavailable = The service is temporarily unavailable. Please try again in a few seconds.
+error-admins-only-title = Administrators only
+error-admins-only = This part of the site is for administrators. Your account does not have that role.

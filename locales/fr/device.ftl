@@ -1,0 +1,22 @@
+# Les pages de connexion sur un appareil (RFC 8628) : /device et sa confirmation.
+device-title = Se connecter sur un appareil
+device-intro = Saisissez le code affiché par votre appareil (un téléviseur, un outil en ligne de commande, une console de jeu). Vous verrez quelle application le demande avant que quoi que ce soit ne soit partagé.
+device-code-label = Code de votre appareil
+device-warning = Ne saisissez qu’un code obtenu d’un appareil qui se trouve devant vous. Ne saisissez jamais un code que quelqu’un vous a envoyé.
+device-unknown-code = Ce code n’est pas valide, a expiré ou a déjà été utilisé. Vérifiez le code sur votre appareil et réessayez.
+device-confirm-title = Autoriser un appareil
+device-confirm-heading = Vous connecter à { $client } sur votre appareil ?
+device-confirm-check = Vérifiez que votre appareil affiche le code
+device-confirm-gets = Si vous l’autorisez, { $client } obtiendra :
+device-allow = Autoriser
+device-deny = Refuser
+device-confirm-warning = Si vous n’avez pas lancé cette demande sur l’un de vos appareils, refusez-la.
+device-throttled-title = Trop de codes erronés
+device-throttled = Trop de codes qui ne correspondaient pas ont été saisis. Attendez { $minutes } minute(s), puis réessayez avec le code affiché par votre appareil.
+device-allowed-title = Appareil autorisé
+device-allowed = Vous êtes connecté sur votre appareil. Vous pouvez fermer cette page et y retourner.
+device-denied-title = Appareil refusé
+device-denied = Rien n’a été partagé. L’appareil a été informé de votre refus.
+device-mfa-title = Un second facteur est nécessaire
+device-mfa = Cette application exige une connexion avec votre second facteur. Déconnectez-vous, reconnectez-vous avec votre application d’authentification, puis saisissez à nouveau le code de votre appareil.
+device-enter-again = Saisir à nouveau le code

@@ -1,0 +1,22 @@
+# Pages d’erreur.
+error-not-found-title = Page introuvable
+error-not-found = Il n’y a aucune page à cette adresse.
+error-console-not-found = Cette page n’existe pas dans la console d’administration.
+error-method-title = Action non autorisée
+error-method = Cette page ne peut pas être utilisée de cette façon.
+error-csrf-title = Formulaire expiré
+error-csrf = Ce formulaire a expiré ou ne provient pas de ce site. Revenez en arrière, rechargez la page et réessayez.
+error-login-required = Veuillez vous connecter.
+error-too-large-title = Trop de données
+error-too-large = Le formulaire a envoyé plus de données que ce serveur n’en accepte.
+error-media-type-title = Formulaire non pris en charge
+error-media-type = Cette page n’accepte que les envois de formulaires HTML ordinaires.
+error-bad-request-title = Requête incorrecte
+error-form-unreadable = Le formulaire n’a pas pu être lu.
+error-language-unknown = Choisissez l’une des langues proposées.
+error-internal-title = Une erreur s’est produite
+error-internal = Le serveur n’a pas pu traiter cette requête. Veuillez réessayer dans un instant.
+error-unavailable-title = Temporairement indisponible
+error-unavailable = Le service est temporairement indisponible. Veuillez réessayer dans quelques secondes.
+error-admins-only-title = Réservé aux administrateurs
+error-admins-only = Cette partie du site est réservée aux administrateurs. Votre compte n’a pas ce rôle.
