@@ -16,6 +16,7 @@ mod m20261203_000010_key_schedule;
 mod m20261204_000011_audit;
 mod m20261204_000012_session_devices;
 mod m20261204_000013_audit_webhooks;
+mod m20261205_000017_passkeys;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000011_audit::Migration),
             Box::new(m20261204_000012_session_devices::Migration),
             Box::new(m20261204_000013_audit_webhooks::Migration),
+            Box::new(m20261205_000017_passkeys::Migration),
         ]
     }
 }

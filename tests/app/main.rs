@@ -29,6 +29,7 @@ mod mfa_hardening;
 mod oidc_flow;
 mod operations;
 mod outage;
+mod passkeys;
 mod recovery;
 mod refresh_reuse;
 mod security;

@@ -92,6 +92,8 @@ pub struct SecondFactorPage {
     pub chrome: Chrome,
     pub csrf: String,
     pub errors: FieldErrors,
+    /// The account has a passkey: offer it instead of a code (needs the script).
+    pub passkey: bool,
 }
 
 #[derive(Template)]
@@ -112,4 +114,43 @@ pub struct RecoveryCodesPage {
     pub chrome: Chrome,
     pub codes: Vec<String>,
     pub first_time: bool,
+}
+
+/// One passkey as the profile's list shows it.
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
+    /// "Synced passkey" or "Device-bound passkey".
+    pub kind: &'static str,
+    pub counter_flagged: bool,
+}
+
+fn date_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute()))
+        .unwrap_or_default()
+}
+
+impl From<&crate::identity::passkeys::credential::StoredPasskey> for PasskeyView {
+    fn from(p: &crate::identity::passkeys::credential::StoredPasskey) -> Self {
+        Self {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            created: date_time(p.created_at),
+            last_used: p.last_used_at.map_or_else(|| "never".to_string(), date_time),
+            kind: if p.backup_eligible { "Synced passkey" } else { "Device-bound passkey" },
+            counter_flagged: p.counter_flagged,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/passkeys.html")]
+pub struct PasskeysPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub passkeys: Vec<PasskeyView>,
+    pub notice: Option<String>,
 }
