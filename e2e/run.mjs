@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { adminJourney, prepareAdmin } from './admin.mjs';
+import { passkeysJourney } from './passkeys.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const BIN = process.env.PORTCULLIS_BIN || path.join(root, 'target/debug/portcullis');
@@ -124,8 +125,9 @@ function startRelyingParty(rpPort, base, secrets) {
       });
       const tokens = await tokenRes.json();
       const info = await (await fetch(`${base}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json();
+      const claims = JSON.parse(Buffer.from(String(tokens.id_token || '..').split('.')[1] || '', 'base64url').toString() || '{}');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-        .end(`<!doctype html><html lang="en"><title>Example RP</title><h1>Hello, ${info.name}</h1><p id="sub">${info.sub}</p></html>`);
+        .end(`<!doctype html><html lang="en"><title>Example RP</title><h1>Hello, ${info.name}</h1><p id="sub">${info.sub}</p><p id="amr">${JSON.stringify(claims.amr || [])}</p></html>`);
       return;
     }
     if (url.pathname === '/signed-out') {
@@ -148,7 +150,8 @@ async function main() {
   const maildir = path.join(work, 'mail');
   const smtp = spawn('python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${smtpPort}`, '-c', 'aiosmtpd.handlers.Mailbox', maildir], { stdio: 'ignore' });
   children.push(smtp);
-  const base = `http://127.0.0.1:${port}`;
+  // `localhost`, not an IP: WebAuthn (the passkey journey) needs a domain.
+  const base = `http://localhost:${port}`;
   const env = {
     PATH: process.env.PATH, PORTCULLIS_BIND: `127.0.0.1:${port}`, PORTCULLIS_ISSUER: base, PORTCULLIS_DATA_DIR: path.join(work, 'data'),
     SECRET_KEY: 'e2e-secret-key-e2e-secret-key-e2e-secret-key', MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(smtpPort),
@@ -309,6 +312,7 @@ async function main() {
     check('and the session is over', frank.url().startsWith(`${base}/login`));
 
     await adminJourney({ browser, base, rpPort, password: PASSWORD, totp, base32, nextStep, shot, a11y, check });
+    await passkeysJourney({ browser, base, rpPort, password: PASSWORD, maildir, mailLink, totp, base32, shot, a11y, check });
   } finally {
     await browser.close();
     rp.close();
