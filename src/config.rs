@@ -122,17 +122,17 @@ pub struct LoginSettings {
     pub failure_decay_secs: i64,
     /// Mail a notice when a sign-in completes on a device not known before.
     pub new_device_mail: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettings {
     /// The WebAuthn RP ID passkeys are scoped to: empty for the issuer's host, or a parent
     /// domain of it (passkeys then work on its sibling hosts too).
     pub passkey_rp_id: String,
     /// Refuse a passkey whose sign counter went backwards (it is flagged and its owner
     /// mailed either way).
     pub passkey_refuse_counter_regression: bool,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountSettings {
     pub require_verified_email: bool,
     pub verify_token_lifetime_secs: i64,
     pub reset_token_lifetime_secs: i64,

@@ -67,10 +67,10 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar { name: "PORTCULLIS_LOGIN_MAX_WAIT", key: "login.max_wait_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_LOGIN_FAILURE_DECAY", key: "login.failure_decay_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_NEW_DEVICE_MAIL", key: "login.new_device_mail", kind: Kind::Bool },
-    EnvVar { name: "PORTCULLIS_PASSKEY_RP_ID", key: "login.passkey_rp_id", kind: Kind::Text },
+    EnvVar { name: "PORTCULLIS_PASSKEY_RP_ID", key: "account.passkey_rp_id", kind: Kind::Text },
     EnvVar {
         name: "PORTCULLIS_PASSKEY_REFUSE_COUNTER_REGRESSION",
-        key: "login.passkey_refuse_counter_regression",
+        key: "account.passkey_refuse_counter_regression",
         kind: Kind::Bool,
     },
     EnvVar { name: "PORTCULLIS_REQUIRE_VERIFIED_EMAIL", key: "account.require_verified_email", kind: Kind::Bool },

@@ -136,12 +136,12 @@ impl Accounts {
         keys: AccountKeys,
     ) -> anyhow::Result<Self> {
         let p = &settings.password;
-        let l = &settings.login;
+        let a = &settings.account;
         let passkeys = super::passkeys::RelyingParty::new(
             &settings.issuer,
-            &l.passkey_rp_id,
-            &settings.account.totp_issuer,
-            l.passkey_refuse_counter_regression,
+            &a.passkey_rp_id,
+            &a.totp_issuer,
+            a.passkey_refuse_counter_regression,
         )?;
         Ok(Self {
             throttle: LoginThrottle::new(db.clone(), keys.throttle, settings.login.clone(), clock.clone()),

@@ -263,7 +263,7 @@ db_test!(
 
 db_test!(
     async fn a_counter_regression_only_flags_when_refusing_is_turned_off(backend) {
-        let app = passkey_app_with(backend, |s| s.login.passkey_refuse_counter_regression = false).await;
+        let app = passkey_app_with(backend, |s| s.account.passkey_refuse_counter_regression = false).await;
         let (browser, mut key) = alice_with_passkey(&app).await;
         browser.logout().await;
         key.counter = 10;

@@ -57,8 +57,9 @@ fn problem(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|_| problem(StatusCode::BAD_REQUEST, "The request was not understood."))
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Box<Response>> {
+    serde_json::from_slice(body)
+        .map_err(|_| Box::new(problem(StatusCode::BAD_REQUEST, "The request was not understood.")))
 }
 
 /// A refused ceremony, said plainly; no session is created by any of these.
@@ -105,7 +106,7 @@ pub async fn register_begin(
     };
     let begin: Begin = match parse(&body) {
         Ok(b) => b,
-        Err(res) => return Ok(res),
+        Err(res) => return Ok(*res),
     };
     session.verify_csrf(Ok::<_, ()>(begin.csrf_token.as_str())).await?;
     let signed_in_at = session.auth().await?.map_or(0, |a| a.auth.auth_time);
@@ -140,7 +141,7 @@ pub async fn register_finish(
     };
     let finish: Finish = match parse(&body) {
         Ok(f) => f,
-        Err(res) => return Ok(res),
+        Err(res) => return Ok(*res),
     };
     session.verify_csrf(Ok::<_, ()>(finish.csrf_token.as_str())).await?;
     let name = match PasskeyName::parse(&finish.name) {
@@ -220,7 +221,7 @@ pub async fn sign_in_begin(
 ) -> Result<Response, BrowserError> {
     let begin: Begin = match parse(&body) {
         Ok(b) => b,
-        Err(res) => return Ok(res),
+        Err(res) => return Ok(*res),
     };
     session.verify_csrf(Ok::<_, ()>(begin.csrf_token.as_str())).await?;
     match state.accounts.begin_passkey_sign_in().await {
@@ -242,7 +243,7 @@ pub async fn sign_in_finish(
 ) -> Result<Response, BrowserError> {
     let finish: Finish = match parse(&body) {
         Ok(f) => f,
-        Err(res) => return Ok(res),
+        Err(res) => return Ok(*res),
     };
     session.verify_csrf(Ok::<_, ()>(finish.csrf_token.as_str())).await?;
     let next = safe_next(&finish.next).unwrap_or(paths::PROFILE).to_string();
@@ -270,7 +271,7 @@ pub async fn second_step_begin(
 ) -> Result<Response, BrowserError> {
     let begin: Begin = match parse(&body) {
         Ok(b) => b,
-        Err(res) => return Ok(res),
+        Err(res) => return Ok(*res),
     };
     session.verify_csrf(Ok::<_, ()>(begin.csrf_token.as_str())).await?;
     let Some(pending) = session.pending_second_factor().await? else {
@@ -294,7 +295,7 @@ pub async fn second_step_finish(
 ) -> Result<Response, BrowserError> {
     let finish: Finish = match parse(&body) {
         Ok(f) => f,
-        Err(res) => return Ok(res),
+        Err(res) => return Ok(*res),
     };
     session.verify_csrf(Ok::<_, ()>(finish.csrf_token.as_str())).await?;
     let Some(pending) = session.pending_second_factor().await? else {

@@ -136,7 +136,7 @@ impl RelyingParty {
             (true, None) => {
                 tracing::warn!(
                     issuer,
-                    "passkeys are off: the issuer's host is not a domain name (set login.passkey_rp_id)"
+                    "passkeys are off: the issuer's host is not a domain name (set account.passkey_rp_id)"
                 );
                 return Ok(Self { webauthn: None, pending: Default::default(), refuse_counter_regression });
             }

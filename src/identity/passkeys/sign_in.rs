@@ -7,7 +7,7 @@
 //!
 //! Sign counters: when the authenticator keeps one (non-zero) and it did not grow, the
 //! credential is flagged, `passkey.counter_regressed` recorded and the owner mailed; the
-//! assertion is then refused unless `login.passkey_refuse_counter_regression` is off.
+//! assertion is then refused unless `account.passkey_refuse_counter_regression` is off.
 
 use std::net::IpAddr;
 
