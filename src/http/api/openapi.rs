@@ -339,7 +339,8 @@ fn add_passkeys(doc: &mut Value) {
         ("413", "Body too large"),
         ("415", "Not application/json"),
         ("429", "Too many failures from this address"),
-        ("503", "Passkeys are not available on this server"),
+        ("403", "Passkeys are not available on this server (its issuer has no domain name)"),
+        ("503", "Too many ceremonies are waiting"),
     ];
     let paths = [
         (
@@ -347,7 +348,7 @@ fn add_passkeys(doc: &mut Value) {
             json!({ "post": { "summary": "Start adding a passkey to the caller's account (re-asks the password)",
             "security": bearer,
             "requestBody": body(object(&["current_password"], json!({ "current_password": { "type": "string" } }))),
-            "responses": responses(("200", ok("The creation options", started.clone())), &with(&[("401", "No valid token"), ("403", "Token not issued for this API"), ("503", "Passkeys are not available on this server")])) } }),
+            "responses": responses(("200", ok("The creation options", started.clone())), &with(&[("401", "No valid token"), ("403", "Token not issued for this API, or passkeys are not available on this server")])) } }),
         ),
         (
             "/auth/passkey/register/finish",
@@ -360,7 +361,7 @@ fn add_passkeys(doc: &mut Value) {
         (
             "/auth/passkey/login/begin",
             json!({ "post": { "summary": "Start a passwordless sign-in (no username: a discoverable credential)",
-            "responses": responses(("200", ok("The request options", started)), &[("503", "Passkeys are not available on this server")]) } }),
+            "responses": responses(("200", ok("The request options", started)), &[("403", "Passkeys are not available on this server"), ("503", "Too many ceremonies are waiting")]) } }),
         ),
         (
             "/auth/passkey/login/finish",

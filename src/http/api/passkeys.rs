@@ -50,9 +50,9 @@ fn problem(e: PasskeyError) -> ApiError {
         PasskeyError::TooManyFromAddress { retry_after_secs } => {
             ApiError::too_many(retry_after_secs, "Too many failed sign-ins from this address.")
         }
-        PasskeyError::Busy | PasskeyError::Unavailable => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "passkeys_unavailable", e.to_string())
-        }
+        PasskeyError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "passkeys_busy", e.to_string()),
+        // Not a fault of the server: this deployment has no passkeys (its issuer is an IP).
+        PasskeyError::Unavailable => ApiError::new(StatusCode::FORBIDDEN, "passkeys_unavailable", e.to_string()),
         PasskeyError::NoCeremony | PasskeyError::Expired => {
             ApiError::new(StatusCode::BAD_REQUEST, "ceremony_not_open", e.to_string())
         }

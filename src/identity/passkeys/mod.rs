@@ -134,7 +134,7 @@ impl RelyingParty {
             (false, _) => rp_id.to_string(),
             (true, Some(domain)) => domain.to_string(),
             (true, None) => {
-                tracing::warn!(
+                tracing::info!(
                     issuer,
                     "passkeys are off: the issuer's host is not a domain name (set account.passkey_rp_id)"
                 );
