@@ -16,6 +16,7 @@ import { adminJourney, prepareAdmin } from './admin.mjs';
 import { brandingJourney } from './branding.mjs';
 import { deviceJourney, prepareDevice } from './device.mjs';
 import { languagesJourney } from './i18n.mjs';
+import { passkeysJourney } from './passkeys.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const BIN = process.env.PORTCULLIS_BIN || path.join(root, 'target/debug/portcullis');
@@ -127,8 +128,9 @@ function startRelyingParty(rpPort, base, secrets) {
       });
       const tokens = await tokenRes.json();
       const info = await (await fetch(`${base}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json();
+      const claims = JSON.parse(Buffer.from(String(tokens.id_token || '..').split('.')[1] || '', 'base64url').toString() || '{}');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-        .end(`<!doctype html><html lang="en"><title>Example RP</title><h1>Hello, ${info.name}</h1><p id="sub">${info.sub}</p></html>`);
+        .end(`<!doctype html><html lang="en"><title>Example RP</title><h1>Hello, ${info.name}</h1><p id="sub">${info.sub}</p><p id="amr">${JSON.stringify(claims.amr || [])}</p></html>`);
       return;
     }
     if (url.pathname === '/signed-out') {
@@ -151,7 +153,8 @@ async function main() {
   const maildir = path.join(work, 'mail');
   const smtp = spawn('python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${smtpPort}`, '-c', 'aiosmtpd.handlers.Mailbox', maildir], { stdio: 'ignore' });
   children.push(smtp);
-  const base = `http://127.0.0.1:${port}`;
+  // `localhost`, not an IP: WebAuthn (the passkey journey) needs a domain.
+  const base = `http://localhost:${port}`;
   const env = {
     PATH: process.env.PATH, PORTCULLIS_BIND: `127.0.0.1:${port}`, PORTCULLIS_ISSUER: base, PORTCULLIS_DATA_DIR: path.join(work, 'data'),
     SECRET_KEY: 'e2e-secret-key-e2e-secret-key-e2e-secret-key', MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(smtpPort),
@@ -316,6 +319,7 @@ async function main() {
     await brandingJourney({ browser, bin: BIN, work, port: await freePort(), waitFor, children, shot, a11y, check });
     await deviceJourney({ browser, base, password: PASSWORD, shot, a11y, check });
     await languagesJourney({ browser, base, rpPort, shot, a11y, check });
+    await passkeysJourney({ browser, base, rpPort, password: PASSWORD, maildir, mailLink, totp, base32, shot, a11y, check });
   } finally {
     await browser.close();
     rp.close();

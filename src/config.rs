@@ -134,6 +134,12 @@ pub struct LoginSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountSettings {
+    /// The WebAuthn RP ID passkeys are scoped to: empty for the issuer's host, or a parent
+    /// domain of it (passkeys then work on its sibling hosts too).
+    pub passkey_rp_id: String,
+    /// Refuse a passkey whose sign counter went backwards (it is flagged and its owner
+    /// mailed either way).
+    pub passkey_refuse_counter_regression: bool,
     pub require_verified_email: bool,
     pub verify_token_lifetime_secs: i64,
     pub reset_token_lifetime_secs: i64,

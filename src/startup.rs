@@ -75,7 +75,7 @@ impl AppState {
             clock.clone(),
             &settings,
             crate::identity::accounts::AccountKeys::derive(&secret_key)?,
-        );
+        )?;
         accounts.rekey_legacy_recovery_codes().await.context("re-keying legacy recovery codes")?;
         let trusted_proxies = settings.trusted_proxies()?.into();
         let keys = Arc::new(KeyRing::new(

@@ -43,3 +43,6 @@ mail-new-device-time = Zeit:
 mail-new-device-was-you = Wenn Sie das waren, ist nichts zu tun.
 mail-new-device-not-you = Wenn nicht, melden Sie diese Sitzung in Ihrem Profil ab und ändern Sie Ihr Passwort, oder setzen Sie Ihr Passwort zurück:
 mail-new-device-profile = Profil öffnen
+mail-notice-passkey-added = Ihrem Konto wurde ein Passkey hinzugefügt.
+mail-notice-passkey-removed = Ein Passkey wurde aus Ihrem Konto entfernt.
+mail-notice-passkey-counter = Einer Ihrer Passkeys wurde mit einem niedrigeren Signaturzähler als zuvor verwendet. Das kann bedeuten, dass der Passkey kopiert wurde. Wenn Sie sich nicht gerade angemeldet haben, entfernen Sie diesen Passkey in Ihrem Profil.

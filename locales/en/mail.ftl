@@ -43,3 +43,6 @@ mail-new-device-time = Time:
 mail-new-device-was-you = If this was you, there is nothing to do.
 mail-new-device-not-you = If it was not, sign that session out and change your password on your profile, or reset your password:
 mail-new-device-profile = open your profile
+mail-notice-passkey-added = A passkey was added to your account.
+mail-notice-passkey-removed = A passkey was removed from your account.
+mail-notice-passkey-counter = One of your passkeys was used with a signature counter lower than before. This can mean the passkey was copied. If you did not just sign in, remove that passkey from your profile.

@@ -43,3 +43,6 @@ mail-new-device-time = Heure :
 mail-new-device-was-you = Si c’était vous, vous n’avez rien à faire.
 mail-new-device-not-you = Sinon, déconnectez cette session et changez votre mot de passe depuis votre profil, ou réinitialisez votre mot de passe :
 mail-new-device-profile = ouvrir votre profil
+mail-notice-passkey-added = Une clé d’accès a été ajoutée à votre compte.
+mail-notice-passkey-removed = Une clé d’accès a été retirée de votre compte.
+mail-notice-passkey-counter = L’une de vos clés d’accès a été utilisée avec un compteur de signature inférieur au précédent. Cela peut signifier qu’elle a été copiée. Si vous ne venez pas de vous connecter, retirez cette clé d’accès depuis votre profil.

@@ -18,6 +18,7 @@ mod m20261204_000012_session_devices;
 mod m20261204_000013_audit_webhooks;
 mod m20261205_000014_config_managed;
 mod m20261205_000016_client_token_alg;
+mod m20261205_000017_passkeys;
 mod m20261205_000018_device_codes;
 mod m20261205_000022_user_locale;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000013_audit_webhooks::Migration),
             Box::new(m20261205_000014_config_managed::Migration),
             Box::new(m20261205_000016_client_token_alg::Migration),
+            Box::new(m20261205_000017_passkeys::Migration),
             Box::new(m20261205_000018_device_codes::Migration),
             Box::new(m20261205_000022_user_locale::Migration),
         ]

@@ -61,6 +61,8 @@ kinds! {
     PasskeyAdded => "passkey.added",
     /// A passkey was removed.
     PasskeyRemoved => "passkey.removed",
+    /// A passkey answered with a sign counter that did not grow (a possible clone): flagged.
+    PasskeyCounterRegressed => "passkey.counter_regressed",
     /// A recovery code was used up.
     RecoveryCodeUsed => "recovery_code.used",
     /// New recovery codes replaced the old ones.

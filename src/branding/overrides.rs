@@ -71,6 +71,7 @@ pub const KNOWN: &[&str] = &[
     "pages/login.html",
     "pages/logout.html",
     "pages/message.html",
+    "pages/passkeys.html",
     "pages/profile.html",
     "pages/recovery_codes.html",
     "pages/register.html",

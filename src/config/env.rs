@@ -68,6 +68,12 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar { name: "PORTCULLIS_LOGIN_MAX_WAIT", key: "login.max_wait_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_LOGIN_FAILURE_DECAY", key: "login.failure_decay_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_NEW_DEVICE_MAIL", key: "login.new_device_mail", kind: Kind::Bool },
+    EnvVar { name: "PORTCULLIS_PASSKEY_RP_ID", key: "account.passkey_rp_id", kind: Kind::Text },
+    EnvVar {
+        name: "PORTCULLIS_PASSKEY_REFUSE_COUNTER_REGRESSION",
+        key: "account.passkey_refuse_counter_regression",
+        kind: Kind::Bool,
+    },
     EnvVar { name: "PORTCULLIS_REQUIRE_VERIFIED_EMAIL", key: "account.require_verified_email", kind: Kind::Bool },
     EnvVar { name: "PORTCULLIS_VERIFY_TOKEN_LIFETIME", key: "account.verify_token_lifetime_secs", kind: Kind::Number },
     EnvVar { name: "PORTCULLIS_RESET_TOKEN_LIFETIME", key: "account.reset_token_lifetime_secs", kind: Kind::Number },

@@ -1,6 +1,6 @@
-//! Static assets: the stylesheet, compiled into the binary so one file is the whole server,
-//! and the operator's brand files (`crate::branding`), read at start and served under
-//! content-hashed names, so both are cached for good and revalidate by ETag.
+//! Static assets: the stylesheet and the passkey script, compiled into the binary so one file
+//! is the whole server, and the operator's brand files (`crate::branding`), read at start and
+//! served under content-hashed names, so they are cached for good and revalidate by ETag.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -13,9 +13,22 @@ use crate::state::AppState;
 pub const STYLESHEET: &str = "/static/style.css";
 /// `crate::branding::ASSET_PREFIX` followed by the asset's name.
 const BRAND_ASSET: &str = "/static/brand/{name}";
+/// The passkey ceremonies' script (the only JavaScript; pages that load it widen their CSP
+/// with `csp::with_scripts`).
+pub const PASSKEYS_SCRIPT: &str = "/static/passkeys.js";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(STYLESHEET, get(stylesheet)).route(BRAND_ASSET, get(brand_asset))
+    Router::new()
+        .route(STYLESHEET, get(stylesheet))
+        .route(PASSKEYS_SCRIPT, get(passkeys_script))
+        .route(BRAND_ASSET, get(brand_asset))
+}
+
+async fn passkeys_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/passkeys.js"),
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -22,6 +22,19 @@ pub fn with_form_action(mut res: axum::response::Response, redirect_uri: Option<
     res
 }
 
+/// The policy of a page that loads our own script (`/static/passkeys.js`): `script-src
+/// 'self'` and `connect-src 'self'` (its ceremony requests) added to whatever policy the
+/// response carries; still no inline script, no other origin.
+pub fn with_scripts(mut res: axum::response::Response) -> axum::response::Response {
+    let current = res.headers().get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or(CSP);
+    let policy =
+        current.replacen("default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';", 1);
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    res
+}
+
 /// The CSP source for a URL: its origin (`https://rp.example:8443`), or `scheme:` for a
 /// private-use scheme, which has no host. The URL parser guarantees no spaces or `;`.
 fn form_action_source(uri: &str) -> Option<String> {

@@ -191,7 +191,8 @@ impl BrowserSession {
         self.session.insert(AUTH_TIME_KEY, self.state.clock.unix()).await?;
         self.session.insert(SID_KEY, random_token()).await?;
         self.session.insert(AMR_KEY, amr).await?;
-        if amr.contains(&"otp") {
+        // A TOTP code, or a passkey with user verification (`mfa`), proves a second factor.
+        if amr.contains(&"otp") || amr.contains(&"mfa") {
             self.session.insert(SECOND_FACTOR_AT_KEY, self.state.clock.unix()).await?;
         } else {
             self.session.remove_value(SECOND_FACTOR_AT_KEY).await?;

@@ -93,6 +93,8 @@ pub struct Accounts {
     pub(super) recovery_key: crate::crypto::KeyedHash,
     /// Second-factor codes checked against a secret since start (see `second_factor.rs`).
     pub(super) second_factor_checks: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The passkey relying party and its waiting ceremonies.
+    pub(super) passkeys: super::passkeys::RelyingParty,
 }
 
 /// A fresh single-use token and the hash that is stored for it.
@@ -132,9 +134,16 @@ impl Accounts {
         clock: SharedClock,
         settings: &crate::config::Settings,
         keys: AccountKeys,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let p = &settings.password;
-        Self {
+        let a = &settings.account;
+        let passkeys = super::passkeys::RelyingParty::new(
+            &settings.issuer,
+            &a.passkey_rp_id,
+            &a.totp_issuer,
+            a.passkey_refuse_counter_regression,
+        )?;
+        Ok(Self {
             throttle: LoginThrottle::new(db.clone(), keys.throttle, settings.login.clone(), clock.clone()),
             db,
             hasher,
@@ -147,7 +156,8 @@ impl Accounts {
             totp_issuer: settings.account.totp_issuer.clone(),
             recovery_key: keys.recovery,
             second_factor_checks: Default::default(),
-        }
+            passkeys,
+        })
     }
 
     pub fn password_policy(&self) -> &PasswordPolicy {

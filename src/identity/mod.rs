@@ -19,6 +19,8 @@ pub mod login;
 pub mod mfa;
 /// The mail sent when a sign-in completes on a device not known before.
 mod new_device;
+/// Passkeys (WebAuthn): registration, passwordless sign-in, the relying party.
+pub mod passkeys;
 /// Password policy, normalization and argon2id hashing.
 pub mod password;
 /// Changes users make to their own account; confirming addresses.

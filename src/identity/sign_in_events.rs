@@ -24,6 +24,9 @@ pub enum SignInFailure {
     EmailUnverified,
     /// A wrong, reused or throttled second-factor code.
     SecondFactor,
+    /// A passkey answer that was refused (unknown credential, bad signature, expired or
+    /// reused challenge, counter regression, no user verification).
+    Passkey,
 }
 
 impl SignInFailure {
@@ -35,11 +38,12 @@ impl SignInFailure {
             Self::Disabled => "disabled",
             Self::EmailUnverified => "email_unverified",
             Self::SecondFactor => "second_factor",
+            Self::Passkey => "passkey",
         }
     }
 }
 
-/// A completed sign-in; `method` is `password`, `password+totp` or `password+recovery_code`.
+/// A completed sign-in; `method` is `password`, `password+totp`, `password+recovery_code` or `passkey`.
 pub fn sign_in_succeeded(user: UserId, method: &str, surface: Surface) -> Event {
     Event::new(EventKind::SignInSucceeded)
         .actor(Actor::User(user))

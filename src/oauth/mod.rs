@@ -12,10 +12,10 @@ pub mod client;
 pub mod client_cache;
 /// Client management (create, change, new secret, delete), for the CLI and the console.
 pub mod clients;
-/// The device authorization grant's request and the person's answer (RFC 8628 §3.1–3.3).
-pub mod device;
 /// Clients as a configuration file declares them: compared and written on the apply's transaction.
 pub mod declared;
+/// The device authorization grant's request and the person's answer (RFC 8628 §3.1–3.3).
+pub mod device;
 /// RFC error codes, split by how they travel.
 pub mod error;
 /// Tokens for the first-party JSON API.

@@ -46,8 +46,10 @@ pub const ACR_PASSWORD: &str = "urn:portcullis:acr:pwd";
 pub const ACR_MFA: &str = "urn:portcullis:acr:mfa";
 
 impl Authentication {
+    /// A TOTP code, or a passkey with user verification (RFC 8176 `mfa`: possession plus
+    /// PIN or biometrics), satisfies a request for a second factor.
     pub fn has_second_factor(&self) -> bool {
-        self.amr.iter().any(|m| m.as_str() == "otp")
+        self.amr.iter().any(|m| matches!(m.as_str(), "otp" | "mfa"))
     }
 
     pub fn acr(&self) -> &'static str {

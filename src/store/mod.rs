@@ -36,6 +36,8 @@ pub mod mail_jobs;
 pub mod mfa;
 /// The durable mail outbox.
 pub mod outbox;
+/// Passkeys (WebAuthn credentials) and user handles.
+pub mod passkeys;
 /// The tables and columns of a database, read from its catalogue at run time.
 pub mod schema;
 /// Second-factor budgets (per account, per sign-in challenge), reserved before each check.

@@ -16,6 +16,8 @@ mod events;
 mod json;
 /// The OpenAPI 3.1 document.
 pub mod openapi;
+/// Passkey ceremonies as JSON (`/auth/passkey/*`).
+mod passkeys;
 /// The admin user API.
 mod users;
 
@@ -52,6 +54,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/auth/login"),
     ("POST", "/auth/login/mfa"),
     ("POST", "/auth/logout"),
+    ("POST", "/auth/passkey/register/begin"),
+    ("POST", "/auth/passkey/register/finish"),
+    ("POST", "/auth/passkey/login/begin"),
+    ("POST", "/auth/passkey/login/finish"),
     ("POST", "/auth/reset_password_request"),
     ("POST", "/auth/reset_password"),
     ("GET", "/users"),
@@ -84,6 +90,10 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(account::auth_login))
         .route("/auth/login/mfa", post(account::auth_login_mfa))
         .route("/auth/logout", post(account::logout))
+        .route("/auth/passkey/register/begin", post(passkeys::register_begin))
+        .route("/auth/passkey/register/finish", post(passkeys::register_finish))
+        .route("/auth/passkey/login/begin", post(passkeys::login_begin))
+        .route("/auth/passkey/login/finish", post(passkeys::login_finish))
         .route("/auth/reset_password_request", post(account::reset_request))
         .route("/auth/reset_password", post(account::reset_confirm))
         .route("/users", get(users::list))

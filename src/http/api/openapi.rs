@@ -192,6 +192,7 @@ pub fn spec(issuer: &str) -> Value {
         }
     });
     add_devices(&mut doc);
+    add_passkeys(&mut doc);
     doc
 }
 
@@ -321,4 +322,59 @@ fn event_schema() -> Value {
 
 pub async fn document(State(state): State<AppState>) -> Json<Value> {
     Json(spec(state.provider.issuer()))
+}
+
+/// `/auth/passkey/*`: the WebAuthn ceremonies as JSON (begin hands out a `ceremony` id that
+/// finish must send back; single use, at most 300 s).
+fn add_passkeys(doc: &mut Value) {
+    let bearer = json!([{ "bearer": [] }]);
+    let started = json!({ "type": "object", "required": ["ceremony", "options"], "properties": {
+        "ceremony": { "type": "string", "description": "Send it back with the answer (single use, 300 s)" },
+        "options": { "type": "object", "description": "For navigator.credentials.create() / get(): {\"publicKey\": …}" } } });
+    let credential = json!({ "type": "object", "description": "The authenticator's answer, as PublicKeyCredential.toJSON() gives it" });
+    let refused: &[(&str, &str)] = &[
+        ("400", "Invalid body, or the ceremony is not open (used, expired or unknown)"),
+        (
+            "401",
+            "The answer was refused (origin, RP ID, challenge, signature, user verification, unknown credential, counter)",
+        ),
+        ("413", "Body too large"),
+        ("415", "Not application/json"),
+        ("429", "Too many failures from this address"),
+        ("403", "Passkeys are not available on this server (its issuer has no domain name)"),
+        ("503", "Too many ceremonies are waiting"),
+    ];
+    let paths = [
+        (
+            "/auth/passkey/register/begin",
+            json!({ "post": { "summary": "Start adding a passkey to the caller's account (re-asks the password)",
+            "security": bearer,
+            "requestBody": body(object(&["current_password"], json!({ "current_password": { "type": "string" } }))),
+            "responses": responses(("200", ok("The creation options", started.clone())), &with(&[("401", "No valid token"), ("403", "Token not issued for this API, or passkeys are not available on this server")])) } }),
+        ),
+        (
+            "/auth/passkey/register/finish",
+            json!({ "post": { "summary": "Store the new passkey (a notice mail goes to the owner)",
+            "security": bearer,
+            "requestBody": body(object(&["ceremony", "name", "credential"], json!({ "ceremony": { "type": "string" }, "name": { "type": "string", "maxLength": 64 }, "credential": credential }))),
+            "responses": responses(("201", ok("The passkey", json!({ "type": "object", "required": ["id", "name", "created_at"], "properties": {
+                "id": { "type": "string" }, "name": { "type": "string" }, "created_at": { "type": "integer" } } }))), refused) } }),
+        ),
+        (
+            "/auth/passkey/login/begin",
+            json!({ "post": { "summary": "Start a passwordless sign-in (no username: a discoverable credential)",
+            "responses": responses(("200", ok("The request options", started)), &[("403", "Passkeys are not available on this server"), ("503", "Too many ceremonies are waiting")]) } }),
+        ),
+        (
+            "/auth/passkey/login/finish",
+            json!({ "post": { "summary": "Finish a passwordless sign-in: API tokens whose ID token carries amr hwk/swk, user, mfa",
+            "requestBody": body(object(&["ceremony", "credential"], json!({ "ceremony": { "type": "string" }, "credential": credential }))),
+            "responses": responses(("200", ok("Tokens and a new device_token", json!({ "$ref": "#/components/schemas/Tokens" }))), refused) } }),
+        ),
+    ];
+    if let Some(map) = doc["paths"].as_object_mut() {
+        for (path, item) in paths {
+            map.insert(path.to_string(), item);
+        }
+    }
 }

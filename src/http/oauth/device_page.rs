@@ -111,9 +111,7 @@ pub async fn decide(
     let approve = form.text("decision") == Ok("allow");
     let who = Approver { user: user.id, auth_time: auth.auth.auth_time, amr: &auth.auth.amr };
     let (title, message) = match state.provider.answer_device(typed, who, approve).await {
-        Ok(()) if approve => {
-            (tr("device-allowed-title"), tr("device-allowed"))
-        }
+        Ok(()) if approve => (tr("device-allowed-title"), tr("device-allowed")),
         Ok(()) => (tr("device-denied-title"), tr("device-denied")),
         Err(DeviceError::Unknown) => {
             return entry_page(&session, &user, StatusCode::BAD_REQUEST, String::new(), Some(UNKNOWN_CODE)).await;

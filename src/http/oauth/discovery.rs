@@ -40,6 +40,9 @@ pub fn metadata(issuer: &str) -> serde_json::Value {
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash",
                              "name", "preferred_username", "updated_at", "email", "email_verified"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        // `acr` of a password sign-in, and of two factors (password + TOTP, or a passkey
+        // with user verification); `acr_values` with the second asks for it (step-up).
+        "acr_values_supported": [crate::oauth::tokens::ACR_PASSWORD, crate::oauth::tokens::ACR_MFA],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -152,8 +152,9 @@ pub async fn for_next(state: &AppState, next: &str, res: Response) -> Response {
 }
 
 /// The login page (first view or any re-render), see [`for_next`].
+/// It loads the passkey script (conditional UI and the passkey button).
 pub async fn login_page(state: &AppState, status: StatusCode, page: &LoginPage) -> Response {
-    for_next(state, &page.next, render(status, page)).await
+    crate::http::csp::with_scripts(for_next(state, &page.next, render(status, page)).await)
 }
 
 pub async fn login(

@@ -35,8 +35,9 @@ pub async fn challenge_form(State(state): State<AppState>, session: BrowserSessi
         chrome: Chrome::default(),
         csrf: session.csrf_token().await?,
         errors: FieldErrors::default(),
+        passkey: state.accounts.has_passkeys(pending.user_id).await?,
     };
-    Ok(for_next(&state, &pending.next, render(StatusCode::OK, &page)).await)
+    Ok(crate::http::csp::with_scripts(for_next(&state, &pending.next, render(StatusCode::OK, &page)).await))
 }
 
 pub async fn challenge(
@@ -85,8 +86,12 @@ pub async fn challenge(
         Err(ChallengeError::InvalidCode { attempts_left }) if attempts_left > 0 => {
             let mut errors = FieldErrors::default();
             errors.add("code", CODE_FAILED);
-            let page = SecondFactorPage { chrome: Chrome::default(), csrf: session.csrf_token().await?, errors };
-            Ok(for_next(&state, &pending.next, render(StatusCode::UNAUTHORIZED, &page)).await)
+            let passkey = state.accounts.has_passkeys(pending.user_id).await?;
+            let page =
+                SecondFactorPage { chrome: Chrome::default(), csrf: session.csrf_token().await?, errors, passkey };
+            Ok(crate::http::csp::with_scripts(
+                for_next(&state, &pending.next, render(StatusCode::UNAUTHORIZED, &page)).await,
+            ))
         }
         Err(ChallengeError::InvalidCode { .. } | ChallengeError::Over) => {
             session.clear_second_factor().await?;

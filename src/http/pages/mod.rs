@@ -9,6 +9,8 @@ mod devices;
 mod email;
 /// The second factor at sign-in, and 2FA settings on the profile.
 mod mfa;
+/// Passkeys: the profile's list and the passkey sign-in.
+mod passkeys;
 /// Profile view and edits.
 mod profile;
 /// Password reset by e-mail link.
@@ -40,6 +42,15 @@ pub mod paths {
     pub const PROFILE_SESSIONS_END_OTHERS: &str = "/profile/devices/sign-out-others";
     pub const PROFILE_APP_REMOVE: &str = "/profile/devices/remove-app";
     pub const PROFILE_LANGUAGE: &str = "/profile/language";
+    pub const PROFILE_PASSKEYS: &str = "/profile/passkeys";
+    pub const PASSKEY_REGISTER_BEGIN: &str = "/profile/passkeys/begin";
+    pub const PASSKEY_REGISTER_FINISH: &str = "/profile/passkeys/finish";
+    pub const PASSKEY_RENAME: &str = "/profile/passkeys/rename";
+    pub const PASSKEY_REMOVE: &str = "/profile/passkeys/remove";
+    pub const PASSKEY_SIGN_IN_BEGIN: &str = "/login/passkey/begin";
+    pub const PASSKEY_SIGN_IN_FINISH: &str = "/login/passkey/finish";
+    pub const PASSKEY_SECOND_STEP_BEGIN: &str = "/login/totp/passkey/begin";
+    pub const PASSKEY_SECOND_STEP_FINISH: &str = "/login/totp/passkey/finish";
 }
 
 /// The hosted pages (without the session layer: see [`crate::http::session::session_layer`]).
@@ -56,6 +67,15 @@ pub fn router() -> Router<AppState> {
         .route(paths::PROFILE_SESSIONS_END_OTHERS, post(devices::end_other_sessions))
         .route(paths::PROFILE_APP_REMOVE, post(devices::remove_app))
         .route(paths::PROFILE_LANGUAGE, post(profile::change_language))
+        .route(paths::PROFILE_PASSKEYS, get(passkeys::list))
+        .route(paths::PASSKEY_REGISTER_BEGIN, post(passkeys::register_begin))
+        .route(paths::PASSKEY_REGISTER_FINISH, post(passkeys::register_finish))
+        .route(paths::PASSKEY_RENAME, post(passkeys::rename))
+        .route(paths::PASSKEY_REMOVE, post(passkeys::remove))
+        .route(paths::PASSKEY_SIGN_IN_BEGIN, post(passkeys::sign_in_begin))
+        .route(paths::PASSKEY_SIGN_IN_FINISH, post(passkeys::sign_in_finish))
+        .route(paths::PASSKEY_SECOND_STEP_BEGIN, post(passkeys::second_step_begin))
+        .route(paths::PASSKEY_SECOND_STEP_FINISH, post(passkeys::second_step_finish))
         .route(paths::LOGIN_SECOND_FACTOR, get(mfa::challenge_form).post(mfa::challenge))
         .route(paths::MFA_SETUP, post(mfa::setup))
         .route(paths::MFA_CONFIRM, post(mfa::confirm))

@@ -101,6 +101,8 @@ pub struct SecondFactorPage {
     pub chrome: Chrome,
     pub csrf: String,
     pub errors: FieldErrors,
+    /// The account has a passkey: offer it instead of a code (needs the script).
+    pub passkey: bool,
 }
 crate::localized!(SecondFactorPage, |p| p.chrome.lang);
 
@@ -138,3 +140,45 @@ crate::pages!(
     RecoveryCodesPage => "pages/recovery_codes.html",
 );
 crate::localized!(RecoveryCodesPage, |p| p.chrome.lang);
+/// One passkey as the profile's list shows it.
+#[derive(serde::Serialize)]
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    /// `None`: never used.
+    pub last_used: Option<String>,
+    /// The message key of its kind: synced or device-bound.
+    pub kind: &'static str,
+    pub counter_flagged: bool,
+}
+
+fn date_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute()))
+        .unwrap_or_default()
+}
+
+impl From<&crate::identity::passkeys::credential::StoredPasskey> for PasskeyView {
+    fn from(p: &crate::identity::passkeys::credential::StoredPasskey) -> Self {
+        Self {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            created: date_time(p.created_at),
+            last_used: p.last_used_at.map(date_time),
+            kind: if p.backup_eligible { "passkey-kind-synced" } else { "passkey-kind-device" },
+            counter_flagged: p.counter_flagged,
+        }
+    }
+}
+
+#[derive(Template, serde::Serialize)]
+#[template(path = "pages/passkeys.html")]
+pub struct PasskeysPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub passkeys: Vec<PasskeyView>,
+    pub notice: Option<String>,
+}
+crate::localized!(PasskeysPage, |p| p.chrome.lang);
+crate::pages!(PasskeysPage => "pages/passkeys.html");

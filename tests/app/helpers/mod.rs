@@ -1,5 +1,7 @@
 //! Test harness: spawns the real application and drives it like a browser would.
 
+/// A software passkey authenticator (ES256 over the spec's structures).
+pub mod authenticator;
 mod browser;
 pub mod oidc;
 pub mod proxy;

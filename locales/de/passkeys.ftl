@@ -1,0 +1,45 @@
+# Passkeys: the list on the profile, the sign-in button, the second step, the script's messages.
+
+## Passkeys
+passkeys-title = Passkeys
+passkeys-profile-intro = Melden Sie sich mit der Bildschirmsperre Ihres Geräts oder einem Sicherheitsschlüssel statt mit einem Passwort an.
+passkeys-manage = Passkeys verwalten
+passkeys-intro = Mit einem Passkey melden Sie sich mit der Bildschirmsperre Ihres Geräts (Fingerabdruck, Gesicht oder PIN) oder einem Sicherheitsschlüssel an, ohne ein Passwort einzugeben. Passkeys können nicht abgefischt werden: Sie funktionieren nur auf dieser Website.
+passkeys-none = Sie haben noch keine Passkeys.
+passkey-kind-synced = Synchronisierter Passkey
+passkey-kind-device = Gerätegebundener Passkey
+passkeys-added-on = hinzugefügt { $when }
+passkeys-last-used = zuletzt verwendet { $when }
+passkeys-last-used-never = noch nie verwendet
+passkeys-counter-flagged = Dieser Passkey wurde einmal mit einem niedrigeren Signaturzähler als zuvor verwendet. Das kann bedeuten, dass er kopiert wurde. Wenn Ihnen das nicht bekannt vorkommt, entfernen Sie ihn.
+passkeys-rename-label = Neuer Name für { $name }
+passkeys-rename = Umbenennen
+passkeys-remove = { $name } entfernen
+passkeys-add-title = Passkey hinzufügen
+passkeys-js-hint = Zum Hinzufügen eines Passkeys sind JavaScript und ein Browser mit Passkey-Unterstützung nötig.
+passkeys-name-label = Name des neuen Passkeys
+passkeys-name-placeholder = Zum Beispiel: Arbeitslaptop
+passkeys-back = Zurück zu Ihrem Profil
+passkeys-added-notice = Ihr Passkey wurde hinzugefügt.
+passkeys-renamed-notice = Gespeichert.
+passkeys-removed-notice = Der Passkey wurde entfernt.
+passkeys-last-factor = Dieser Passkey ist der einzige Zugang zu Ihrem Konto (es hat kein Passwort) und kann daher nicht entfernt werden. Fügen Sie zuerst einen weiteren Passkey hinzu.
+passkey-sign-in-button = Mit einem Passkey anmelden
+passkey-second-step-intro = Oder verwenden Sie statt eines Codes einen Ihrer Passkeys.
+passkey-second-step-button = Passkey verwenden
+passkey-js-signing-in = Sie werden angemeldet …
+passkey-js-cancelled = Die Passkey-Anfrage wurde abgebrochen oder ist abgelaufen.
+passkey-js-sign-in-failed = Die Anmeldung mit einem Passkey ist fehlgeschlagen.
+passkey-js-not-accepted = Der Passkey wurde nicht akzeptiert.
+passkey-js-name-needed = Geben Sie dem Passkey einen Namen, zum Beispiel den des Geräts, auf dem er gespeichert ist.
+passkey-js-to-sign-in = Sie werden zur Anmeldeseite weitergeleitet …
+passkey-js-not-added = Der Passkey konnte nicht hinzugefügt werden.
+passkey-err-not-understood = Die Anfrage wurde nicht verstanden.
+passkey-err-throttled = Aus Ihrem Netzwerk kamen zu viele fehlgeschlagene Anmeldeversuche. Versuchen Sie es in { $wait } erneut.
+passkey-err-busy = Der Server ist ausgelastet. Versuchen Sie es gleich noch einmal.
+passkey-err-no-ceremony = Diese Passkey-Anfrage ist nicht mehr offen (sie wurde verwendet oder ist abgelaufen). Versuchen Sie es erneut.
+passkey-err-refused = Die Anmeldung mit diesem Passkey wurde abgelehnt: { $reason }.
+passkey-err-sign-in-first = Melden Sie sich zuerst an.
+passkey-err-reauth = Melden Sie sich zu Ihrer Sicherheit erneut an, bevor Sie einen Passkey hinzufügen.
+passkey-err-not-added = Der Passkey wurde nicht hinzugefügt: { $reason }.
+passkey-err-password-again = Melden Sie sich erneut mit Ihrem Passwort an.

@@ -1,0 +1,45 @@
+# Passkeys: the list on the profile, the sign-in button, the second step, the script's messages.
+
+## Passkeys
+passkeys-title = Passkeys
+passkeys-profile-intro = Sign in with your device's screen lock or a security key instead of a password.
+passkeys-manage = Manage your passkeys
+passkeys-intro = A passkey lets you sign in with your device's screen lock (fingerprint, face or PIN) or a security key, without typing a password. Passkeys cannot be phished: they only work on this site.
+passkeys-none = You have no passkeys yet.
+passkey-kind-synced = Synced passkey
+passkey-kind-device = Device-bound passkey
+passkeys-added-on = added { $when }
+passkeys-last-used = last used { $when }
+passkeys-last-used-never = last used never
+passkeys-counter-flagged = This passkey was once used with a signature counter lower than before, which can mean it was copied. If you do not recognise that, remove it.
+passkeys-rename-label = New name for { $name }
+passkeys-rename = Rename
+passkeys-remove = Remove { $name }
+passkeys-add-title = Add a passkey
+passkeys-js-hint = Adding a passkey needs JavaScript and a browser that supports passkeys.
+passkeys-name-label = Name for the new passkey
+passkeys-name-placeholder = For example: work laptop
+passkeys-back = Back to your profile
+passkeys-added-notice = Your passkey was added.
+passkeys-renamed-notice = Saved.
+passkeys-removed-notice = The passkey was removed.
+passkeys-last-factor = This passkey is the only way into your account (it has no password), so it cannot be removed. Add another passkey first.
+passkey-sign-in-button = Sign in with a passkey
+passkey-second-step-intro = Or use one of your passkeys instead of a code.
+passkey-second-step-button = Use a passkey
+passkey-js-signing-in = Signing you in…
+passkey-js-cancelled = The passkey request was cancelled or timed out.
+passkey-js-sign-in-failed = Sign-in with a passkey failed.
+passkey-js-not-accepted = The passkey was not accepted.
+passkey-js-name-needed = Give the passkey a name, for example the device it is on.
+passkey-js-to-sign-in = Taking you to the sign-in page…
+passkey-js-not-added = The passkey could not be added.
+passkey-err-not-understood = The request was not understood.
+passkey-err-throttled = Too many failed sign-in attempts came from your network. Try again in { $wait }.
+passkey-err-busy = The server is busy. Try again in a moment.
+passkey-err-no-ceremony = This passkey request is no longer open (it was used or it expired). Try again.
+passkey-err-refused = Sign-in with this passkey was refused: { $reason }.
+passkey-err-sign-in-first = Sign in first.
+passkey-err-reauth = For your safety, sign in again before you add a passkey.
+passkey-err-not-added = The passkey was not added: { $reason }.
+passkey-err-password-again = Sign in with your password again.

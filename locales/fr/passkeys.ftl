@@ -1,0 +1,45 @@
+# Passkeys: the list on the profile, the sign-in button, the second step, the script's messages.
+
+## Passkeys
+passkeys-title = Clés d’accès
+passkeys-profile-intro = Connectez-vous avec le verrouillage d’écran de votre appareil ou une clé de sécurité plutôt qu’avec un mot de passe.
+passkeys-manage = Gérer vos clés d’accès
+passkeys-intro = Une clé d’accès vous permet de vous connecter avec le verrouillage d’écran de votre appareil (empreinte, visage ou code PIN) ou une clé de sécurité, sans saisir de mot de passe. Les clés d’accès résistent à l’hameçonnage : elles ne fonctionnent que sur ce site.
+passkeys-none = Vous n’avez pas encore de clé d’accès.
+passkey-kind-synced = Clé d’accès synchronisée
+passkey-kind-device = Clé d’accès liée à l’appareil
+passkeys-added-on = ajoutée le { $when }
+passkeys-last-used = dernière utilisation { $when }
+passkeys-last-used-never = jamais utilisée
+passkeys-counter-flagged = Cette clé d’accès a été utilisée une fois avec un compteur de signature inférieur au précédent, ce qui peut signifier qu’elle a été copiée. Si vous ne reconnaissez pas cela, retirez-la.
+passkeys-rename-label = Nouveau nom pour { $name }
+passkeys-rename = Renommer
+passkeys-remove = Retirer { $name }
+passkeys-add-title = Ajouter une clé d’accès
+passkeys-js-hint = L’ajout d’une clé d’accès nécessite JavaScript et un navigateur qui prend en charge les clés d’accès.
+passkeys-name-label = Nom de la nouvelle clé d’accès
+passkeys-name-placeholder = Par exemple : ordinateur portable du travail
+passkeys-back = Retour à votre profil
+passkeys-added-notice = Votre clé d’accès a été ajoutée.
+passkeys-renamed-notice = Enregistré.
+passkeys-removed-notice = La clé d’accès a été retirée.
+passkeys-last-factor = Cette clé d’accès est le seul moyen d’accéder à votre compte (il n’a pas de mot de passe) : elle ne peut donc pas être retirée. Ajoutez d’abord une autre clé d’accès.
+passkey-sign-in-button = Se connecter avec une clé d’accès
+passkey-second-step-intro = Ou utilisez l’une de vos clés d’accès à la place d’un code.
+passkey-second-step-button = Utiliser une clé d’accès
+passkey-js-signing-in = Connexion en cours…
+passkey-js-cancelled = La demande de clé d’accès a été annulée ou a expiré.
+passkey-js-sign-in-failed = La connexion avec une clé d’accès a échoué.
+passkey-js-not-accepted = La clé d’accès n’a pas été acceptée.
+passkey-js-name-needed = Donnez un nom à la clé d’accès, par exemple celui de l’appareil sur lequel elle se trouve.
+passkey-js-to-sign-in = Redirection vers la page de connexion…
+passkey-js-not-added = La clé d’accès n’a pas pu être ajoutée.
+passkey-err-not-understood = La demande n’a pas été comprise.
+passkey-err-throttled = Trop de tentatives de connexion échouées provenant de votre réseau. Réessayez dans { $wait }.
+passkey-err-busy = Le serveur est occupé. Réessayez dans un instant.
+passkey-err-no-ceremony = Cette demande de clé d’accès n’est plus ouverte (elle a été utilisée ou a expiré). Réessayez.
+passkey-err-refused = La connexion avec cette clé d’accès a été refusée : { $reason }.
+passkey-err-sign-in-first = Connectez-vous d’abord.
+passkey-err-reauth = Pour votre sécurité, reconnectez-vous avant d’ajouter une clé d’accès.
+passkey-err-not-added = La clé d’accès n’a pas été ajoutée : { $reason }.
+passkey-err-password-again = Reconnectez-vous avec votre mot de passe.
