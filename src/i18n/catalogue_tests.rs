@@ -126,7 +126,10 @@ fn every_message_resolves_in_every_language_without_falling_back_to_its_key() {
     for lang in Lang::ALL {
         for key in catalogue(lang).into_values().flatten() {
             // Every variable any message uses, so a message with arguments resolves too.
-            let vars = ["name", "count", "client", "address", "when", "scopes", "app", "error", "hours", "minutes"];
+            let vars = [
+                "name", "count", "client", "address", "when", "scopes", "app", "error", "hours", "minutes", "reason",
+                "wait",
+            ];
             let args: Vec<(&str, &dyn std::fmt::Display)> =
                 vars.iter().map(|v| (*v, &2 as &dyn std::fmt::Display)).collect();
             let text = translate(lang, &key, &args);

@@ -119,7 +119,10 @@ db_test!(
         let res = browser.get("/login").await;
         assert_eq!(res.status(), 200);
         let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
-        assert_eq!(csp, portcullis::http::csp::CSP, "the strict CSP is unchanged");
+        // The login page's own policy: the strict one plus the self-hosted passkey script.
+        let login_policy = portcullis::http::csp::CSP
+            .replacen("default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';", 1);
+        assert_eq!(csp, login_policy, "the strict CSP is unchanged");
         let html = res.text().await.unwrap();
         assert!(html.contains("Operated by the Example Co. service desk."), "the override is used: {html}");
         assert!(html.contains("<title>Welcome to Example ID · Example ID</title>"), "{html}");

@@ -160,7 +160,7 @@ db_test!(
         let res = reqwest::Client::new()
             .post(app.url("/register"))
             .header("accept-language", "de")
-            .header("cookie", format!("portcullis_session={}", browser.session_cookie().unwrap()))
+            .header("cookie", format!("portcullis_csrf={}", browser.cookie("portcullis_csrf").unwrap()))
             .form(&fields)
             .send()
             .await

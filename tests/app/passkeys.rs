@@ -122,7 +122,7 @@ db_test!(
         let handle = app.scalar(&format!("SELECT COUNT(*) FROM passkey_handles WHERE user_id = '{user}' AND handle <> 'alice'")).await;
         assert_eq!(handle, 1, "a random user handle, not the username");
         assert_eq!(key.user_handle.len(), 16, "the handle the authenticator keeps is a random 16-byte id");
-        assert!(notice_says(&app, "A passkey named \"Laptop\" was added").await);
+        assert!(notice_says(&app, "A passkey was added to your account").await);
         browser.logout().await;
 
         let fresh = app.browser();
