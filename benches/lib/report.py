@@ -85,8 +85,7 @@ UNMET = {
                 "sqlx's worker threads. Closing it: a verdict cache keyed by the token hash until "
                 "`exp`, invalidated by a revocation sequence in the database (not built this round).",
     "Full code flow": "Above one argon2 verify: the durable sign-in (session, grant, code, consent, "
-                      "three audit rows, device check) and an RS256 ID token. Closing it: the session "
-                      "work of branch sessions-lean, and ES256 ID tokens for clients that accept them.",
+                      "three audit rows, device check) and an RS256 ID token. " + 'Anonymous form views now store nothing (stateless CSRF); closing the rest: fewer writes in the sign-in transaction (audit rows and device bookkeeping batched), and ES256 ID tokens for clients that accept them.',
 }
 
 
