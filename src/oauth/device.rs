@@ -4,7 +4,7 @@
 //! `grant/device_code.rs`.
 //!
 //! User codes are 8 letters from an alphabet without vowels or look-alikes (§6.1), shown as
-//! `XXXX-XXXX` and read back case-insensitively with or without the hyphen. About 34 bits:
+//! two groups of four joined by a hyphen (`WDJB-MJHT`) and read back case-insensitively with or without the hyphen. About 34 bits:
 //! guessing is throttled per person and per address (failed look-ups only, in a window).
 
 use std::net::IpAddr;
@@ -67,7 +67,7 @@ impl UserCode {
         Self(out)
     }
 
-    /// `XXXX-XXXX`, as shown to people.
+    /// Two groups of four letters joined by a hyphen (`WDJB-MJHT`), as shown to people.
     pub fn display(&self) -> String {
         format!("{}-{}", &self.0[..4], &self.0[4..])
     }
